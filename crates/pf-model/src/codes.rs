@@ -1,0 +1,356 @@
+//! Stable diagnostic codes.
+//!
+//! Every problem the loader or a rule can report has a kebab-case code, a
+//! severity, a one-line description and an explanation. `docs/diagnostics.md`
+//! and `pf-render explain` are generated from this table, and a test keeps
+//! the codes unique and the document current. Codes are never renamed:
+//! CI configurations filter on them.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// How bad a problem is. Errors fail `check` and stop rendering; warnings
+/// do not, unless the caller asks (`--deny-warnings`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The topology would not work, or would not be HA; nothing is rendered.
+    Error,
+    /// The topology works but has a weakness worth a look.
+    Warning,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Error => "error",
+            Self::Warning => "warning",
+        })
+    }
+}
+
+macro_rules! codes {
+    ($( $(#[$doc:meta])* $variant:ident = ($name:literal, $severity:ident, $description:literal, $explanation:literal), )*) => {
+        /// A stable diagnostic code. See `docs/diagnostics.md`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code {
+            $( $(#[$doc])* $variant, )*
+        }
+
+        impl Code {
+            /// Every code, in documentation order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            /// The kebab-case name (`sentinel-quorum-out-of-range`).
+            pub fn name(self) -> &'static str {
+                match self { $(Code::$variant => $name,)* }
+            }
+
+            /// The severity problems with this code have.
+            pub fn severity(self) -> Severity {
+                match self { $(Code::$variant => Severity::$severity,)* }
+            }
+
+            /// One line: what the rule checks.
+            pub fn description(self) -> &'static str {
+                match self { $(Code::$variant => $description,)* }
+            }
+
+            /// Why the rule exists and how to fix a finding.
+            pub fn explanation(self) -> &'static str {
+                match self { $(Code::$variant => $explanation,)* }
+            }
+        }
+    };
+}
+
+codes! {
+    // ---- Loading: the file itself -------------------------------------
+    /// Not valid TOML.
+    TomlSyntax = ("toml-syntax", Error, "the file is not valid TOML",
+        "The TOML parser stopped at the marked position (a missing quote, bracket or `=`, or a key defined twice). Fix the syntax there; nothing else is checked until the file parses."),
+    /// A key the model does not know.
+    UnknownKey = ("unknown-key", Error, "a key that the topology model does not have",
+        "Every table rejects keys it does not know, so a typo (`replica` for `replicas`) cannot silently fall back to a default. The message lists the keys that are allowed there; `pf-render schema` gives the full model."),
+    /// A required key is absent.
+    MissingKey = ("missing-key", Error, "a required key is missing",
+        "The marked table lacks a key that has no default (an image, a resource limit, a secret name). Add it; the message names it."),
+    /// A value of the wrong TOML type.
+    WrongType = ("wrong-type", Error, "a value has the wrong TOML type",
+        "For example a string where a number is expected (`replicas = \"3\"`) or a table where a list is expected. Write the value in the type the message names."),
+    /// A value that does not parse (units, names, enums).
+    InvalidValue = ("invalid-value", Error, "a value is malformed: a unit, name, image or choice that does not parse",
+        "Durations are `500ms`, `5s`, `1m30s`; sizes are `512M`, `1.5G`; CPUs are `0.5`; CIDRs have no host bits; names are DNS labels; images need a pinned tag other than `latest`; choices are listed in the message."),
+    /// A number outside its allowed range.
+    OutOfRange = ("out-of-range", Error, "a number is outside its allowed range",
+        "Field ranges are part of the JSON Schema too (`pf-render schema`), so an editor with TOML schema support shows them as you type."),
+    /// A list or string of the wrong length.
+    BadLength = ("bad-length", Error, "a list or string is empty or too long",
+        "For example an empty `services` list or `next-upstream` list. The message gives the allowed length."),
+
+    // ---- Names, routes and ports ---------------------------------------
+    /// Two app services with one name.
+    DuplicateServiceName = ("duplicate-service-name", Error, "two app services have the same name",
+        "Service names become Swarm services, Compose services, container names and DNS names; they must be unique. Rename one."),
+    /// A name that collides with a generated one.
+    ReservedServiceName = ("reserved-service-name", Error, "an app service name collides with a name the generator uses",
+        "The generator creates `nginx-lb`, `postgres-primary`, `postgres-replica-N`, `redis-master`, `redis-replica-N`, `redis-sentinel-N`, monitoring services, and Compose instances `<name>N` for every app service. An app service named like one of them would shadow it in DNS. Pick another name."),
+    /// Two services routed at one prefix.
+    DuplicateRoute = ("duplicate-route", Error, "two app services are routed at the same URL prefix",
+        "nginx would only ever use the first `location` with that prefix, so the second service would get no traffic. Give each service its own `route`."),
+    /// A route or health path that is not an absolute URL path.
+    InvalidPath = ("invalid-path", Error, "a route or health path is not an absolute URL path",
+        "Routes and health paths start with `/` and contain no spaces, quotes, `;`, `{`, `}` or `#`, because they are written into nginx configs and health checks."),
+    /// Two listeners on one port.
+    PortConflict = ("port-conflict", Error, "two listeners of one container use the same port",
+        "The load balancer listens on the HTTP, HTTPS, status and read-endpoint ports; PostgreSQL, Redis and Sentinel ports must differ where they share a host in the `local` target. Change one of the ports."),
+    /// An environment variable name that is not portable.
+    InvalidEnvironmentName = ("invalid-environment-name", Error, "an environment variable name is not a portable shell name",
+        "Names must match `[A-Z_][A-Z0-9_]*` so that shells, Compose interpolation and entrypoints read them the same way."),
+
+    // ---- Secrets -------------------------------------------------------
+    /// A secret referenced but not declared.
+    UndeclaredSecret = ("undeclared-secret", Error, "a secret is referenced but not declared in `[secrets]`",
+        "Every secret a service, the load balancer, PostgreSQL or Redis uses must be listed in `[secrets]` with a description, so `create-secrets.sh` and `.env.production.example` know about it. Add `<name> = \"what it holds\"` under `[secrets]`."),
+    /// A secret declared but never used.
+    UnusedSecret = ("unused-secret", Warning, "a secret is declared but nothing uses it",
+        "An unused secret still has to be created before deploying. Remove it, or reference it from the service that needs it."),
+    /// A secret-looking plain environment variable.
+    SecretInEnvironment = ("secret-in-environment", Error, "a plain environment variable looks like it holds a secret",
+        "Variables named like `*PASSWORD*`, `*SECRET*`, `*TOKEN*` or `*_KEY` end up in `docker inspect`, logs and the rendered files. Declare the secret in `[secrets]`, list it in the service's `secrets`, and read the `<NAME>_FILE` path it gets."),
+    /// The same secret for two different roles.
+    SharedPasswordSecret = ("shared-password-secret", Warning, "two different credentials use the same secret",
+        "The PostgreSQL owner and the replication role should have different passwords: the replication role can read every byte of the database, the owner can change it. Use two secrets."),
+
+    // ---- Images ----------------------------------------------------------
+    /// A tag that is a moving label rather than a version.
+    FloatingImageTag = ("floating-image-tag", Warning, "an image tag is a moving label rather than a version",
+        "Tags such as `stable`, `alpine` or `mainline` move: two nodes can pull different versions, and a redeploy can upgrade by surprise. Pin a version (`1.28.0-alpine`) or a digest."),
+    /// nginx too old for run-time name resolution.
+    NginxTooOld = ("nginx-too-old", Error, "the nginx image is older than 1.27.3, which lacks `server ... resolve`",
+        "The generated upstreams use `server tasks.<svc>:<port> resolve` so nginx follows Swarm tasks and starts while a backend is down. Open-source nginx supports `resolve` from 1.27.3 (stable 1.28.0). Use `nginx:1.28.0` or newer."),
+    /// Redis too old for Sentinel host names and `redis-cli -e`.
+    RedisTooOld = ("redis-too-old", Error, "the Redis image is older than 6.2",
+        "Sentinels monitor the master by host name (`resolve-hostnames`, Redis 6.2) and health checks use `redis-cli -e` (6.2), without which `NOAUTH` counts as healthy. Use `redis:7.4` or newer."),
+    /// PostgreSQL too old for the generated settings.
+    PostgresTooOld = ("postgres-too-old", Error, "the PostgreSQL image is older than 13",
+        "The generated configuration uses `max_slot_wal_keep_size` (13+) and `pg_basebackup -R` writing `postgresql.auto.conf` (12+). Use `postgres:16` or newer."),
+    /// A version that cannot be read from the tag.
+    UnknownImageVersion = ("unknown-image-version", Warning, "the image tag does not start with a version, so version rules cannot be checked",
+        "nginx, Redis and PostgreSQL features depend on the version. With a tag like `stable` the generator cannot check them. Use a version tag."),
+
+    // ---- Redis and Sentinel -------------------------------------------
+    /// Fewer than three Sentinels.
+    SentinelCountTooLow = ("sentinel-count-too-low", Error, "fewer than three Sentinels",
+        "With two Sentinels, losing one leaves no majority to authorize a failover; the Redis docs mark it \"don't do this\". Use at least three, on hosts that fail independently."),
+    /// An even number of Sentinels.
+    SentinelCountEven = ("sentinel-count-even", Warning, "an even number of Sentinels",
+        "A failover needs a majority of all Sentinels. Four Sentinels tolerate one failure, like three; the fourth adds cost, not safety. Use an odd count."),
+    /// Quorum outside 1..=count.
+    SentinelQuorumOutOfRange = ("sentinel-quorum-out-of-range", Error, "the Sentinel quorum is not between 1 and the number of Sentinels",
+        "The quorum is how many Sentinels must agree that the master is down. It cannot exceed the number of Sentinels, or the master is never declared down. Set it to the majority, `count / 2 + 1`."),
+    /// Quorum differs from the majority.
+    SentinelQuorumNotMajority = ("sentinel-quorum-not-majority", Warning, "the Sentinel quorum is not the majority",
+        "A lower quorum declares the master down on fewer opinions (more false failovers); a higher one needs more Sentinels alive to fail over. The failover itself always needs a majority. The majority is usual."),
+    /// failover-timeout not above down-after.
+    SentinelFailoverTimeoutTooShort = ("sentinel-failover-timeout-too-short", Error, "`failover-timeout` is not longer than `down-after`",
+        "A failover starts after `down-after` and must finish within `failover-timeout`; a timeout that is not longer aborts failovers that are still in progress. The guide uses 5s and 10s."),
+    /// parallel-syncs above the replica count.
+    SentinelParallelSyncsExceedReplicas = ("sentinel-parallel-syncs-exceed-replicas", Error, "`parallel-syncs` is larger than the number of Redis replicas",
+        "It is the number of replicas resynchronized at once after a failover; more than there are replicas is a mistake in the topology. Use 1 (the guide) up to the replica count."),
+    /// Sentinels with nothing to promote.
+    RedisNoReplica = ("redis-no-replica", Error, "Sentinels watch a master that has no replica",
+        "Sentinel can only fail over to a replica. With `replicas = 0` a master failure is an outage. Add at least one replica."),
+    /// min-replicas-to-write above the replica count.
+    RedisMinReplicasExceedReplicas = ("redis-min-replicas-exceed-replicas", Error, "`min-replicas-to-write` is larger than the number of replicas",
+        "The master would refuse every write. Lower it to at most the replica count."),
+    /// min-replicas-to-write equal to the replica count.
+    RedisMinReplicasEqualReplicas = ("redis-min-replicas-equal-replicas", Warning, "`min-replicas-to-write` equals the number of replicas",
+        "Any replica outage, even a restart for an update, stops all writes. Keep it below the replica count, or accept that trade-off knowingly."),
+    /// Malformed master name.
+    RedisMasterNameInvalid = ("redis-master-name-invalid", Error, "the Sentinel master name uses characters Sentinel rejects",
+        "Sentinel accepts `A-Z a-z 0-9 . - _` in master names. The guide uses `mymaster`."),
+    /// More Sentinels than hosts.
+    SentinelsShareNodes = ("sentinels-share-nodes", Warning, "there are more Sentinels than hosts, so some share a host",
+        "Sentinels should fail independently; two on one host fall together and may take the majority with them. On a single Compose host this is unavoidable: the warning says so rather than hiding it."),
+
+    // ---- PostgreSQL -------------------------------------------------------
+    /// Too few WAL senders.
+    PgWalSendersTooLow = ("pg-wal-senders-too-low", Error, "`max-wal-senders` is below replicas + 2",
+        "Each streaming replica holds a WAL sender; a `pg_basebackup -X stream` for a new or rebuilt replica needs two more. With fewer, bootstrapping a replica fails with `number of requested standby connections exceeds max_wal_senders`."),
+    /// Too few replication slots.
+    PgSlotsTooLow = ("pg-slots-too-low", Error, "`max-replication-slots` is below the number of replicas",
+        "Every replica streams from its own slot, so the primary keeps the WAL it has not received. Raise it to at least the replica count."),
+    /// No bound on WAL kept for slots.
+    PgSlotWalUnbounded = ("pg-slot-wal-unbounded", Warning, "replication slots can retain unbounded WAL",
+        "Without `max-slot-wal-keep-size`, a replica that is gone for good makes the primary keep WAL until its disk is full. Set a bound below the volume size; a replica past it must be re-cloned."),
+    /// Synchronous N above the replica count.
+    PgSyncExceedsReplicas = ("pg-sync-exceeds-replicas", Error, "synchronous replication waits for more standbys than exist",
+        "Every commit would wait forever. Lower N in `synchronous = \"any N\"` to at most the replica count."),
+    /// Synchronous N equal to the replica count.
+    PgSyncEqualsReplicas = ("pg-sync-equals-replicas", Warning, "synchronous replication waits for every standby",
+        "A single standby outage then blocks every commit on the primary. Use `any N` with N below the replica count, or accept that trade-off knowingly."),
+    /// Lag thresholds in the wrong order.
+    PgLagThresholdsInverted = ("pg-lag-thresholds-inverted", Error, "a replication lag warning threshold is not below its critical threshold",
+        "Alerts escalate from warning to critical; thresholds in the wrong order make the warning never fire. The guide alerts above 5s."),
+    /// Read endpoint without replicas.
+    PgReadEndpointWithoutReplicas = ("pg-read-endpoint-without-replicas", Error, "a read endpoint is configured but there are no replicas",
+        "The read endpoint balances over the replicas; with none it has no servers. Add replicas or remove `read-endpoint`."),
+    /// No replica at all.
+    PgNoReplica = ("pg-no-replica", Warning, "PostgreSQL has no replica",
+        "Without a streaming replica there is nothing to promote when the primary fails, and no place to take backups from. The guide runs one."),
+    /// The owner and replication role are one role.
+    PgRolesIdentical = ("pg-roles-identical", Error, "the owner and the replication role are the same role",
+        "The replication role is created with `REPLICATION` and only that; sharing it with the application widens what a leaked application password can do. Use two roles."),
+    /// A short stop grace period.
+    PgStopGraceTooShort = ("pg-stop-grace-too-short", Warning, "PostgreSQL gets less than 60s to shut down",
+        "Docker kills the container after the grace period; a killed primary recovers from WAL at the next start, which takes longer than a clean shutdown. The official image recommends more than the 10s default."),
+
+    // ---- Load balancer ------------------------------------------------
+    /// More tries than servers.
+    LbTriesExceedServers = ("lb-tries-exceed-servers", Warning, "`next-upstream-tries` is larger than the servers of an upstream",
+        "nginx never tries more servers than an upstream has, so the extra tries do nothing; it usually means the replica count was lowered without revisiting retries."),
+    /// Passive health checks off.
+    LbPassiveChecksOff = ("lb-passive-checks-off", Warning, "`max-fails = 0` turns passive health checks off",
+        "nginx then keeps sending requests to a dead backend (each one retried elsewhere, each one slower). The guide uses 3 failures within 30s."),
+    /// ip-hash behind the routing mesh.
+    LbIpHashIngress = ("lb-ip-hash-ingress", Error, "`ip-hash` with ports published through the ingress routing mesh",
+        "The routing mesh replaces client addresses with mesh addresses, so ip-hash sends every client to the same backend. Publish with `publish-mode = \"host\"`."),
+    /// Status endpoint open to everyone.
+    LbStatusOpen = ("lb-status-open", Error, "the status endpoint allows every address",
+        "`stub_status` reveals traffic figures and is meant for monitoring only. Allow loopback and the overlay subnet, not `0.0.0.0/0` or `::/0`."),
+    /// Upstream zone too small.
+    LbZoneTooSmall = ("lb-zone-too-small", Error, "the upstream zone is smaller than 64k",
+        "Upstreams with `resolve` live in shared memory; nginx refuses zones below eight pages and each resolved server needs room. Use 64k or more."),
+    /// Retrying non-idempotent requests.
+    LbNonIdempotentRetries = ("lb-non-idempotent-retries", Warning, "`non_idempotent` lets nginx replay POST and PATCH requests",
+        "A request that reached a backend before it failed may run twice (two orders, two payments). Remove `non_idempotent` unless every endpoint is idempotent."),
+    /// No TLS.
+    LbTlsOff = ("lb-tls-off", Warning, "the load balancer serves plain HTTP",
+        "The guide encrypts all external traffic. Add `[load-balancer.tls]` with the certificate and key secrets."),
+    /// Status allow-list outside the overlay.
+    LbStatusAllowOutsideNetwork = ("lb-status-allow-outside-network", Warning, "a status allow-list entry is neither loopback nor inside the overlay subnet",
+        "The status port is never published, so only loopback and overlay addresses can reach it; other entries do nothing."),
+
+    // ---- Rollout and HA shape ----------------------------------------
+    /// A stateless tier with one instance.
+    SingleReplicaTier = ("single-replica-tier", Warning, "a stateless tier runs a single instance",
+        "One instance is not highly available: an update or a crash is an outage. Run at least two."),
+    /// Parallelism above the replica count.
+    RolloutParallelismExceedsReplicas = ("rollout-parallelism-exceeds-replicas", Warning, "rollout parallelism is not below a tier's instance count",
+        "Updating every instance of a tier at once takes the whole tier down during the update. Use a parallelism below the instance count."),
+    /// start-first on a stateful instance.
+    StatefulStartFirst = ("stateful-start-first", Error, "`start-first` on a stateful single instance",
+        "Starting the new PostgreSQL, Redis or Sentinel task before the old one stops runs two servers on one data volume. Stateful instances must use `stop-first`."),
+    /// Grafana without Prometheus.
+    GrafanaWithoutPrometheus = ("grafana-without-prometheus", Error, "Grafana is enabled without Prometheus",
+        "The generated Grafana reads from the generated Prometheus. Enable `prometheus` too."),
+
+    // ---- Capacity ----------------------------------------------------------
+    /// Reservations that cannot be scheduled.
+    ReservationsExceedCapacity = ("reservations-exceed-capacity", Error, "the reservations do not fit the hosts",
+        "Swarm only starts a task on a node with its reservation free. If the sum does not fit the capacity, or one reservation is larger than a node, some tasks stay pending forever. Add nodes or lower reservations."),
+    /// Limits beyond capacity minus headroom.
+    LimitsExceedHeadroom = ("limits-exceed-headroom", Warning, "the limits add up to more than the capacity minus the headroom",
+        "Under load every instance may use its limit; the guide keeps 20% free for spikes. Above that, instances compete and the host may swap or kill processes."),
+    /// A limit below its reservation.
+    LimitsBelowReservations = ("limits-below-reservations", Error, "a limit is below its reservation",
+        "Docker rejects a memory reservation above the limit, and a CPU reservation above the limit can never be used. Raise the limit or lower the reservation."),
+
+    // ---- Network -------------------------------------------------------------
+    /// Subnet too small for every task.
+    SubnetTooSmall = ("subnet-too-small", Error, "the overlay subnet has fewer addresses than the stack needs",
+        "Every task and service VIP takes an address, and rolling updates need room for old and new tasks at once. Use a larger subnet (the guide uses a /16)."),
+    /// Overlay not encrypted.
+    NetworkUnencrypted = ("network-unencrypted", Warning, "the overlay network is not encrypted",
+        "Database and cache traffic, including passwords during authentication, crosses hosts in the clear (CIS Docker 7.3). Set `encrypted = true` and allow IP protocol 50 between hosts."),
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Code {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Code::ALL.iter().copied().find(|c| c.name() == s).ok_or(())
+    }
+}
+
+/// The document `docs/diagnostics.md`, generated from this table.
+pub fn diagnostics_markdown() -> String {
+    let mut out = String::from(
+        "# Diagnostics\n\n\
+         <!-- Generated from crates/pf-model/src/codes.rs by `pf-render explain --all`; a test keeps it current. -->\n\n\
+         Every problem `pf-render check` reports has a stable code. Errors stop rendering; warnings do not\n\
+         (unless `--deny-warnings`). `pf-render explain CODE` prints one entry.\n\n\
+         | code | severity | what it checks |\n|---|---|---|\n",
+    );
+    for code in Code::ALL {
+        out.push_str(&format!(
+            "| [`{0}`](#{0}) | {1} | {2} |\n",
+            code.name(),
+            code.severity(),
+            code.description()
+        ));
+    }
+    for code in Code::ALL {
+        out.push_str(&format!(
+            "\n### `{}`\n\n**{}**: {}.\n\n{}\n",
+            code.name(),
+            code.severity(),
+            code.description(),
+            code.explanation()
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_are_unique_kebab_case_and_described() {
+        let mut seen = HashSet::new();
+        for code in Code::ALL {
+            assert!(seen.insert(code.name()), "duplicate code {}", code.name());
+            assert!(
+                code.name().bytes().all(|c| c.is_ascii_lowercase() || c == b'-'),
+                "{} is not kebab-case",
+                code.name()
+            );
+            assert!(!code.description().ends_with('.'), "{}: one line, no full stop", code.name());
+            assert!(code.explanation().len() > 40, "{}: explain why", code.name());
+            assert_eq!(code.name().parse::<Code>(), Ok(*code));
+        }
+    }
+
+    #[test]
+    fn docs_are_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/diagnostics.md");
+        let expected = diagnostics_markdown();
+        if std::env::var_os("PF_UPDATE_DOCS").is_some() {
+            std::fs::write(path, &expected).expect("write docs/diagnostics.md");
+        }
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            committed == expected,
+            "docs/diagnostics.md is stale: run `PF_UPDATE_DOCS=1 cargo test -p pf-model docs_are_current`"
+        );
+        for code in Code::ALL {
+            assert!(committed.contains(&format!("### `{}`", code.name())));
+        }
+    }
+}

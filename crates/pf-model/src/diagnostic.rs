@@ -1,0 +1,160 @@
+//! A located problem in a topology file.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::codes::{Code, Severity};
+
+/// Where a problem is: file, 1-based line and column, and the line's text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Location {
+    /// The file (as given on the command line) or a label such as `<stdin>`.
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+    /// Characters to underline, at least 1.
+    #[serde(skip)]
+    pub width: usize,
+    /// The text of the line, for the caret excerpt.
+    #[serde(skip)]
+    pub source_line: String,
+}
+
+/// One problem: a stable code, what is wrong, how to fix it, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The rule or loading step that found it.
+    pub code: Code,
+    /// What is wrong, lower-case, naming the values involved.
+    pub message: String,
+    /// How to fix it.
+    pub help: String,
+    /// The key path the problem is about (`redis.sentinel.quorum`); empty for the whole file.
+    pub path: String,
+    /// Where the key is in the file.
+    pub location: Location,
+}
+
+impl Diagnostic {
+    /// The severity of the diagnostic's code.
+    pub fn severity(&self) -> Severity {
+        self.code.severity()
+    }
+
+    /// True for errors.
+    pub fn is_error(&self) -> bool {
+        self.severity() == Severity::Error
+    }
+
+    /// Compiler-style text:
+    ///
+    /// ```text
+    /// error[sentinel-quorum-out-of-range]: quorum 4 is more than the 3 sentinels
+    ///   --> prod.toml:71:1
+    ///    |
+    /// 71 | quorum = 4
+    ///    | ^^^^^^
+    ///    = help: set quorum between 1 and 3; the majority is 2
+    /// ```
+    pub fn to_human(&self) -> String {
+        let loc = &self.location;
+        let gutter = loc.line.to_string().len();
+        let pad = " ".repeat(gutter);
+        let mut out = String::new();
+        let _ = writeln!(out, "{}[{}]: {}", self.severity(), self.code, self.message);
+        let _ = writeln!(out, "{pad}--> {}:{}:{}", loc.file, loc.line, loc.column);
+        let _ = writeln!(out, "{pad} |");
+        let _ = writeln!(out, "{} | {}", loc.line, loc.source_line);
+        let indent: String = loc
+            .source_line
+            .chars()
+            .take(loc.column.saturating_sub(1))
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+        let _ = writeln!(out, "{pad} | {indent}{}", "^".repeat(loc.width));
+        let _ = write!(out, "{pad} = help: {}", self.help);
+        out
+    }
+
+    /// A GitHub Actions workflow command that annotates the line in a pull request.
+    pub fn to_github(&self) -> String {
+        let kind = match self.severity() {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let data = escape_data(&format!("{} (help: {})", self.message, self.help));
+        format!(
+            "::{kind} file={},line={},col={},title={}::{data}",
+            escape_property(&self.location.file),
+            self.location.line,
+            self.location.column,
+            escape_property(self.code.name()),
+        )
+    }
+}
+
+/// JSON form: one flat object per diagnostic.
+impl Serialize for Diagnostic {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Diagnostic", 8)?;
+        st.serialize_field("file", &self.location.file)?;
+        st.serialize_field("line", &self.location.line)?;
+        st.serialize_field("column", &self.location.column)?;
+        st.serialize_field("severity", &self.severity())?;
+        st.serialize_field("code", &self.code)?;
+        st.serialize_field("message", &self.message)?;
+        st.serialize_field("help", &self.help)?;
+        st.serialize_field("path", &self.path)?;
+        st.end()
+    }
+}
+
+// Escaping rules of GitHub workflow commands (actions/toolkit `command.ts`).
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Diagnostic {
+        Diagnostic {
+            code: Code::SentinelQuorumOutOfRange,
+            message: "quorum 4 is more than the 3 sentinels".into(),
+            help: "set quorum between 1 and 3".into(),
+            path: "redis.sentinel.quorum".into(),
+            location: Location {
+                file: "a,b:c.toml".into(),
+                line: 12,
+                column: 10,
+                width: 1,
+                source_line: "quorum = 4".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn human_output_has_caret_under_the_column() {
+        let text = sample().to_human();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "error[sentinel-quorum-out-of-range]: quorum 4 is more than the 3 sentinels");
+        assert_eq!(lines[1], "  --> a,b:c.toml:12:10");
+        assert_eq!(lines[3], "12 | quorum = 4");
+        assert_eq!(lines[4], "   |          ^");
+    }
+
+    #[test]
+    fn github_output_escapes_properties() {
+        let line = sample().to_github();
+        assert!(line.starts_with("::error file=a%2Cb%3Ac.toml,line=12,col=10,title=sentinel-quorum-out-of-range::"));
+    }
+}

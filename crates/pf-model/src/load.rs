@@ -1,0 +1,191 @@
+//! Reading a topology file: TOML syntax, unknown keys, types and units.
+
+use std::path::Path;
+
+use crate::codes::Code;
+use crate::diagnostic::Diagnostic;
+use crate::model::TopologyFile;
+use crate::source::SourceMap;
+use crate::units::HELP_MARKER;
+
+/// A topology that parsed, with its source for locating later diagnostics.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The raw, not yet validated topology.
+    pub file: TopologyFile,
+    /// The text it came from.
+    pub source: SourceMap,
+}
+
+/// Why a topology could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read.
+    #[error("cannot read {path}")]
+    Io {
+        /// The path as given.
+        path: String,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file was read but is not a well-formed topology.
+    #[error("{} is not a well-formed topology", .diagnostic.location.file)]
+    Invalid {
+        /// The first problem found (serde stops at the first one).
+        diagnostic: Box<Diagnostic>,
+    },
+}
+
+/// Reads and parses the topology at `path`. The path is kept as given, for
+/// diagnostics and for the generated-by header of rendered files.
+pub fn load(path: impl AsRef<Path>) -> Result<Loaded, LoadError> {
+    let path = path.as_ref();
+    let shown = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
+        path: shown.clone(),
+        source,
+    })?;
+    match String::from_utf8(bytes) {
+        Ok(text) => from_str(&text, &shown),
+        Err(e) => {
+            let valid_up_to = e.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            let source = SourceMap::new(&text, &shown);
+            Err(invalid(
+                &source,
+                Code::TomlSyntax,
+                "the file is not valid UTF-8".into(),
+                "TOML files must be UTF-8; re-save the file as UTF-8 and check the marked position".into(),
+                valid_up_to..valid_up_to + 1,
+            ))
+        }
+    }
+}
+
+/// Parses a topology from `text`; `origin` names it in diagnostics.
+pub fn from_str(text: &str, origin: &str) -> Result<Loaded, LoadError> {
+    let source = SourceMap::new(text, origin);
+    let root = toml::de::DeTable::parse(text).map_err(|e| {
+        invalid(
+            &source,
+            Code::TomlSyntax,
+            e.message().trim_end().to_owned(),
+            "fix the TOML syntax at the marked position".into(),
+            e.span().unwrap_or(0..0),
+        )
+    })?;
+    let file: TopologyFile = serde::Deserialize::deserialize(toml::de::Deserializer::from(root))
+        .map_err(|e| {
+            let (code, message, help) = classify(e.message());
+            invalid(&source, code, message, help, e.span().unwrap_or(0..0))
+        })?;
+    Ok(Loaded { file, source })
+}
+
+fn invalid(source: &SourceMap, code: Code, message: String, help: String, span: std::ops::Range<usize>) -> LoadError {
+    LoadError::Invalid {
+        diagnostic: Box::new(Diagnostic {
+            code,
+            message,
+            help,
+            path: String::new(),
+            location: source.locate(span),
+        }),
+    }
+}
+
+/// Turns a serde message into a code, a message and a help text.
+fn classify(raw: &str) -> (Code, String, String) {
+    let raw = raw.trim_end();
+    if let Some((message, help)) = raw.split_once(HELP_MARKER) {
+        return (Code::InvalidValue, message.to_owned(), help.to_owned());
+    }
+    if let Some(rest) = raw.strip_prefix("unknown field `") {
+        let (field, expected) = rest.split_once('`').unwrap_or((rest, ""));
+        let allowed: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        let help = match closest(field, &allowed) {
+            Some(best) => format!("did you mean `{best}`? allowed here: {}", allowed.join(", ")),
+            None if allowed.is_empty() => "remove this key".to_owned(),
+            None => format!("remove it; allowed here: {}", allowed.join(", ")),
+        };
+        return (Code::UnknownKey, format!("unknown key `{field}`"), help);
+    }
+    if let Some(rest) = raw.strip_prefix("missing field `") {
+        let field = rest.split('`').next().unwrap_or(rest);
+        return (
+            Code::MissingKey,
+            format!("missing key `{field}`"),
+            format!("add `{field} = ...` to this table; `pf-render schema` describes it"),
+        );
+    }
+    if let Some(rest) = raw.strip_prefix("unknown variant `") {
+        let (value, expected) = rest.split_once('`').unwrap_or((rest, ""));
+        let allowed: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        return (
+            Code::InvalidValue,
+            format!("unknown value `{value}`"),
+            format!("use one of: {}", allowed.join(", ")),
+        );
+    }
+    if raw.starts_with("invalid value: integer") {
+        return (
+            Code::OutOfRange,
+            raw.replace("invalid value: ", "number out of range: "),
+            "use a number in the range the message names".to_owned(),
+        );
+    }
+    if raw.starts_with("invalid type") || raw.starts_with("invalid length") {
+        return (
+            Code::WrongType,
+            raw.to_owned(),
+            "write the value as the type named after `expected`".to_owned(),
+        );
+    }
+    (Code::InvalidValue, raw.to_owned(), "see `pf-render schema` for what this key accepts".to_owned())
+}
+
+/// The allowed key closest to a misspelt one, if it is close enough to be a typo.
+fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (edit_distance(word, c), *c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 4))
+        .min()
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb { prev } else { 1 + prev.min(row[j]).min(cur) };
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_the_closest_key() {
+        assert_eq!(closest("replica", &["replicas", "image", "port"]), Some("replicas"));
+        assert_eq!(closest("zzzzzz", &["replicas", "image"]), None);
+    }
+
+    #[test]
+    fn classifies_serde_messages() {
+        assert_eq!(classify("unknown field `replica`, expected one of `replicas`, `image`").0, Code::UnknownKey);
+        assert_eq!(classify("missing field `image`").0, Code::MissingKey);
+        assert_eq!(classify("invalid type: string \"3\", expected u32").0, Code::WrongType);
+        assert_eq!(classify("unknown variant `fast`, expected one of `a`").0, Code::InvalidValue);
+        assert_eq!(classify("invalid value: integer `70000`, expected u16").0, Code::OutOfRange);
+    }
+}

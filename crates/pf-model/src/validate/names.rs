@@ -1,0 +1,148 @@
+//! Names, routes, ports and environment variable names.
+
+use std::collections::{HashMap, HashSet};
+
+use super::Finding;
+use crate::codes::Code;
+use crate::model::TopologyFile;
+use crate::naming;
+
+pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
+    service_names(file, out);
+    routes(file, out);
+    ports(file, out);
+    environment(file, out);
+}
+
+fn service_names(file: &TopologyFile, out: &mut Vec<Finding>) {
+    let mut generated: HashSet<String> = HashSet::new();
+    generated.extend([naming::LOAD_BALANCER_SERVICE.to_owned(), naming::LOAD_BALANCER_INSTANCE.to_owned()]);
+    generated.extend(naming::MONITORING_SERVICES.iter().map(|s| (*s).to_owned()));
+    generated.extend(naming::postgres_instances(file.postgres.replicas));
+    generated.extend(naming::redis_instances(file.redis.replicas));
+    generated.extend(naming::sentinel_instances(file.redis.sentinel.count));
+    // Every name prefix of the postgres/redis families is reserved, so that
+    // raising a replica count later cannot collide with an app service.
+    let reserved_prefixes = ["postgres-primary", "postgres-replica", "redis-master", "redis-replica", "redis-sentinel"];
+
+    let mut first_use: HashMap<&str, usize> = HashMap::new();
+    let mut instances: HashMap<String, usize> = HashMap::new();
+    for (i, svc) in file.services.iter().enumerate() {
+        let name = svc.name.as_str();
+        if let Some(first) = first_use.insert(name, i) {
+            out.push(Finding::new(
+                Code::DuplicateServiceName,
+                format!("services[{i}].name"),
+                format!("service name `{name}` is already used by services[{first}]"),
+                "give each app service its own name",
+            ));
+            continue;
+        }
+        if generated.contains(name) || reserved_prefixes.iter().any(|p| name.starts_with(p)) {
+            out.push(Finding::new(
+                Code::ReservedServiceName,
+                format!("services[{i}].name"),
+                format!("service name `{name}` collides with a service the generator creates"),
+                "rename the service; generated names are nginx, nginx-lb, postgres-*, redis-*, and the monitoring services",
+            ));
+        }
+        for n in 1..=svc.replicas {
+            instances.insert(naming::app_instance(name, n), i);
+        }
+    }
+    // `api` with 12 replicas makes `api1`..`api12`; a service named `api1` would clash.
+    for (i, svc) in file.services.iter().enumerate() {
+        if let Some(&owner) = instances.get(svc.name.as_str()) {
+            if owner != i {
+                out.push(Finding::new(
+                    Code::ReservedServiceName,
+                    format!("services[{i}].name"),
+                    format!(
+                        "service name `{}` collides with a Compose instance of `{}`",
+                        svc.name, file.services[owner].name
+                    ),
+                    "Compose names instances `<service><n>`; rename this service",
+                ));
+            }
+        }
+    }
+}
+
+fn valid_path(p: &str) -> bool {
+    p.starts_with('/') && !p.chars().any(|c| c.is_whitespace() || c.is_control() || "\"'`;{}#\\$".contains(c))
+}
+
+fn routes(file: &TopologyFile, out: &mut Vec<Finding>) {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (i, svc) in file.services.iter().enumerate() {
+        for (key, value) in [("route", &svc.route), ("health-path", &svc.health_path)] {
+            if !valid_path(value) {
+                out.push(Finding::new(
+                    Code::InvalidPath,
+                    format!("services[{i}].{key}"),
+                    format!("`{value}` is not an absolute URL path"),
+                    "start it with `/` and leave out spaces, quotes, `;`, `{`, `}`, `#`, `$` and `\\`",
+                ));
+            }
+        }
+        // `/api` and `/api/` are the same nginx location prefix for our purposes.
+        let normalized = format!("{}/", svc.route.trim_end_matches('/'));
+        if let Some(first) = seen.insert(normalized, i) {
+            out.push(Finding::new(
+                Code::DuplicateRoute,
+                format!("services[{i}].route"),
+                format!("route `{}` is already served by `{}`", svc.route, file.services[first].name),
+                "give each service its own URL prefix",
+            ));
+        }
+    }
+}
+
+fn ports(file: &TopologyFile, out: &mut Vec<Finding>) {
+    let lb = &file.load_balancer;
+    let mut listeners: Vec<(&str, u16)> = vec![("load-balancer.http-port", lb.http_port)];
+    if lb.tls.is_some() {
+        listeners.push(("load-balancer.https-port", lb.https_port));
+    }
+    listeners.push(("load-balancer.status.port", lb.status.port));
+    if let Some(read) = &file.postgres.read_endpoint {
+        listeners.push(("postgres.read-endpoint.port", read.port));
+    }
+    clash(&listeners, "the load balancer", out);
+    let data = [
+        ("postgres.port", file.postgres.port),
+        ("redis.port", file.redis.port),
+        ("redis.sentinel.port", file.redis.sentinel.port),
+    ];
+    clash(&data, "the data services", out);
+}
+
+fn clash(listeners: &[(&str, u16)], owner: &str, out: &mut Vec<Finding>) {
+    for (i, (path, port)) in listeners.iter().enumerate() {
+        if let Some((first, _)) = listeners[..i].iter().find(|(_, p)| p == port) {
+            out.push(Finding::new(
+                Code::PortConflict,
+                *path,
+                format!("port {port} of {owner} is already used by `{first}`"),
+                "give each listener its own port",
+            ));
+        }
+    }
+}
+
+fn environment(file: &TopologyFile, out: &mut Vec<Finding>) {
+    for (i, svc) in file.services.iter().enumerate() {
+        for name in svc.environment.keys() {
+            let portable = name.as_bytes().first().is_some_and(|c| c.is_ascii_uppercase() || *c == b'_')
+                && name.bytes().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_');
+            if !portable {
+                out.push(Finding::new(
+                    Code::InvalidEnvironmentName,
+                    format!("services[{i}].environment.{name}"),
+                    format!("environment variable name `{name}` is not portable"),
+                    "use upper-case letters, digits and `_`, not starting with a digit: `LOG_LEVEL`",
+                ));
+            }
+        }
+    }
+}

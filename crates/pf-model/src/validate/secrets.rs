@@ -1,0 +1,98 @@
+//! Secrets: declared, used, and never disguised as plain variables.
+
+use std::collections::BTreeSet;
+
+use super::Finding;
+use crate::codes::Code;
+use crate::model::TopologyFile;
+use crate::units::SecretName;
+
+pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
+    let mut used: BTreeSet<&SecretName> = BTreeSet::new();
+    let mut refs: Vec<(String, &SecretName)> = Vec::new();
+    if let Some(tls) = &file.load_balancer.tls {
+        refs.push(("load-balancer.tls.certificate-secret".into(), &tls.certificate_secret));
+        refs.push(("load-balancer.tls.key-secret".into(), &tls.key_secret));
+    }
+    refs.push(("postgres.password-secret".into(), &file.postgres.password_secret));
+    refs.push(("postgres.replication-password-secret".into(), &file.postgres.replication_password_secret));
+    refs.push(("redis.password-secret".into(), &file.redis.password_secret));
+    for (i, svc) in file.services.iter().enumerate() {
+        for (j, s) in svc.secrets.iter().enumerate() {
+            refs.push((format!("services[{i}].secrets[{j}]"), s));
+        }
+    }
+    for (path, name) in &refs {
+        used.insert(name);
+        if !file.secrets.contains_key(*name) {
+            out.push(Finding::new(
+                Code::UndeclaredSecret,
+                path.clone(),
+                format!("secret `{name}` is not declared"),
+                format!("add `{name} = \"what it holds\"` under `[secrets]`"),
+            ));
+        }
+    }
+    for name in file.secrets.keys() {
+        if !used.contains(name) {
+            out.push(Finding::new(
+                Code::UnusedSecret,
+                format!("secrets.{name}"),
+                format!("secret `{name}` is declared but not used"),
+                "remove it, or list it in the `secrets` of the service that needs it",
+            ));
+        }
+    }
+    if file.postgres.password_secret == file.postgres.replication_password_secret {
+        out.push(Finding::new(
+            Code::SharedPasswordSecret,
+            "postgres.replication-password-secret",
+            format!(
+                "the owner and the replication role share the secret `{}`",
+                file.postgres.password_secret
+            ),
+            "declare a separate secret for the replication role",
+        ));
+    }
+    for (i, svc) in file.services.iter().enumerate() {
+        for name in svc.environment.keys() {
+            if looks_secret(name) {
+                out.push(Finding::new(
+                    Code::SecretInEnvironment,
+                    format!("services[{i}].environment.{name}"),
+                    format!("`{name}` looks like a secret but is a plain environment variable"),
+                    format!(
+                        "declare it under `[secrets]`, list it in `services[{i}].secrets`, and read the file named by `{name}_FILE`"
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+/// The kube-linter `env-var-secret` pattern, widened to keys and tokens.
+fn looks_secret(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    if upper.ends_with("_FILE") {
+        return false;
+    }
+    ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "PRIVATE_KEY", "API_KEY", "CREDENTIAL"]
+        .iter()
+        .any(|w| upper.contains(w))
+        || upper.ends_with("_KEY")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::looks_secret;
+
+    #[test]
+    fn secret_like_names() {
+        for s in ["DB_PASSWORD", "SECRET_KEY", "GEMINI_API_KEY", "GITHUB_TOKEN", "aws_secret"] {
+            assert!(looks_secret(s), "{s}");
+        }
+        for s in ["LOG_LEVEL", "WORKERS", "SECRET_KEY_FILE", "KEYCLOAK_URL", "VITE_API_URL"] {
+            assert!(!looks_secret(s), "{s}");
+        }
+    }
+}
