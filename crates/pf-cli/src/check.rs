@@ -28,7 +28,10 @@ pub(crate) fn run(files: &[PathBuf], format: Format, deny_warnings: bool) -> Out
         if errors > 0 || (deny_warnings && warnings > 0) {
             outcome = outcome.max(Outcome::Findings);
         }
-        summaries.push(format!("{}: {errors} error(s), {warnings} warning(s)", path.display()));
+        summaries.push(format!(
+            "{}: {errors} error(s), {warnings} warning(s)",
+            path.display()
+        ));
         all.extend(diagnostics);
     }
     let text = match format {
@@ -52,7 +55,11 @@ pub(crate) fn run(files: &[PathBuf], format: Format, deny_warnings: bool) -> Out
         Format::Github => all.iter().map(|d| d.to_github() + "\n").collect(),
     };
     let mut out = std::io::stdout().lock();
-    if out.write_all(text.as_bytes()).and_then(|()| out.flush()).is_err() {
+    if out
+        .write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .is_err()
+    {
         return Outcome::Failure;
     }
     outcome

@@ -104,7 +104,9 @@ fn explain(code: Option<&str>, all: bool) -> Outcome {
             c.explanation()
         )),
         Err(()) => {
-            eprintln!("error: unknown diagnostic code `{name}`\n  = help: `pf-render explain --all` lists every code");
+            eprintln!(
+                "error: unknown diagnostic code `{name}`\n  = help: `pf-render explain --all` lists every code"
+            );
             Outcome::Failure
         }
     }

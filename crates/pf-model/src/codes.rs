@@ -327,12 +327,22 @@ mod tests {
         for code in Code::ALL {
             assert!(seen.insert(code.name()), "duplicate code {}", code.name());
             assert!(
-                code.name().bytes().all(|c| c.is_ascii_lowercase() || c == b'-'),
+                code.name()
+                    .bytes()
+                    .all(|c| c.is_ascii_lowercase() || c == b'-'),
                 "{} is not kebab-case",
                 code.name()
             );
-            assert!(!code.description().ends_with('.'), "{}: one line, no full stop", code.name());
-            assert!(code.explanation().len() > 40, "{}: explain why", code.name());
+            assert!(
+                !code.description().ends_with('.'),
+                "{}: one line, no full stop",
+                code.name()
+            );
+            assert!(
+                code.explanation().len() > 40,
+                "{}: explain why",
+                code.name()
+            );
             assert_eq!(code.name().parse::<Code>(), Ok(*code));
         }
     }

@@ -115,7 +115,9 @@ impl Serialize for Diagnostic {
 
 // Escaping rules of GitHub workflow commands (actions/toolkit `command.ts`).
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 fn escape_property(s: &str) -> String {
@@ -146,7 +148,10 @@ mod tests {
     fn human_output_has_caret_under_the_column() {
         let text = sample().to_human();
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[0], "error[sentinel-quorum-out-of-range]: quorum 4 is more than the 3 sentinels");
+        assert_eq!(
+            lines[0],
+            "error[sentinel-quorum-out-of-range]: quorum 4 is more than the 3 sentinels"
+        );
         assert_eq!(lines[1], "  --> a,b:c.toml:12:10");
         assert_eq!(lines[3], "12 | quorum = 4");
         assert_eq!(lines[4], "   |          ^");
@@ -155,6 +160,8 @@ mod tests {
     #[test]
     fn github_output_escapes_properties() {
         let line = sample().to_github();
-        assert!(line.starts_with("::error file=a%2Cb%3Ac.toml,line=12,col=10,title=sentinel-quorum-out-of-range::"));
+        assert!(line.starts_with(
+            "::error file=a%2Cb%3Ac.toml,line=12,col=10,title=sentinel-quorum-out-of-range::"
+        ));
     }
 }

@@ -25,8 +25,8 @@
 pub mod codes;
 mod diagnostic;
 mod load;
-pub mod naming;
 pub mod model;
+pub mod naming;
 mod source;
 mod topology;
 pub mod units;

@@ -56,7 +56,8 @@ pub fn load(path: impl AsRef<Path>) -> Result<Loaded, LoadError> {
                 &source,
                 Code::TomlSyntax,
                 "the file is not valid UTF-8".into(),
-                "TOML files must be UTF-8; re-save the file as UTF-8 and check the marked position".into(),
+                "TOML files must be UTF-8; re-save the file as UTF-8 and check the marked position"
+                    .into(),
                 valid_up_to..valid_up_to + 1,
             ))
         }
@@ -83,7 +84,13 @@ pub fn from_str(text: &str, origin: &str) -> Result<Loaded, LoadError> {
     Ok(Loaded { file, source })
 }
 
-fn invalid(source: &SourceMap, code: Code, message: String, help: String, span: std::ops::Range<usize>) -> LoadError {
+fn invalid(
+    source: &SourceMap,
+    code: Code,
+    message: String,
+    help: String,
+    span: std::ops::Range<usize>,
+) -> LoadError {
     LoadError::Invalid {
         diagnostic: Box::new(Diagnostic {
             code,
@@ -105,7 +112,10 @@ fn classify(raw: &str) -> (Code, String, String) {
         let (field, expected) = rest.split_once('`').unwrap_or((rest, ""));
         let allowed: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
         let help = match closest(field, &allowed) {
-            Some(best) => format!("did you mean `{best}`? allowed here: {}", allowed.join(", ")),
+            Some(best) => format!(
+                "did you mean `{best}`? allowed here: {}",
+                allowed.join(", ")
+            ),
             None if allowed.is_empty() => "remove this key".to_owned(),
             None => format!("remove it; allowed here: {}", allowed.join(", ")),
         };
@@ -142,7 +152,11 @@ fn classify(raw: &str) -> (Code, String, String) {
             "write the value as the type named after `expected`".to_owned(),
         );
     }
-    (Code::InvalidValue, raw.to_owned(), "see `pf-render schema` for what this key accepts".to_owned())
+    (
+        Code::InvalidValue,
+        raw.to_owned(),
+        "see `pf-render schema` for what this key accepts".to_owned(),
+    )
 }
 
 /// The allowed key closest to a misspelt one, if it is close enough to be a typo.
@@ -163,7 +177,11 @@ fn edit_distance(a: &str, b: &str) -> usize {
         row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
             let cur = row[j + 1];
-            row[j + 1] = if ca == *cb { prev } else { 1 + prev.min(row[j]).min(cur) };
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(row[j]).min(cur)
+            };
             prev = cur;
         }
     }
@@ -176,16 +194,31 @@ mod tests {
 
     #[test]
     fn suggests_the_closest_key() {
-        assert_eq!(closest("replica", &["replicas", "image", "port"]), Some("replicas"));
+        assert_eq!(
+            closest("replica", &["replicas", "image", "port"]),
+            Some("replicas")
+        );
         assert_eq!(closest("zzzzzz", &["replicas", "image"]), None);
     }
 
     #[test]
     fn classifies_serde_messages() {
-        assert_eq!(classify("unknown field `replica`, expected one of `replicas`, `image`").0, Code::UnknownKey);
+        assert_eq!(
+            classify("unknown field `replica`, expected one of `replicas`, `image`").0,
+            Code::UnknownKey
+        );
         assert_eq!(classify("missing field `image`").0, Code::MissingKey);
-        assert_eq!(classify("invalid type: string \"3\", expected u32").0, Code::WrongType);
-        assert_eq!(classify("unknown variant `fast`, expected one of `a`").0, Code::InvalidValue);
-        assert_eq!(classify("invalid value: integer `70000`, expected u16").0, Code::OutOfRange);
+        assert_eq!(
+            classify("invalid type: string \"3\", expected u32").0,
+            Code::WrongType
+        );
+        assert_eq!(
+            classify("unknown variant `fast`, expected one of `a`").0,
+            Code::InvalidValue
+        );
+        assert_eq!(
+            classify("invalid value: integer `70000`, expected u16").0,
+            Code::OutOfRange
+        );
     }
 }

@@ -7,7 +7,13 @@ pub const LOAD_BALANCER_SERVICE: &str = "nginx";
 /// The load balancer's service name on Compose (`promptforge-nginx-lb`).
 pub const LOAD_BALANCER_INSTANCE: &str = "nginx-lb";
 /// Monitoring services.
-pub const MONITORING_SERVICES: [&str; 5] = ["prometheus", "grafana", "nginx-exporter", "postgres-exporter", "redis-exporter"];
+pub const MONITORING_SERVICES: [&str; 5] = [
+    "prometheus",
+    "grafana",
+    "nginx-exporter",
+    "postgres-exporter",
+    "redis-exporter",
+];
 
 /// PostgreSQL instances: `postgres-primary`, `postgres-replica`, `postgres-replica-2`, ...
 pub fn postgres_instances(replicas: u32) -> Vec<String> {
@@ -38,7 +44,13 @@ pub fn slot_name(instance: &str) -> String {
 
 fn stateful(first: &str, replica: &str, replicas: u32) -> Vec<String> {
     let mut names = vec![first.to_owned()];
-    names.extend((1..=replicas).map(|i| if i == 1 { replica.to_owned() } else { format!("{replica}-{i}") }));
+    names.extend((1..=replicas).map(|i| {
+        if i == 1 {
+            replica.to_owned()
+        } else {
+            format!("{replica}-{i}")
+        }
+    }));
     names
 }
 
@@ -48,7 +60,10 @@ mod tests {
 
     #[test]
     fn follows_the_guide() {
-        assert_eq!(postgres_instances(2), ["postgres-primary", "postgres-replica", "postgres-replica-2"]);
+        assert_eq!(
+            postgres_instances(2),
+            ["postgres-primary", "postgres-replica", "postgres-replica-2"]
+        );
         assert_eq!(redis_instances(1), ["redis-master", "redis-replica"]);
         assert_eq!(sentinel_instances(3)[2], "redis-sentinel-3");
         assert_eq!(app_instance("backend", 3), "backend3");

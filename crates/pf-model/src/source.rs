@@ -75,7 +75,9 @@ impl SourceMap {
             line: line + 1,
             column,
             width: self.text[start..end].chars().count().max(1),
-            source_line: self.text[line_start..line_end].trim_end_matches('\r').to_owned(),
+            source_line: self.text[line_start..line_end]
+                .trim_end_matches('\r')
+                .to_owned(),
         }
     }
 
@@ -129,7 +131,12 @@ fn index_table(table: &DeTable<'_>, prefix: &str, index: &mut HashMap<String, Sp
     }
 }
 
-fn index_value(value: &Spanned<DeValue<'_>>, path: &str, key: Range<usize>, index: &mut HashMap<String, Spans>) {
+fn index_value(
+    value: &Spanned<DeValue<'_>>,
+    path: &str,
+    key: Range<usize>,
+    index: &mut HashMap<String, Spans>,
+) {
     match value.get_ref() {
         DeValue::Table(t) => index_table(t, path, index),
         DeValue::Array(items) => {

@@ -41,7 +41,10 @@ pub struct Checked {
 impl Checked {
     /// Number of diagnostics of a severity.
     pub fn count(&self, severity: Severity) -> usize {
-        self.diagnostics.iter().filter(|d| d.severity() == severity).count()
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity() == severity)
+            .count()
     }
 }
 
@@ -68,7 +71,11 @@ impl TopologyFile {
             .map(|f| f.locate(source))
             .collect();
         diagnostics.sort_by(|a, b| {
-            (a.location.line, a.location.column, a.code).cmp(&(b.location.line, b.location.column, b.code))
+            (a.location.line, a.location.column, a.code).cmp(&(
+                b.location.line,
+                b.location.column,
+                b.code,
+            ))
         });
         diagnostics.dedup();
         let ok = !diagnostics.iter().any(Diagnostic::is_error);

@@ -52,7 +52,9 @@ pub struct AppService {
 }
 
 /// A data service an app service connects to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Connection {
     /// `DATABASE_URL` (primary), `DATABASE_REPLICA_URL`, and the password file.

@@ -15,8 +15,14 @@ pub struct ByteSize {
 }
 
 const KIB: u64 = 1024;
-const SUFFIXES: [(u64, &str); 4] = [(KIB * KIB * KIB * KIB, "T"), (KIB * KIB * KIB, "G"), (KIB * KIB, "M"), (KIB, "K")];
-const HELP: &str = "write a number with a binary unit: `512M`, `1.5G`, `64MB`, `64k` (1k = 1024 bytes)";
+const SUFFIXES: [(u64, &str); 4] = [
+    (KIB * KIB * KIB * KIB, "T"),
+    (KIB * KIB * KIB, "G"),
+    (KIB * KIB, "M"),
+    (KIB, "K"),
+];
+const HELP: &str =
+    "write a number with a binary unit: `512M`, `1.5G`, `64MB`, `64k` (1k = 1024 bytes)";
 
 impl ByteSize {
     /// A size of `bytes` bytes.
@@ -26,7 +32,9 @@ impl ByteSize {
 
     /// A size of `mib` mebibytes.
     pub const fn from_mib(mib: u64) -> Self {
-        Self { bytes: mib * KIB * KIB }
+        Self {
+            bytes: mib * KIB * KIB,
+        }
     }
 
     /// The size in bytes.
@@ -126,7 +134,9 @@ mod tests {
     use super::*;
 
     fn b(s: &str) -> u64 {
-        s.parse::<ByteSize>().map(ByteSize::bytes).unwrap_or(u64::MAX)
+        s.parse::<ByteSize>()
+            .map(ByteSize::bytes)
+            .unwrap_or(u64::MAX)
     }
 
     #[test]
@@ -142,7 +152,20 @@ mod tests {
 
     #[test]
     fn rejects_malformed_values() {
-        for bad in ["", "M", "1.5", "1..5G", ".5G", "5.G", "12X", "1 G", "-1G", "0.1B", "99999999999T", "1.1234567G"] {
+        for bad in [
+            "",
+            "M",
+            "1.5",
+            "1..5G",
+            ".5G",
+            "5.G",
+            "12X",
+            "1 G",
+            "-1G",
+            "0.1B",
+            "99999999999T",
+            "1.1234567G",
+        ] {
             let err = bad.parse::<ByteSize>().expect_err(bad);
             assert!(err.message.starts_with("invalid byte size"), "{bad}");
         }

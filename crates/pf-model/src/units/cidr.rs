@@ -13,7 +13,8 @@ pub struct Cidr {
     prefix: u8,
 }
 
-const HELP: &str = "write a network address and prefix length: `172.26.0.0/16`, `127.0.0.1/32`, `::1/128`";
+const HELP: &str =
+    "write a network address and prefix length: `172.26.0.0/16`, `127.0.0.1/32`, `::1/128`";
 
 impl Cidr {
     /// The network address.
@@ -37,7 +38,11 @@ impl Cidr {
         if prefix == 0 {
             0
         } else {
-            let all = if width == 32 { u128::from(u32::MAX) } else { u128::MAX };
+            let all = if width == 32 {
+                u128::from(u32::MAX)
+            } else {
+                u128::MAX
+            };
             (all >> (width - prefix)) << (width - prefix) & all
         }
     }
@@ -91,7 +96,15 @@ impl FromStr for Cidr {
             .ok()
             .filter(|p| *p <= width)
             .ok_or_else(|| bad(format!("prefix must be a number from 0 to {width}")))?;
-        if value & !Self::mask(width, prefix) & if width == 32 { u128::from(u32::MAX) } else { u128::MAX } != 0 {
+        if value
+            & !Self::mask(width, prefix)
+            & if width == 32 {
+                u128::from(u32::MAX)
+            } else {
+                u128::MAX
+            }
+            != 0
+        {
             let network = value & Self::mask(width, prefix);
             let shown = match addr {
                 IpAddr::V4(_) => IpAddr::from(std::net::Ipv4Addr::from(network as u32)),
@@ -128,7 +141,15 @@ mod tests {
     fn rejects_bad_blocks_and_suggests_the_network() {
         let err = "172.26.1.0/16".parse::<Cidr>().expect_err("host bits");
         assert!(err.help.contains("172.26.0.0/16"), "{}", err.help);
-        for bad in ["172.26.0.0", "172.26.0.0/33", "300.1.1.1/8", "x/8", "::1/129", "10.0.0.0/-1", ""] {
+        for bad in [
+            "172.26.0.0",
+            "172.26.0.0/33",
+            "300.1.1.1/8",
+            "x/8",
+            "::1/129",
+            "10.0.0.0/-1",
+            "",
+        ] {
             assert!(bad.parse::<Cidr>().is_err(), "{bad}");
         }
     }

@@ -14,7 +14,8 @@ pub struct Cpus {
     millis: u64,
 }
 
-const HELP: &str = "write a positive number of cores with at most three decimals: `0.5`, `1.5`, `2`";
+const HELP: &str =
+    "write a positive number of cores with at most three decimals: `0.5`, `1.5`, `2`";
 
 impl Cpus {
     /// `millis` thousandths of a core.
@@ -68,7 +69,10 @@ impl FromStr for Cpus {
             && !s.starts_with('.')
             && !s.ends_with('.');
         if !well_formed {
-            return Err(UnitError::new(format!("invalid CPU amount `{s}`: not a decimal number"), HELP));
+            return Err(UnitError::new(
+                format!("invalid CPU amount `{s}`: not a decimal number"),
+                HELP,
+            ));
         }
         let v: f64 = s
             .parse()
@@ -117,7 +121,13 @@ mod tests {
 
     #[test]
     fn parses_strings_and_displays_shortest() {
-        for (input, millis, shown) in [("0.5", 500, "0.5"), ("1.5", 1500, "1.5"), ("2", 2000, "2"), ("0.125", 125, "0.125"), ("1.50", 1500, "1.5")] {
+        for (input, millis, shown) in [
+            ("0.5", 500, "0.5"),
+            ("1.5", 1500, "1.5"),
+            ("2", 2000, "2"),
+            ("0.125", 125, "0.125"),
+            ("1.50", 1500, "1.5"),
+        ] {
             let c: Cpus = input.parse().expect(input);
             assert_eq!(c.millis(), millis);
             assert_eq!(c.to_string(), shown);
@@ -126,7 +136,9 @@ mod tests {
 
     #[test]
     fn rejects_bad_amounts() {
-        for bad in ["", "0", "-1", "1.2345", "abc", "1.", ".5", "1e3", "5000", "1,5"] {
+        for bad in [
+            "", "0", "-1", "1.2345", "abc", "1.", ".5", "1e3", "5000", "1,5",
+        ] {
             let err = bad.parse::<Cpus>().expect_err(bad);
             assert!(err.message.starts_with("invalid CPU amount"), "{bad}");
         }
@@ -141,7 +153,10 @@ mod tests {
             c: Cpus,
         }
         let t: T = toml::from_str("a = 1.5\nb = 2\nc = \"0.25\"").expect("valid");
-        assert_eq!((t.a.millis(), t.b.millis(), t.c.millis()), (1500, 2000, 250));
+        assert_eq!(
+            (t.a.millis(), t.b.millis(), t.c.millis()),
+            (1500, 2000, 250)
+        );
         assert!(toml::from_str::<T>("a = 0\nb = 1\nc = 1").is_err());
     }
 }

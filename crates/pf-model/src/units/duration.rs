@@ -130,7 +130,9 @@ mod tests {
     use super::*;
 
     fn ms(s: &str) -> u64 {
-        s.parse::<Duration>().map(Duration::as_millis).unwrap_or(u64::MAX)
+        s.parse::<Duration>()
+            .map(Duration::as_millis)
+            .unwrap_or(u64::MAX)
     }
 
     #[test]
@@ -145,16 +147,38 @@ mod tests {
 
     #[test]
     fn rejects_malformed_values() {
-        for bad in ["", "5", "s", "1.5s", "5 s", "5sec", "30s1m", "5s5s", "-5s", "5S", "99999999999999999999h"] {
+        for bad in [
+            "",
+            "5",
+            "s",
+            "1.5s",
+            "5 s",
+            "5sec",
+            "30s1m",
+            "5s5s",
+            "-5s",
+            "5S",
+            "99999999999999999999h",
+        ] {
             let err = bad.parse::<Duration>().expect_err(bad);
-            assert!(err.message.starts_with("invalid duration"), "{bad}: {}", err.message);
+            assert!(
+                err.message.starts_with("invalid duration"),
+                "{bad}: {}",
+                err.message
+            );
             assert!(err.help.contains("1m30s"));
         }
     }
 
     #[test]
     fn displays_canonically_and_round_trips() {
-        for (input, shown) in [("90s", "1m30s"), ("1500ms", "1500ms"), ("60m", "1h"), ("0ms", "0s"), ("10s", "10s")] {
+        for (input, shown) in [
+            ("90s", "1m30s"),
+            ("1500ms", "1500ms"),
+            ("60m", "1h"),
+            ("0ms", "0s"),
+            ("10s", "10s"),
+        ] {
             let d: Duration = input.parse().expect(input);
             assert_eq!(d.to_string(), shown);
             assert_eq!(shown.parse::<Duration>().expect(shown), d);

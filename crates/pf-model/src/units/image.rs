@@ -30,7 +30,11 @@ pub struct Version {
 impl Version {
     /// A version from its parts.
     pub const fn new(major: u32, minor: u32, patch: u32) -> Self {
-        Self { major, minor, patch }
+        Self {
+            major,
+            minor,
+            patch,
+        }
     }
 }
 
@@ -55,7 +59,10 @@ impl ImageRef {
     /// (`v1.2` is read too).
     pub fn version(&self) -> Option<Version> {
         let tag = self.tag.strip_prefix('v').unwrap_or(&self.tag);
-        let numeric: String = tag.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+        let numeric: String = tag
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
         let mut parts = numeric.split('.').filter(|p| !p.is_empty());
         let major = parts.next()?.parse().ok()?;
         let minor = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
@@ -81,7 +88,11 @@ impl FromStr for ImageRef {
         let help = "pin a version tag: `nginx:1.28.0`, `postgres:16.6`, `registry:5000/app:1.4.2`";
         let bad = |why: &str| UnitError::new(format!("invalid image `{s}`: {why}"), help);
         let (name, digest) = match s.split_once('@') {
-            Some((n, d)) if d.starts_with("sha256:") && d.len() == 71 && d[7..].bytes().all(|c| c.is_ascii_hexdigit()) => {
+            Some((n, d))
+                if d.starts_with("sha256:")
+                    && d.len() == 71
+                    && d[7..].bytes().all(|c| c.is_ascii_hexdigit()) =>
+            {
                 (n, Some(d.to_owned()))
             }
             Some(_) => return Err(bad("malformed digest")),
@@ -103,7 +114,9 @@ impl FromStr for ImageRef {
         }
         let tag_ok = !tag.is_empty()
             && tag.len() <= 128
-            && tag.bytes().all(|c| c.is_ascii_alphanumeric() || b"._-".contains(&c))
+            && tag
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"._-".contains(&c))
             && !tag.starts_with(['.', '-']);
         if !tag_ok {
             return Err(bad("the tag is malformed"));
@@ -119,7 +132,10 @@ impl FromStr for ImageRef {
     }
 }
 
-string_serde!(ImageRef, "an image reference with a pinned tag such as `nginx:1.28.0`");
+string_serde!(
+    ImageRef,
+    "an image reference with a pinned tag such as `nginx:1.28.0`"
+);
 
 #[cfg(test)]
 mod tests {
@@ -127,7 +143,9 @@ mod tests {
 
     #[test]
     fn parses_registry_ports_and_versions() {
-        let i: ImageRef = "localhost:5000/promptforge-backend:1.2.3".parse().expect("valid");
+        let i: ImageRef = "localhost:5000/promptforge-backend:1.2.3"
+            .parse()
+            .expect("valid");
         assert_eq!(i.repository(), "localhost:5000/promptforge-backend");
         assert_eq!(i.tag(), "1.2.3");
         assert_eq!(i.version(), Some(Version::new(1, 2, 3)));
@@ -137,12 +155,24 @@ mod tests {
         assert_eq!(r.version(), Some(Version::new(7, 4, 0)));
         let p: ImageRef = "prom/prometheus:v2.55.1".parse().expect("valid");
         assert_eq!(p.version(), Some(Version::new(2, 55, 1)));
-        assert_eq!("nginx:stable".parse::<ImageRef>().expect("valid").version(), None);
+        assert_eq!(
+            "nginx:stable".parse::<ImageRef>().expect("valid").version(),
+            None
+        );
     }
 
     #[test]
     fn rejects_unpinned_and_malformed() {
-        for bad in ["nginx", "nginx:latest", "localhost:5000/app", "Nginx:1", "nginx:", ":1", "nginx:1@sha256:abc", "nginx:-x"] {
+        for bad in [
+            "nginx",
+            "nginx:latest",
+            "localhost:5000/app",
+            "Nginx:1",
+            "nginx:",
+            ":1",
+            "nginx:1@sha256:abc",
+            "nginx:-x",
+        ] {
             assert!(bad.parse::<ImageRef>().is_err(), "{bad}");
         }
         let e = "nginx:latest".parse::<ImageRef>().expect_err("latest");

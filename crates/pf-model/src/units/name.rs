@@ -33,7 +33,10 @@ impl FromStr for DnsLabel {
         if s.is_empty() || s.len() > 63 {
             return Err(bad("it must be 1 to 63 characters long"));
         }
-        if !s.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-') {
+        if !s
+            .bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+        {
             return Err(bad("only lower-case letters, digits and `-` are allowed"));
         }
         if !s.as_bytes()[0].is_ascii_lowercase() {
@@ -77,11 +80,13 @@ impl FromStr for SecretName {
     type Err = UnitError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let help = "use 1-64 lower-case letters, digits and `_`, starting with a letter: `redis_password`";
+        let help =
+            "use 1-64 lower-case letters, digits and `_`, starting with a letter: `redis_password`";
         let ok = !s.is_empty()
             && s.len() <= 64
             && s.as_bytes()[0].is_ascii_lowercase()
-            && s.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_');
+            && s.bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_');
         if ok {
             Ok(Self(s.to_owned()))
         } else {
@@ -102,7 +107,15 @@ mod tests {
             assert!(good.parse::<DnsLabel>().is_ok(), "{good}");
         }
         let long = "a".repeat(64);
-        for bad in ["", "Backend", "1api", "api-", "api_v2", "api.v2", long.as_str()] {
+        for bad in [
+            "",
+            "Backend",
+            "1api",
+            "api-",
+            "api_v2",
+            "api.v2",
+            long.as_str(),
+        ] {
             assert!(bad.parse::<DnsLabel>().is_err(), "{bad}");
         }
     }
@@ -144,7 +157,8 @@ impl FromStr for Ident {
         let ok = !s.is_empty()
             && s.len() <= 63
             && (s.as_bytes()[0].is_ascii_lowercase() || s.as_bytes()[0] == b'_')
-            && s.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_');
+            && s.bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_');
         if ok {
             Ok(Self(s.to_owned()))
         } else {

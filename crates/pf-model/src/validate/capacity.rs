@@ -71,7 +71,10 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
             out.push(Finding::new(
                 Code::LimitsBelowReservations,
                 format!("{}.limits.cpus", g.path),
-                format!("{}: CPU limit {} is below its reservation {}", g.name, l.cpus, r.cpus),
+                format!(
+                    "{}: CPU limit {} is below its reservation {}",
+                    g.name, l.cpus, r.cpus
+                ),
                 "raise the limit or lower the reservation",
             ));
         }
@@ -79,7 +82,10 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
             out.push(Finding::new(
                 Code::LimitsBelowReservations,
                 format!("{}.limits.memory", g.path),
-                format!("{}: memory limit {} is below its reservation {}", g.name, l.memory, r.memory),
+                format!(
+                    "{}: memory limit {} is below its reservation {}",
+                    g.name, l.memory, r.memory
+                ),
                 "raise the limit or lower the reservation",
             ));
         }
@@ -87,7 +93,10 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
             out.push(Finding::new(
                 Code::ReservationsExceedCapacity,
                 format!("{}.reservations.cpus", g.path),
-                format!("{}: one instance reserves {} CPUs, more than a node has ({})", g.name, r.cpus, cap.cpus_per_node),
+                format!(
+                    "{}: one instance reserves {} CPUs, more than a node has ({})",
+                    g.name, r.cpus, cap.cpus_per_node
+                ),
                 "lower the reservation or use larger nodes",
             ));
         }
@@ -95,7 +104,10 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
             out.push(Finding::new(
                 Code::ReservationsExceedCapacity,
                 format!("{}.reservations.memory", g.path),
-                format!("{}: one instance reserves {}, more than a node has ({})", g.name, r.memory, cap.memory_per_node),
+                format!(
+                    "{}: one instance reserves {}, more than a node has ({})",
+                    g.name, r.memory, cap.memory_per_node
+                ),
                 "lower the reservation or use larger nodes",
             ));
         }

@@ -20,7 +20,11 @@ fn walk(errors: &ValidationErrors, prefix: &str, out: &mut Vec<Finding>) {
     for (field, kind) in fields {
         // Rust field names are snake_case; the file uses kebab-case.
         let key = field.replace('_', "-");
-        let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
         match kind {
             ValidationErrorsKind::Struct(inner) => walk(inner, &path, out),
             ValidationErrorsKind::List(items) => {
@@ -47,7 +51,9 @@ fn finding(path: &str, key: &str, e: &validator::ValidationError) -> Finding {
     };
     match e.code.as_ref() {
         "length" => {
-            let shown = param("value").map(|v| format!(" ({} long)", length_of(&v))).unwrap_or_default();
+            let shown = param("value")
+                .map(|v| format!(" ({} long)", length_of(&v)))
+                .unwrap_or_default();
             Finding::new(
                 Code::BadLength,
                 path,

@@ -7,9 +7,27 @@ use crate::units::{ImageRef, Version};
 
 pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
     let versioned = [
-        ("load-balancer.image", &file.load_balancer.image, Version::new(1, 27, 3), Code::NginxTooOld, "nginx:1.28.0"),
-        ("redis.image", &file.redis.image, Version::new(6, 2, 0), Code::RedisTooOld, "redis:7.4.1"),
-        ("postgres.image", &file.postgres.image, Version::new(13, 0, 0), Code::PostgresTooOld, "postgres:16.6"),
+        (
+            "load-balancer.image",
+            &file.load_balancer.image,
+            Version::new(1, 27, 3),
+            Code::NginxTooOld,
+            "nginx:1.28.0",
+        ),
+        (
+            "redis.image",
+            &file.redis.image,
+            Version::new(6, 2, 0),
+            Code::RedisTooOld,
+            "redis:7.4.1",
+        ),
+        (
+            "postgres.image",
+            &file.postgres.image,
+            Version::new(13, 0, 0),
+            Code::PostgresTooOld,
+            "postgres:16.6",
+        ),
     ];
     for (path, image, minimum, code, example) in versioned {
         match image.version() {
@@ -37,9 +55,18 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
     if file.monitoring.prometheus {
         let m = &file.monitoring;
         others.push(("monitoring.prometheus-image".into(), &m.prometheus_image));
-        others.push(("monitoring.nginx-exporter-image".into(), &m.nginx_exporter_image));
-        others.push(("monitoring.postgres-exporter-image".into(), &m.postgres_exporter_image));
-        others.push(("monitoring.redis-exporter-image".into(), &m.redis_exporter_image));
+        others.push((
+            "monitoring.nginx-exporter-image".into(),
+            &m.nginx_exporter_image,
+        ));
+        others.push((
+            "monitoring.postgres-exporter-image".into(),
+            &m.postgres_exporter_image,
+        ));
+        others.push((
+            "monitoring.redis-exporter-image".into(),
+            &m.redis_exporter_image,
+        ));
         if m.grafana {
             others.push(("monitoring.grafana-image".into(), &m.grafana_image));
         }

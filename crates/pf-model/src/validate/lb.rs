@@ -45,13 +45,19 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
                 Code::LbStatusOpen,
                 path,
                 format!("`{cidr}` lets every address read the status page"),
-                format!("allow loopback and the overlay subnet instead: \"127.0.0.1/32\", \"{}\"", file.network.subnet),
+                format!(
+                    "allow loopback and the overlay subnet instead: \"127.0.0.1/32\", \"{}\"",
+                    file.network.subnet
+                ),
             ));
         } else if !cidr.addr().is_loopback() && !file.network.subnet.contains(*cidr) {
             out.push(Finding::new(
                 Code::LbStatusAllowOutsideNetwork,
                 path,
-                format!("`{cidr}` is neither loopback nor inside the overlay {}", file.network.subnet),
+                format!(
+                    "`{cidr}` is neither loopback nor inside the overlay {}",
+                    file.network.subnet
+                ),
                 "the status port is not published; allow only loopback and overlay addresses",
             ));
         }

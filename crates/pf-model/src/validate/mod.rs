@@ -28,7 +28,12 @@ pub(crate) struct Finding {
 }
 
 impl Finding {
-    pub(crate) fn new(code: Code, path: impl Into<String>, message: impl Into<String>, help: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        code: Code,
+        path: impl Into<String>,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> Self {
         Self {
             code,
             path: path.into(),

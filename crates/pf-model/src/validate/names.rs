@@ -16,14 +16,23 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
 
 fn service_names(file: &TopologyFile, out: &mut Vec<Finding>) {
     let mut generated: HashSet<String> = HashSet::new();
-    generated.extend([naming::LOAD_BALANCER_SERVICE.to_owned(), naming::LOAD_BALANCER_INSTANCE.to_owned()]);
+    generated.extend([
+        naming::LOAD_BALANCER_SERVICE.to_owned(),
+        naming::LOAD_BALANCER_INSTANCE.to_owned(),
+    ]);
     generated.extend(naming::MONITORING_SERVICES.iter().map(|s| (*s).to_owned()));
     generated.extend(naming::postgres_instances(file.postgres.replicas));
     generated.extend(naming::redis_instances(file.redis.replicas));
     generated.extend(naming::sentinel_instances(file.redis.sentinel.count));
     // Every name prefix of the postgres/redis families is reserved, so that
     // raising a replica count later cannot collide with an app service.
-    let reserved_prefixes = ["postgres-primary", "postgres-replica", "redis-master", "redis-replica", "redis-sentinel"];
+    let reserved_prefixes = [
+        "postgres-primary",
+        "postgres-replica",
+        "redis-master",
+        "redis-replica",
+        "redis-sentinel",
+    ];
 
     let mut first_use: HashMap<&str, usize> = HashMap::new();
     let mut instances: HashMap<String, usize> = HashMap::new();
@@ -69,7 +78,10 @@ fn service_names(file: &TopologyFile, out: &mut Vec<Finding>) {
 }
 
 fn valid_path(p: &str) -> bool {
-    p.starts_with('/') && !p.chars().any(|c| c.is_whitespace() || c.is_control() || "\"'`;{}#\\$".contains(c))
+    p.starts_with('/')
+        && !p
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "\"'`;{}#\\$".contains(c))
 }
 
 fn routes(file: &TopologyFile, out: &mut Vec<Finding>) {
@@ -91,7 +103,10 @@ fn routes(file: &TopologyFile, out: &mut Vec<Finding>) {
             out.push(Finding::new(
                 Code::DuplicateRoute,
                 format!("services[{i}].route"),
-                format!("route `{}` is already served by `{}`", svc.route, file.services[first].name),
+                format!(
+                    "route `{}` is already served by `{}`",
+                    svc.route, file.services[first].name
+                ),
                 "give each service its own URL prefix",
             ));
         }
@@ -133,8 +148,13 @@ fn clash(listeners: &[(&str, u16)], owner: &str, out: &mut Vec<Finding>) {
 fn environment(file: &TopologyFile, out: &mut Vec<Finding>) {
     for (i, svc) in file.services.iter().enumerate() {
         for name in svc.environment.keys() {
-            let portable = name.as_bytes().first().is_some_and(|c| c.is_ascii_uppercase() || *c == b'_')
-                && name.bytes().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_');
+            let portable = name
+                .as_bytes()
+                .first()
+                .is_some_and(|c| c.is_ascii_uppercase() || *c == b'_')
+                && name
+                    .bytes()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_');
             if !portable {
                 out.push(Finding::new(
                     Code::InvalidEnvironmentName,

@@ -17,7 +17,11 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
     // Each task takes an address, a rolling update (start-first) needs a
     // second one per task, each service has a VIP, and Docker keeps the
     // network, broadcast and gateway addresses.
-    let tasks: u64 = file.services.iter().map(|s| u64::from(s.replicas)).sum::<u64>()
+    let tasks: u64 = file
+        .services
+        .iter()
+        .map(|s| u64::from(s.replicas))
+        .sum::<u64>()
         + u64::from(file.load_balancer.instances)
         + u64::from(file.postgres.replicas + 1)
         + u64::from(file.redis.replicas + 1)
@@ -30,7 +34,10 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
             out.push(Finding::new(
                 Code::SubnetTooSmall,
                 "network.subnet",
-                format!("{} has {size} addresses but the stack needs about {needed}", net.subnet),
+                format!(
+                    "{} has {size} addresses but the stack needs about {needed}",
+                    net.subnet
+                ),
                 "use a larger subnet, for example a /16",
             ));
         }

@@ -60,7 +60,10 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
             out.push(Finding::new(
                 Code::PgSyncEqualsReplicas,
                 "postgres.synchronous",
-                format!("`{}` waits for every standby: one standby outage blocks all commits", pg.synchronous),
+                format!(
+                    "`{}` waits for every standby: one standby outage blocks all commits",
+                    pg.synchronous
+                ),
                 "add a replica, or lower N",
             ));
         }
@@ -69,7 +72,10 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
         out.push(Finding::new(
             Code::PgLagThresholdsInverted,
             "postgres.lag.warning",
-            format!("lag warning {} is not below critical {}", pg.lag.warning, pg.lag.critical),
+            format!(
+                "lag warning {} is not below critical {}",
+                pg.lag.warning, pg.lag.critical
+            ),
             "make the warning threshold lower than the critical one",
         ));
     }
@@ -104,7 +110,10 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
         out.push(Finding::new(
             Code::PgStopGraceTooShort,
             "postgres.stop-grace-period",
-            format!("stop-grace-period {} may kill PostgreSQL mid-shutdown", pg.stop_grace_period),
+            format!(
+                "stop-grace-period {} may kill PostgreSQL mid-shutdown",
+                pg.stop_grace_period
+            ),
             "give it at least 60s (the default is 2m)",
         ));
     }

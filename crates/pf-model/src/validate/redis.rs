@@ -19,7 +19,11 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
         out.push(Finding::new(
             Code::SentinelCountEven,
             "redis.sentinel.count",
-            format!("{} Sentinels tolerate no more failures than {}", s.count, s.count - 1),
+            format!(
+                "{} Sentinels tolerate no more failures than {}",
+                s.count,
+                s.count - 1
+            ),
             format!("use {} or {} Sentinels", s.count - 1, s.count + 1),
         ));
     }
@@ -27,14 +31,23 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
         out.push(Finding::new(
             Code::SentinelQuorumOutOfRange,
             "redis.sentinel.quorum",
-            format!("quorum {} is not between 1 and the {} Sentinels", s.quorum, s.count),
-            format!("set quorum between 1 and {}; the majority is {majority}", s.count.max(1)),
+            format!(
+                "quorum {} is not between 1 and the {} Sentinels",
+                s.quorum, s.count
+            ),
+            format!(
+                "set quorum between 1 and {}; the majority is {majority}",
+                s.count.max(1)
+            ),
         ));
     } else if s.quorum != majority {
         out.push(Finding::new(
             Code::SentinelQuorumNotMajority,
             "redis.sentinel.quorum",
-            format!("quorum {} is not the majority of {} Sentinels", s.quorum, s.count),
+            format!(
+                "quorum {} is not the majority of {} Sentinels",
+                s.quorum, s.count
+            ),
             format!("the majority is {majority}"),
         ));
     }
@@ -60,7 +73,10 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
         out.push(Finding::new(
             Code::SentinelParallelSyncsExceedReplicas,
             "redis.sentinel.parallel-syncs",
-            format!("parallel-syncs {} is more than the {} replica(s)", s.parallel_syncs, redis.replicas),
+            format!(
+                "parallel-syncs {} is more than the {} replica(s)",
+                s.parallel_syncs, redis.replicas
+            ),
             format!("use a value from 1 to {}", redis.replicas),
         ));
     }
@@ -94,7 +110,10 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
         out.push(Finding::new(
             Code::RedisMasterNameInvalid,
             "redis.master-name",
-            format!("master name `{}` has characters Sentinel rejects", redis.master_name),
+            format!(
+                "master name `{}` has characters Sentinel rejects",
+                redis.master_name
+            ),
             "use letters, digits, `.`, `-` and `_`, for example `mymaster`",
         ));
     }
@@ -102,7 +121,10 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
         out.push(Finding::new(
             Code::SentinelsShareNodes,
             "redis.sentinel.count",
-            format!("{} Sentinels on {} host(s): some share a host and fail together", s.count, file.capacity.nodes),
+            format!(
+                "{} Sentinels on {} host(s): some share a host and fail together",
+                s.count, file.capacity.nodes
+            ),
             "run the Sentinels on at least as many hosts as there are Sentinels",
         ));
     }

@@ -10,9 +10,19 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
         .services
         .iter()
         .enumerate()
-        .map(|(i, s)| (format!("services[{i}].replicas"), s.name.as_str(), s.replicas))
+        .map(|(i, s)| {
+            (
+                format!("services[{i}].replicas"),
+                s.name.as_str(),
+                s.replicas,
+            )
+        })
         .collect();
-    tiers.push(("load-balancer.instances".into(), "the load balancer", file.load_balancer.instances));
+    tiers.push((
+        "load-balancer.instances".into(),
+        "nginx",
+        file.load_balancer.instances,
+    ));
     for (path, name, count) in &tiers {
         if *count == 1 {
             out.push(Finding::new(
@@ -33,7 +43,10 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
     let stateful = [
         ("postgres.update-order", file.postgres.update_order),
         ("redis.update-order", file.redis.update_order),
-        ("redis.sentinel.update-order", file.redis.sentinel.update_order),
+        (
+            "redis.sentinel.update-order",
+            file.redis.sentinel.update_order,
+        ),
     ];
     for (path, order) in stateful {
         if order == Some(UpdateOrder::StartFirst) {

@@ -11,11 +11,20 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
     let mut used: BTreeSet<&SecretName> = BTreeSet::new();
     let mut refs: Vec<(String, &SecretName)> = Vec::new();
     if let Some(tls) = &file.load_balancer.tls {
-        refs.push(("load-balancer.tls.certificate-secret".into(), &tls.certificate_secret));
+        refs.push((
+            "load-balancer.tls.certificate-secret".into(),
+            &tls.certificate_secret,
+        ));
         refs.push(("load-balancer.tls.key-secret".into(), &tls.key_secret));
     }
-    refs.push(("postgres.password-secret".into(), &file.postgres.password_secret));
-    refs.push(("postgres.replication-password-secret".into(), &file.postgres.replication_password_secret));
+    refs.push((
+        "postgres.password-secret".into(),
+        &file.postgres.password_secret,
+    ));
+    refs.push((
+        "postgres.replication-password-secret".into(),
+        &file.postgres.replication_password_secret,
+    ));
     refs.push(("redis.password-secret".into(), &file.redis.password_secret));
     for (i, svc) in file.services.iter().enumerate() {
         for (j, s) in svc.secrets.iter().enumerate() {
@@ -76,9 +85,17 @@ fn looks_secret(name: &str) -> bool {
     if upper.ends_with("_FILE") {
         return false;
     }
-    ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "PRIVATE_KEY", "API_KEY", "CREDENTIAL"]
-        .iter()
-        .any(|w| upper.contains(w))
+    [
+        "PASSWORD",
+        "PASSWD",
+        "SECRET",
+        "TOKEN",
+        "PRIVATE_KEY",
+        "API_KEY",
+        "CREDENTIAL",
+    ]
+    .iter()
+    .any(|w| upper.contains(w))
         || upper.ends_with("_KEY")
 }
 
@@ -88,10 +105,22 @@ mod tests {
 
     #[test]
     fn secret_like_names() {
-        for s in ["DB_PASSWORD", "SECRET_KEY", "GEMINI_API_KEY", "GITHUB_TOKEN", "aws_secret"] {
+        for s in [
+            "DB_PASSWORD",
+            "SECRET_KEY",
+            "GEMINI_API_KEY",
+            "GITHUB_TOKEN",
+            "aws_secret",
+        ] {
             assert!(looks_secret(s), "{s}");
         }
-        for s in ["LOG_LEVEL", "WORKERS", "SECRET_KEY_FILE", "KEYCLOAK_URL", "VITE_API_URL"] {
+        for s in [
+            "LOG_LEVEL",
+            "WORKERS",
+            "SECRET_KEY_FILE",
+            "KEYCLOAK_URL",
+            "VITE_API_URL",
+        ] {
             assert!(!looks_secret(s), "{s}");
         }
     }

@@ -1,0 +1,64 @@
+//! Emitting artifacts from the plan. Config files first, then the stack or
+//! compose file, which names each config by the hash of its contents.
+
+mod compose;
+mod docs;
+mod monitoring;
+mod nginx;
+mod postgres;
+mod redis;
+mod scripts;
+mod stack;
+mod yaml;
+
+use pf_model::{Topology, TopologyFile};
+
+use crate::bundle::Bundle;
+use crate::error::RenderError;
+use crate::plan::Plan;
+use crate::target::Target;
+
+/// Every template set, registered once in the template environment.
+pub(crate) const TEMPLATES: &[&[(&str, &str)]] = &[
+    nginx::TEMPLATES,
+    postgres::TEMPLATES,
+    redis::TEMPLATES,
+    monitoring::TEMPLATES,
+    scripts::TEMPLATES,
+    docs::TEMPLATES,
+];
+
+/// What every emitter reads.
+pub(crate) struct Cx<'a> {
+    /// The validated settings.
+    pub(crate) t: &'a TopologyFile,
+    /// Names, hosts and paths for the target.
+    pub(crate) plan: &'a Plan,
+    /// The target.
+    pub(crate) target: Target,
+    /// The topology file, as given.
+    pub(crate) origin: &'a str,
+}
+
+pub(crate) fn all(
+    topology: &Topology,
+    plan: &Plan,
+    bundle: &mut Bundle,
+) -> Result<(), RenderError> {
+    let cx = Cx {
+        t: topology.spec(),
+        plan,
+        target: bundle.target(),
+        origin: topology.origin(),
+    };
+    nginx::emit(&cx, bundle)?;
+    postgres::emit(&cx, bundle)?;
+    redis::emit(&cx, bundle)?;
+    monitoring::emit(&cx, bundle)?;
+    scripts::emit(&cx, bundle)?;
+    docs::emit(&cx, bundle)?;
+    match cx.target {
+        Target::Swarm => stack::emit(&cx, bundle),
+        Target::Compose => compose::emit(&cx, bundle),
+    }
+}

@@ -1,0 +1,29 @@
+//! Rendering errors. Every one is a bug in the generator, not in the
+//! topology: validation already rejected bad topologies.
+
+/// A rendering failure. The help of each variant says to report it.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// A template failed to render.
+    #[error(
+        "template `{template}` failed to render (this is a bug in pf-render; please report it)"
+    )]
+    Template {
+        /// The template's name.
+        template: String,
+        /// What minijinja said, with the template line.
+        #[source]
+        source: minijinja::Error,
+    },
+    /// A typed YAML document failed to serialize.
+    #[error(
+        "`{artifact}` failed to serialize as YAML (this is a bug in pf-render; please report it)"
+    )]
+    Yaml {
+        /// The artifact being written.
+        artifact: String,
+        /// What the serializer said.
+        #[source]
+        source: serde_yaml_ng::Error,
+    },
+}

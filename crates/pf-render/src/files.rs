@@ -1,0 +1,94 @@
+//! The bundle's layout: where each artifact lives in the bundle, and where
+//! it is mounted inside containers. The stack and compose emitters mount
+//! files by these names, and the config emitters write them, so the two
+//! cannot drift apart.
+
+/// The bundle's own README with the diagram and commands.
+pub(crate) const README: &str = "README.md";
+/// The Swarm stack.
+pub(crate) const STACK: &str = "docker-stack.yml";
+/// The single-host Compose file.
+pub(crate) const COMPOSE: &str = "docker-compose.ha.yml";
+/// Variables of the guide, without secret values.
+pub(crate) const ENV_EXAMPLE: &str = ".env.production.example";
+
+/// The complete nginx configuration of the load balancer.
+pub(crate) const NGINX_CONF: &str = "nginx/load-balancer.conf";
+
+/// postgresql.conf of the primary.
+pub(crate) const PG_PRIMARY_CONF: &str = "postgresql/primary/postgresql.conf";
+/// pg_hba.conf, shared by primary and replicas (a promoted replica needs it).
+pub(crate) const PG_HBA: &str = "postgresql/primary/pg_hba.conf";
+/// Init script run once on the primary: replication role and slots.
+pub(crate) const PG_INIT: &str = "postgresql/primary/init-replication.sh";
+/// postgresql.conf of the standbys.
+pub(crate) const PG_REPLICA_CONF: &str = "postgresql/replica/postgresql.conf";
+/// Replica entrypoint: base backup into an empty data folder, then start.
+pub(crate) const PG_BOOTSTRAP: &str = "postgresql/replica/bootstrap-replica.sh";
+
+/// redis.conf template of the master.
+pub(crate) const REDIS_MASTER_CONF: &str = "redis/master.conf";
+/// redis.conf template of the replicas.
+pub(crate) const REDIS_REPLICA_CONF: &str = "redis/replica.conf";
+/// Entrypoint of data nodes: copy the template once, add auth from the secret.
+pub(crate) const REDIS_ENTRYPOINT: &str = "redis/redis-entrypoint.sh";
+/// Entrypoint of Sentinels: copy the template into the writable volume once.
+pub(crate) const SENTINEL_ENTRYPOINT: &str = "redis/sentinel-entrypoint.sh";
+
+/// sentinel.conf template of Sentinel `index` (1-based): each has its own `myid`.
+pub(crate) fn sentinel_conf(index: u32) -> String {
+    format!("redis/sentinel-{index}.conf")
+}
+
+/// Prometheus configuration.
+pub(crate) const PROMETHEUS: &str = "monitoring/prometheus.yml";
+/// Prometheus alert rules.
+pub(crate) const ALERTS: &str = "monitoring/alerts.yml";
+/// Grafana data source provisioning.
+pub(crate) const GRAFANA_DATASOURCE: &str = "monitoring/grafana-datasource.yml";
+
+/// Swarm: init, label nodes, create secrets, deploy, status.
+pub(crate) const SETUP_SWARM: &str = "scripts/setup-swarm.sh";
+/// Compose: deploy, status (the guide's `ha-setup.sh`).
+pub(crate) const HA_SETUP: &str = "scripts/ha-setup.sh";
+/// The guide's health check, with this topology's names.
+pub(crate) const HEALTH_CHECK: &str = "scripts/health-check.sh";
+/// The guide's failover test, with this topology's names.
+pub(crate) const FAILOVER_TEST: &str = "scripts/failover-test.sh";
+/// Backup taken from a replica.
+pub(crate) const BACKUP: &str = "scripts/backup-from-replica.sh";
+
+/// Mount points inside containers.
+pub(crate) mod mount {
+    /// nginx main configuration.
+    pub(crate) const NGINX_CONF: &str = "/etc/nginx/nginx.conf";
+    /// PostgreSQL configuration file (`-c config_file=`).
+    pub(crate) const PG_CONF: &str = "/etc/postgresql/postgresql.conf";
+    /// PostgreSQL client authentication file (`hba_file`).
+    pub(crate) const PG_HBA: &str = "/etc/postgresql/pg_hba.conf";
+    /// Init scripts run by the official image on first start.
+    pub(crate) const PG_INIT: &str = "/docker-entrypoint-initdb.d/10-init-replication.sh";
+    /// Replica entrypoint.
+    pub(crate) const PG_BOOTSTRAP: &str = "/usr/local/bin/bootstrap-replica.sh";
+    /// Backup script inside a replica.
+    pub(crate) const BACKUP: &str = "/usr/local/bin/backup-from-replica.sh";
+    /// Read-only template of a Redis data node's configuration.
+    pub(crate) const REDIS_TEMPLATE: &str = "/etc/redis-template/redis.conf";
+    /// Read-only template of a Sentinel's configuration.
+    pub(crate) const SENTINEL_TEMPLATE: &str = "/etc/redis-template/sentinel.conf";
+    /// Data node entrypoint.
+    pub(crate) const REDIS_ENTRYPOINT: &str = "/usr/local/bin/redis-entrypoint.sh";
+    /// Sentinel entrypoint.
+    pub(crate) const SENTINEL_ENTRYPOINT: &str = "/usr/local/bin/sentinel-entrypoint.sh";
+    /// Writable data folder of Redis and Sentinel (a per-instance volume).
+    pub(crate) const REDIS_DATA: &str = "/data";
+    /// Prometheus configuration.
+    pub(crate) const PROMETHEUS: &str = "/etc/prometheus/prometheus.yml";
+    /// Prometheus rules.
+    pub(crate) const ALERTS: &str = "/etc/prometheus/alerts.yml";
+    /// Grafana data source provisioning.
+    pub(crate) const GRAFANA_DATASOURCE: &str =
+        "/etc/grafana/provisioning/datasources/prometheus.yml";
+    /// Folder of Docker secrets.
+    pub(crate) const SECRETS: &str = "/run/secrets";
+}

@@ -1,0 +1,465 @@
+//! Planning: expand replicas into instances and give every instance its
+//! name, host name, container name, volume and file paths for a target.
+//! Emitters read names and addresses only from here, so the nginx
+//! upstreams, the stack file, the scripts and the docs always agree.
+
+use std::collections::BTreeMap;
+
+use pf_model::model::Connection;
+use pf_model::{Topology, naming};
+use serde::Serialize;
+
+use crate::files::mount;
+use crate::hash;
+use crate::target::Target;
+
+/// Everything an emitter needs to know about names and places.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Plan {
+    /// `swarm` or `compose`.
+    pub(crate) target: &'static str,
+    /// True for Swarm.
+    pub(crate) swarm: bool,
+    /// Stack name.
+    pub(crate) stack: String,
+    /// Name of the overlay (or bridge) network in the stack file.
+    pub(crate) network: &'static str,
+    /// Overlay subnet.
+    pub(crate) subnet: String,
+    /// The load balancer.
+    pub(crate) lb: LbPlan,
+    /// App services.
+    pub(crate) apps: Vec<AppPlan>,
+    /// PostgreSQL.
+    pub(crate) postgres: PgPlan,
+    /// Redis and Sentinels.
+    pub(crate) redis: RedisPlan,
+    /// Every declared secret.
+    pub(crate) secrets: Vec<SecretPlan>,
+}
+
+/// One running container (Compose) or one single-replica service (Swarm).
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Instance {
+    /// Service name in the stack or compose file (`postgres-replica`, `backend1`).
+    pub(crate) name: String,
+    /// Host name other services use to reach it.
+    pub(crate) host: String,
+    /// Container name (`promptforge-postgres-replica`) on Compose; the
+    /// Swarm service name (`promptforge_postgres-replica`) on Swarm.
+    pub(crate) container: String,
+    /// Named volume for its data, if it keeps state.
+    pub(crate) volume: Option<String>,
+}
+
+/// The nginx load balancer.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct LbPlan {
+    /// Its service (Swarm: `nginx`, replicated) or instance (Compose: `nginx-lb`).
+    pub(crate) instance: Instance,
+    /// Tasks: the topology's instances on Swarm; 1 on a single Compose host
+    /// (two containers cannot both bind the host's ports 80 and 443).
+    pub(crate) replicas: u32,
+    /// Docker's embedded DNS server.
+    pub(crate) resolver: &'static str,
+    /// One upstream per app service.
+    pub(crate) upstreams: Vec<Upstream>,
+    /// TCP upstream of the PostgreSQL read endpoint, if configured.
+    pub(crate) read_upstream: Option<Upstream>,
+    /// Certificate and key files, when TLS is on.
+    pub(crate) tls: Option<TlsFiles>,
+}
+
+/// Paths of the TLS files inside the load balancer container.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct TlsFiles {
+    /// PEM certificate chain.
+    pub(crate) certificate: String,
+    /// PEM private key.
+    pub(crate) key: String,
+}
+
+/// An nginx upstream.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Upstream {
+    /// Upstream block name (`backend`).
+    pub(crate) name: String,
+    /// Servers as `host:port`; resolved at run time by nginx (`resolve`).
+    pub(crate) servers: Vec<String>,
+    /// URL prefix routed here (HTTP upstreams).
+    pub(crate) route: String,
+    /// Health path of the service.
+    pub(crate) health_path: String,
+}
+
+/// A stateless app service.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct AppPlan {
+    /// Service name (`backend`).
+    pub(crate) name: String,
+    /// Swarm: one replicated service named like the app; Compose: `backend1`.. `backendN`.
+    pub(crate) instances: Vec<Instance>,
+    /// Replicas of the Swarm service.
+    pub(crate) replicas: u32,
+    /// Port inside the container.
+    pub(crate) port: u16,
+    /// Environment: the topology's variables, `<NAME>_FILE` for each secret,
+    /// and connection settings (no passwords).
+    pub(crate) environment: BTreeMap<String, String>,
+    /// Secrets mounted into the service.
+    pub(crate) secrets: Vec<String>,
+}
+
+/// PostgreSQL primary and replicas.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct PgPlan {
+    /// The primary.
+    pub(crate) primary: Instance,
+    /// The replicas, each with its slot.
+    pub(crate) replicas: Vec<PgReplica>,
+    /// Major version of the image.
+    pub(crate) major: u32,
+    /// Where the volume is mounted (`/var/lib/postgresql/data` up to 17, `/var/lib/postgresql` from 18).
+    pub(crate) volume_target: &'static str,
+    /// PGDATA inside the container.
+    pub(crate) pgdata: String,
+    /// `synchronous_standby_names`, when synchronous replication is on.
+    pub(crate) synchronous_standby_names: Option<String>,
+    /// Owner password file.
+    pub(crate) password_file: String,
+    /// Replication role password file.
+    pub(crate) replication_password_file: String,
+}
+
+/// A PostgreSQL streaming replica.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct PgReplica {
+    /// The instance.
+    #[serde(flatten)]
+    pub(crate) instance: Instance,
+    /// Its physical replication slot, also its `cluster_name` (and so its
+    /// `application_name` in `pg_stat_replication`).
+    pub(crate) slot: String,
+}
+
+/// Redis data nodes and Sentinels.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct RedisPlan {
+    /// The initial master.
+    pub(crate) master: Instance,
+    /// The initial replicas.
+    pub(crate) replicas: Vec<Instance>,
+    /// The Sentinels.
+    pub(crate) sentinels: Vec<SentinelPlan>,
+    /// Password file of every data node.
+    pub(crate) password_file: String,
+}
+
+/// One Sentinel.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct SentinelPlan {
+    /// The instance.
+    #[serde(flatten)]
+    pub(crate) instance: Instance,
+    /// 1-based index.
+    pub(crate) index: u32,
+    /// Stable 40-hex `sentinel myid`, derived from stack and instance name,
+    /// so a re-created Sentinel is not counted as a new voter.
+    pub(crate) myid: String,
+}
+
+/// A declared secret.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct SecretPlan {
+    /// Secret name.
+    pub(crate) name: String,
+    /// What it holds.
+    pub(crate) description: String,
+    /// `POSTGRES_PASSWORD` for `postgres_password`.
+    pub(crate) env: String,
+    /// Path inside containers.
+    pub(crate) file: String,
+}
+
+fn secret_file(name: &str) -> String {
+    format!("{}/{name}", mount::SECRETS)
+}
+
+impl Plan {
+    pub(crate) fn new(topology: &Topology, target: Target) -> Self {
+        let t = topology.spec();
+        let stack = t.name.to_string();
+        let swarm = target == Target::Swarm;
+        let instance = |name: &str, volume: bool| Instance {
+            name: name.to_owned(),
+            host: name.to_owned(),
+            container: if swarm {
+                format!("{stack}_{name}")
+            } else {
+                container_name(&stack, name)
+            },
+            volume: volume.then(|| format!("{name}-data")),
+        };
+
+        let apps: Vec<AppPlan> = t
+            .services
+            .iter()
+            .map(|s| {
+                let name = s.name.to_string();
+                let instances = if swarm {
+                    vec![instance(&name, false)]
+                } else {
+                    (1..=s.replicas)
+                        .map(|i| instance(&naming::app_instance(&name, i), false))
+                        .collect()
+                };
+                AppPlan {
+                    replicas: s.replicas,
+                    port: s.port,
+                    environment: BTreeMap::new(),
+                    secrets: Vec::new(),
+                    name,
+                    instances,
+                }
+            })
+            .collect();
+
+        let upstreams = apps
+            .iter()
+            .zip(&t.services)
+            .map(|(app, s)| Upstream {
+                name: app.name.clone(),
+                servers: if swarm {
+                    // tasks.<svc> returns one address per task, so nginx
+                    // balances and fails over between replicas, not a VIP.
+                    vec![format!("tasks.{}:{}", app.name, app.port)]
+                } else {
+                    app.instances
+                        .iter()
+                        .map(|i| format!("{}:{}", i.host, app.port))
+                        .collect()
+                },
+                route: s.route.clone(),
+                health_path: s.health_path.clone(),
+            })
+            .collect();
+
+        let pg_names = naming::postgres_instances(t.postgres.replicas);
+        let primary = instance(&pg_names[0], true);
+        let pg_replicas: Vec<PgReplica> = pg_names[1..]
+            .iter()
+            .map(|n| PgReplica {
+                instance: instance(n, true),
+                slot: naming::slot_name(n),
+            })
+            .collect();
+        let major = t.postgres.image.version().map_or(16, |v| v.major);
+        let (volume_target, pgdata) = if major >= 18 {
+            (
+                "/var/lib/postgresql",
+                format!("/var/lib/postgresql/{major}/docker"),
+            )
+        } else {
+            (
+                "/var/lib/postgresql/data",
+                "/var/lib/postgresql/data".to_owned(),
+            )
+        };
+        let synchronous_standby_names = match t.postgres.synchronous {
+            pf_model::model::SyncMode::Off => None,
+            mode => {
+                let names: Vec<String> = pg_replicas
+                    .iter()
+                    .map(|r| format!("\"{}\"", r.slot))
+                    .collect();
+                let kind = if matches!(mode, pf_model::model::SyncMode::Any(_)) {
+                    "ANY"
+                } else {
+                    "FIRST"
+                };
+                Some(format!("{kind} {} ({})", mode.required(), names.join(", ")))
+            }
+        };
+
+        let read_upstream = t.postgres.read_endpoint.as_ref().map(|_| Upstream {
+            name: "postgres_read".to_owned(),
+            servers: pg_replicas
+                .iter()
+                .map(|r| format!("{}:{}", r.instance.host, t.postgres.port))
+                .collect(),
+            route: String::new(),
+            health_path: String::new(),
+        });
+
+        let redis_names = naming::redis_instances(t.redis.replicas);
+        let sentinels = naming::sentinel_instances(t.redis.sentinel.count)
+            .iter()
+            .zip(1..)
+            .map(|(n, index)| SentinelPlan {
+                instance: instance(n, true),
+                index,
+                myid: hash::sha256_hex(format!("{stack}/{n}").as_bytes())[..40].to_owned(),
+            })
+            .collect();
+
+        let lb_name = if swarm {
+            naming::LOAD_BALANCER_SERVICE
+        } else {
+            naming::LOAD_BALANCER_INSTANCE
+        };
+
+        let mut plan = Plan {
+            target: target.name(),
+            swarm,
+            network: "ha",
+            subnet: t.network.subnet.to_string(),
+            lb: LbPlan {
+                instance: instance(lb_name, false),
+                replicas: if swarm { t.load_balancer.instances } else { 1 },
+                resolver: "127.0.0.11",
+                upstreams,
+                read_upstream,
+                tls: t.load_balancer.tls.as_ref().map(|tls| TlsFiles {
+                    certificate: secret_file(tls.certificate_secret.as_str()),
+                    key: secret_file(tls.key_secret.as_str()),
+                }),
+            },
+            apps,
+            postgres: PgPlan {
+                primary,
+                replicas: pg_replicas,
+                major,
+                volume_target,
+                pgdata,
+                synchronous_standby_names,
+                password_file: secret_file(t.postgres.password_secret.as_str()),
+                replication_password_file: secret_file(
+                    t.postgres.replication_password_secret.as_str(),
+                ),
+            },
+            redis: RedisPlan {
+                master: instance(&redis_names[0], true),
+                replicas: redis_names[1..].iter().map(|n| instance(n, true)).collect(),
+                sentinels,
+                password_file: secret_file(t.redis.password_secret.as_str()),
+            },
+            secrets: t
+                .secrets
+                .iter()
+                .map(|(name, description)| SecretPlan {
+                    name: name.to_string(),
+                    description: description.clone(),
+                    env: name.env_stem(),
+                    file: secret_file(name.as_str()),
+                })
+                .collect(),
+            stack,
+        };
+        plan.fill_app_environment(topology);
+        plan
+    }
+
+    /// Connection settings, secret file variables and the topology's own
+    /// variables; never a password.
+    fn fill_app_environment(&mut self, topology: &Topology) {
+        let t = topology.spec();
+        let pg = &self.postgres;
+        let replica_host = match (&t.postgres.read_endpoint, pg.replicas.first()) {
+            (Some(read), _) => Some(format!("{}:{}", self.lb.instance.host, read.port)),
+            (None, Some(r)) => Some(format!("{}:{}", r.instance.host, t.postgres.port)),
+            (None, None) => None,
+        };
+        let sentinels: Vec<String> = self
+            .redis
+            .sentinels
+            .iter()
+            .map(|s| format!("{}:{}", s.instance.host, t.redis.sentinel.port))
+            .collect();
+        for (app, spec) in self.apps.iter_mut().zip(&t.services) {
+            let env = &mut app.environment;
+            let mut secrets: Vec<String> = spec.secrets.iter().map(ToString::to_string).collect();
+            if spec.connects_to.contains(&Connection::Postgres) {
+                let user = &t.postgres.owner;
+                let db = &t.postgres.database;
+                env.insert(
+                    "DATABASE_URL".into(),
+                    format!(
+                        "postgresql://{user}@{}:{}/{db}",
+                        pg.primary.host, t.postgres.port
+                    ),
+                );
+                if let Some(host) = &replica_host {
+                    env.insert(
+                        "DATABASE_REPLICA_URL".into(),
+                        format!("postgresql://{user}@{host}/{db}"),
+                    );
+                }
+                env.insert("POSTGRES_USER".into(), user.to_string());
+                env.insert("POSTGRES_DB".into(), db.to_string());
+                secrets.push(t.postgres.password_secret.to_string());
+            }
+            if spec.connects_to.contains(&Connection::Redis) {
+                env.insert("REDIS_SENTINELS".into(), sentinels.join(","));
+                env.insert("REDIS_MASTER_NAME".into(), t.redis.master_name.clone());
+                secrets.push(t.redis.password_secret.to_string());
+            }
+            if let Some(workers) = spec.workers {
+                env.insert(
+                    format!(
+                        "{}_WORKERS",
+                        app.name.to_ascii_uppercase().replace('-', "_")
+                    ),
+                    workers.to_string(),
+                );
+            }
+            secrets.sort();
+            secrets.dedup();
+            for s in &secrets {
+                env.insert(format!("{}_FILE", s.to_ascii_uppercase()), secret_file(s));
+            }
+            for (k, v) in &spec.environment {
+                env.insert(k.clone(), v.clone());
+            }
+            app.secrets = secrets;
+        }
+    }
+}
+
+/// `promptforge` + `backend1` -> `promptforge-backend-1`, as the guide names containers.
+fn container_name(stack: &str, instance: &str) -> String {
+    let digits = instance.len()
+        - instance
+            .trim_end_matches(|c: char| c.is_ascii_digit())
+            .len();
+    let (base, number) = instance.split_at(instance.len() - digits);
+    if digits > 0 && !base.ends_with('-') {
+        format!("{stack}-{base}-{number}")
+    } else {
+        format!("{stack}-{instance}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::container_name;
+
+    #[test]
+    fn container_names_follow_the_guide() {
+        assert_eq!(
+            container_name("promptforge", "backend1"),
+            "promptforge-backend-1"
+        );
+        assert_eq!(
+            container_name("promptforge", "nginx-lb"),
+            "promptforge-nginx-lb"
+        );
+        assert_eq!(
+            container_name("promptforge", "redis-sentinel-1"),
+            "promptforge-redis-sentinel-1"
+        );
+        assert_eq!(
+            container_name("promptforge", "postgres-primary"),
+            "promptforge-postgres-primary"
+        );
+    }
+}

@@ -1,0 +1,121 @@
+//! Shared test support: the committed topologies, rendering them, and
+//! finding the real tools that check the output. A missing tool fails the
+//! test with the command that installs it; it never skips.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use pf_render::{Bundle, Target};
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
+}
+
+/// Every committed topology: `topologies/*.toml`, then `examples/*.toml`,
+/// as paths relative to the root (the form rendered headers name).
+pub fn topologies() -> Vec<String> {
+    let mut files = Vec::new();
+    for dir in ["topologies", "examples"] {
+        let mut found: Vec<String> = std::fs::read_dir(root().join(dir))
+            .expect("read topology folder")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .map(|p| format!("{dir}/{}", p.file_name().expect("name").to_string_lossy()))
+            .collect();
+        found.sort();
+        files.extend(found);
+    }
+    assert!(files.len() >= 3, "expected prod and the examples, found {files:?}");
+    files
+}
+
+/// Loads, validates and renders one topology (path relative to the root).
+pub fn render(relative: &str, target: Target) -> Bundle {
+    let text = std::fs::read_to_string(root().join(relative)).expect("read topology");
+    let loaded = pf_model::from_str(&text, relative).unwrap_or_else(|e| panic!("{relative}: {e:?}"));
+    let checked = loaded.validate();
+    let topology = checked
+        .topology
+        .unwrap_or_else(|| panic!("{relative} is invalid: {:#?}", checked.diagnostics));
+    pf_render::render(&topology, target).unwrap_or_else(|e| panic!("{relative} ({target}): {e}"))
+}
+
+/// Every topology rendered for every target.
+pub fn all_bundles() -> Vec<(String, Target, Bundle)> {
+    let mut out = Vec::new();
+    for t in topologies() {
+        for target in [Target::Swarm, Target::Compose] {
+            let bundle = render(&t, target);
+            out.push((t.clone(), target, bundle));
+        }
+    }
+    out
+}
+
+/// Writes a bundle's files under `dir` (with their modes).
+pub fn write_bundle(bundle: &Bundle, dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    for a in bundle.artifacts() {
+        let path = dir.join(&a.path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, &a.contents).expect("write artifact");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(a.mode)).expect("chmod");
+    }
+}
+
+/// How to get a tool that is missing.
+fn install_hint(name: &str) -> &'static str {
+    match name {
+        "nginx" => "a current nginx (>= 1.27.3) extracted from Debian unstable into .tools/",
+        "compose-spec-validate" => "the compose-spec JSON schema validator (npm) in .tools/",
+        "postgres" | "initdb" | "pg_ctl" | "psql" | "pg_basebackup" => "Debian package postgresql",
+        "redis-server" | "redis-cli" => "Debian package redis-server",
+        "redis-sentinel" => "Debian package redis-sentinel",
+        "promtool" => "Debian package prometheus",
+        "shellcheck" => "Debian package shellcheck",
+        "docker" => "the Docker CLI (Debian package docker.io)",
+        _ => "the tool",
+    }
+}
+
+/// The path of a real tool, or a panic that says how to install it.
+pub fn tool(name: &str) -> PathBuf {
+    let candidates: Vec<PathBuf> = match name {
+        "nginx" | "compose-spec-validate" => vec![root().join(".tools/bin").join(name)],
+        "postgres" | "initdb" | "pg_ctl" | "pg_basebackup" => {
+            let mut v: Vec<PathBuf> = ["17", "16", "15"]
+                .iter()
+                .map(|m| PathBuf::from(format!("/usr/lib/postgresql/{m}/bin/{name}")))
+                .collect();
+            v.extend(path_lookup(name));
+            v
+        }
+        _ => path_lookup(name),
+    };
+    candidates.into_iter().find(|p| p.is_file()).unwrap_or_else(|| {
+        panic!(
+            "`{name}` is not installed ({}): run `bash scripts/install-test-tools.sh` as root, \
+             or the README's test command, which runs it",
+            install_hint(name)
+        )
+    })
+}
+
+fn path_lookup(name: &str) -> Vec<PathBuf> {
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).map(|d| d.join(name)).collect())
+        .unwrap_or_default()
+}
+
+/// Runs a command, returning (success, stdout, stderr).
+pub fn run(cmd: &mut Command) -> (bool, String, String) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

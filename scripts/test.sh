@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: installs the real consumers the tests
+# check output with (nginx, PostgreSQL, Redis, promtool, shellcheck, the
+# compose-spec validator), then format, lint and every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-test-tools.sh
+
+# Snapshots are reviewed by people; the suite never writes them.
+export INSTA_UPDATE=no
+export CARGO_TERM_COLOR=never
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo test"
+cargo test --workspace --locked
