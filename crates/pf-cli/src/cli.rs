@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use pf_model::Code;
 
-use crate::check;
 use crate::exit::Outcome;
+use crate::{check, render};
 
 const EXIT_CODES: &str = "\
 Exit status:
@@ -39,6 +39,12 @@ enum Command {
         #[arg(long)]
         deny_warnings: bool,
     },
+    /// Validate a topology and render the Docker Swarm bundle (docker-stack.yml and its files).
+    #[command(after_help = RENDER_HELP)]
+    Swarm(RenderArgs),
+    /// Validate a topology and render the single-host Docker Compose bundle (docker-compose.ha.yml and its files).
+    #[command(after_help = RENDER_HELP)]
+    Compose(RenderArgs),
     /// Print the JSON Schema of topology files (for editors and CI).
     Schema,
     /// Print the documentation of a diagnostic code.
@@ -51,6 +57,30 @@ enum Command {
         #[arg(long)]
         all: bool,
     },
+}
+
+const RENDER_HELP: &str = "\
+The output folder is replaced atomically: after a failed validation or write it is left exactly as it was.
+
+Exit status:
+  0  rendered (or, with --check, the folder is up to date)
+  1  the topology has errors (nothing written), or --check found drift (a diff is printed)
+  2  usage or I/O error";
+
+/// Arguments of `swarm` and `compose`.
+#[derive(Debug, clap::Args)]
+struct RenderArgs {
+    /// The topology file.
+    file: PathBuf,
+    /// Output folder [default: out/<file stem>/<target>].
+    #[arg(short, long, value_name = "DIR", conflicts_with = "check")]
+    out: Option<PathBuf>,
+    /// Render in memory and compare with DIR instead of writing (drift check for committed output).
+    #[arg(long, value_name = "DIR")]
+    check: Option<PathBuf>,
+    /// Refuse to render when the topology has warnings.
+    #[arg(long)]
+    deny_warnings: bool,
 }
 
 /// How diagnostics are printed.
@@ -73,10 +103,22 @@ pub(crate) fn execute() -> ExitCode {
             format,
             deny_warnings,
         } => check::run(&files, format, deny_warnings),
+        Command::Swarm(args) => render_cmd(args, pf_render::Target::Swarm),
+        Command::Compose(args) => render_cmd(args, pf_render::Target::Compose),
         Command::Schema => emit(&pf_model::json_schema()),
         Command::Explain { code, all } => explain(code.as_deref(), all),
     };
     outcome.into()
+}
+
+fn render_cmd(args: RenderArgs, target: pf_render::Target) -> Outcome {
+    render::run(&render::Options {
+        file: args.file,
+        target,
+        out: args.out,
+        check: args.check,
+        deny_warnings: args.deny_warnings,
+    })
 }
 
 fn emit(text: &str) -> Outcome {

@@ -1,9 +1,15 @@
 //! The `pf-render` command. Everything lives in [`cli`]; this only maps the
 //! outcome to an exit code.
 
+// This crate is the printing layer; the libraries never print.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 mod check;
 mod cli;
+mod drift;
 mod exit;
+mod render;
+mod write;
 
 fn main() -> std::process::ExitCode {
     cli::execute()

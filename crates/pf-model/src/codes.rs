@@ -243,6 +243,9 @@ codes! {
     /// start-first on a stateful instance.
     StatefulStartFirst = ("stateful-start-first", Error, "`start-first` on a stateful single instance",
         "Starting the new PostgreSQL, Redis or Sentinel task before the old one stops runs two servers on one data volume. Stateful instances must use `stop-first`."),
+    /// Grafana without an admin password secret.
+    GrafanaWithoutAdminSecret = ("grafana-without-admin-secret", Error, "Grafana is enabled without `grafana-admin-password-secret`",
+        "Grafana's default admin password is `admin` (the guide even sets it in the environment). Declare a secret and name it in `monitoring.grafana-admin-password-secret`; Grafana reads it through `GF_SECURITY_ADMIN_PASSWORD__FILE`."),
     /// Grafana without Prometheus.
     GrafanaWithoutPrometheus = ("grafana-without-prometheus", Error, "Grafana is enabled without Prometheus",
         "The generated Grafana reads from the generated Prometheus. Enable `prometheus` too."),

@@ -15,6 +15,14 @@ pub enum RenderError {
         #[source]
         source: minijinja::Error,
     },
+    /// A service mounts a bundle file that no emitter wrote.
+    #[error(
+        "`{artifact}` is mounted but was not rendered (this is a bug in pf-render; please report it)"
+    )]
+    MissingArtifact {
+        /// The bundle path.
+        artifact: String,
+    },
     /// A typed YAML document failed to serialize.
     #[error(
         "`{artifact}` failed to serialize as YAML (this is a bug in pf-render; please report it)"

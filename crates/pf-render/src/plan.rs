@@ -425,6 +425,22 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// A stateless monitoring service (`prometheus`, `nginx-exporter`, ...).
+    pub(crate) fn monitoring_instance(&self, name: &str) -> Instance {
+        Instance {
+            name: name.to_owned(),
+            host: name.to_owned(),
+            container: if self.swarm {
+                format!("{}_{name}", self.stack)
+            } else {
+                container_name(&self.stack, name)
+            },
+            volume: None,
+        }
+    }
+}
+
 /// `promptforge` + `backend1` -> `promptforge-backend-1`, as the guide names containers.
 fn container_name(stack: &str, instance: &str) -> String {
     let digits = instance.len()

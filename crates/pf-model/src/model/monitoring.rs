@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use validator::Validate;
 
 use super::defaults;
-use crate::units::{Duration, ImageRef};
+use crate::units::{Duration, ImageRef, SecretName};
 
 /// Prometheus with exporters for nginx, PostgreSQL and Redis, alert rules, and optionally Grafana.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Validate)]
@@ -14,9 +14,12 @@ pub struct Monitoring {
     /// Run Prometheus and the exporters, with alert rules.
     #[serde(default)]
     pub prometheus: bool,
-    /// Run Grafana (needs `prometheus`).
+    /// Run Grafana (needs `prometheus` and `grafana-admin-password-secret`).
     #[serde(default)]
     pub grafana: bool,
+    /// Secret holding Grafana's admin password (never the guide's `admin`).
+    #[serde(default)]
+    pub grafana_admin_password_secret: Option<SecretName>,
     /// How often Prometheus scrapes.
     #[serde(default = "defaults::secs::<15>")]
     pub scrape_interval: Duration,
@@ -65,6 +68,7 @@ impl Default for Monitoring {
         Self {
             prometheus: false,
             grafana: false,
+            grafana_admin_password_secret: None,
             scrape_interval: Duration::from_secs(15),
             alerts: Alerts::default(),
             prometheus_image: prometheus_image(),

@@ -58,6 +58,14 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
             ));
         }
     }
+    if file.monitoring.grafana && file.monitoring.grafana_admin_password_secret.is_none() {
+        out.push(Finding::new(
+            Code::GrafanaWithoutAdminSecret,
+            "monitoring.grafana",
+            "Grafana would keep its default admin password",
+            "declare a secret and set `grafana-admin-password-secret` to its name",
+        ));
+    }
     if file.monitoring.grafana && !file.monitoring.prometheus {
         out.push(Finding::new(
             Code::GrafanaWithoutPrometheus,

@@ -26,6 +26,14 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
         &file.postgres.replication_password_secret,
     ));
     refs.push(("redis.password-secret".into(), &file.redis.password_secret));
+    if let Some(grafana) = file
+        .monitoring
+        .grafana_admin_password_secret
+        .as_ref()
+        .filter(|_| file.monitoring.grafana)
+    {
+        refs.push(("monitoring.grafana-admin-password-secret".into(), grafana));
+    }
     for (i, svc) in file.services.iter().enumerate() {
         for (j, s) in svc.secrets.iter().enumerate() {
             refs.push((format!("services[{i}].secrets[{j}]"), s));

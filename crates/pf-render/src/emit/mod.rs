@@ -8,6 +8,7 @@ mod nginx;
 mod postgres;
 mod redis;
 mod scripts;
+mod services;
 mod stack;
 mod yaml;
 
@@ -61,4 +62,20 @@ pub(crate) fn all(
         Target::Swarm => stack::emit(&cx, bundle),
         Target::Compose => compose::emit(&cx, bundle),
     }
+}
+
+/// The key of a bundle file in a stack's `configs:` (`nginx/load-balancer.conf` -> `nginx_load-balancer_conf`).
+pub(crate) fn artifact_key(path: &str) -> String {
+    path.replace(['/', '.'], "_")
+}
+
+/// A YAML document as text, from its typed form.
+pub(crate) fn yaml_text(
+    artifact: &str,
+    value: &impl serde::Serialize,
+) -> Result<String, RenderError> {
+    serde_yaml_ng::to_string(value).map_err(|source| RenderError::Yaml {
+        artifact: artifact.to_owned(),
+        source,
+    })
 }

@@ -11,7 +11,10 @@ use pf_render::{Bundle, Target};
 
 /// The workspace root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
 }
 
 /// Every committed topology: `topologies/*.toml`, then `examples/*.toml`,
@@ -28,14 +31,18 @@ pub fn topologies() -> Vec<String> {
         found.sort();
         files.extend(found);
     }
-    assert!(files.len() >= 3, "expected prod and the examples, found {files:?}");
+    assert!(
+        files.len() >= 3,
+        "expected prod and the examples, found {files:?}"
+    );
     files
 }
 
 /// Loads, validates and renders one topology (path relative to the root).
 pub fn render(relative: &str, target: Target) -> Bundle {
     let text = std::fs::read_to_string(root().join(relative)).expect("read topology");
-    let loaded = pf_model::from_str(&text, relative).unwrap_or_else(|e| panic!("{relative}: {e:?}"));
+    let loaded =
+        pf_model::from_str(&text, relative).unwrap_or_else(|e| panic!("{relative}: {e:?}"));
     let checked = loaded.validate();
     let topology = checked
         .topology
@@ -95,13 +102,16 @@ pub fn tool(name: &str) -> PathBuf {
         }
         _ => path_lookup(name),
     };
-    candidates.into_iter().find(|p| p.is_file()).unwrap_or_else(|| {
-        panic!(
-            "`{name}` is not installed ({}): run `bash scripts/install-test-tools.sh` as root, \
+    candidates
+        .into_iter()
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "`{name}` is not installed ({}): run `bash scripts/install-test-tools.sh` as root, \
              or the README's test command, which runs it",
-            install_hint(name)
-        )
-    })
+                install_hint(name)
+            )
+        })
 }
 
 fn path_lookup(name: &str) -> Vec<PathBuf> {
@@ -112,7 +122,9 @@ fn path_lookup(name: &str) -> Vec<PathBuf> {
 
 /// Runs a command, returning (success, stdout, stderr).
 pub fn run(cmd: &mut Command) -> (bool, String, String) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -1,0 +1,133 @@
+//! Writing a bundle into a folder atomically: the folder is either the
+//! complete new bundle or exactly what it was before, even if the process
+//! is killed part-way.
+//!
+//! Files go to a temporary sibling folder first (same parent, so the final
+//! step is a rename on one file system), which is fsynced, then swapped
+//! with the target in one `renameat2(RENAME_EXCHANGE)`; the old contents
+//! are removed afterwards. Where the kernel or file system lacks
+//! `RENAME_EXCHANGE`, the fallback is two renames, which leaves a short
+//! window without a target but never a half-written one.
+
+use std::fs;
+use std::io::Write as _;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use pf_render::Bundle;
+
+/// Why a bundle could not be written.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum WriteError {
+    /// An I/O step failed; the target folder is unchanged.
+    #[error("cannot write {path}")]
+    Io {
+        /// The path being written.
+        path: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The target exists and is not a folder.
+    #[error("{path} exists and is not a folder")]
+    NotAFolder {
+        /// The target.
+        path: PathBuf,
+    },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
+    move |source| WriteError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Replaces `target` with the bundle's files.
+pub(crate) fn replace_dir(bundle: &Bundle, target: &Path) -> Result<(), WriteError> {
+    if target.exists() && !target.is_dir() {
+        return Err(WriteError::NotAFolder {
+            path: target.to_owned(),
+        });
+    }
+    let parent = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&parent).map_err(io(&parent))?;
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "bundle".to_owned());
+    let staging = parent.join(format!(".{name}.pf-new-{}", std::process::id()));
+    if staging.exists() {
+        fs::remove_dir_all(&staging).map_err(io(&staging))?;
+    }
+    let result =
+        write_tree(bundle, &staging).and_then(|()| swap_in(&staging, target, &parent, &name));
+    if result.is_err() {
+        // Leave nothing behind: the target was not touched.
+        let _ = fs::remove_dir_all(&staging);
+    }
+    result
+}
+
+fn write_tree(bundle: &Bundle, root: &Path) -> Result<(), WriteError> {
+    fs::create_dir_all(root).map_err(io(root))?;
+    for artifact in bundle.artifacts() {
+        let path = root.join(&artifact.path);
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).map_err(io(dir))?;
+        }
+        let mut file = fs::File::create(&path).map_err(io(&path))?;
+        file.write_all(artifact.contents.as_bytes())
+            .map_err(io(&path))?;
+        file.set_permissions(fs::Permissions::from_mode(artifact.mode))
+            .map_err(io(&path))?;
+        // Durable before the rename makes it visible.
+        file.sync_all().map_err(io(&path))?;
+    }
+    sync_dirs(root)
+}
+
+/// fsyncs every folder under `root`, so the entries are durable too.
+fn sync_dirs(root: &Path) -> Result<(), WriteError> {
+    let mut stack = vec![root.to_owned()];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).map_err(io(&dir))? {
+            let path = entry.map_err(io(&dir))?.path();
+            if path.is_dir() {
+                stack.push(path);
+            }
+        }
+        fs::File::open(&dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io(&dir))?;
+    }
+    Ok(())
+}
+
+fn swap_in(staging: &Path, target: &Path, parent: &Path, name: &str) -> Result<(), WriteError> {
+    if !target.exists() {
+        fs::rename(staging, target).map_err(io(target))?;
+    } else {
+        let cwd = rustix::fs::CWD;
+        let exchanged =
+            rustix::fs::renameat_with(cwd, staging, cwd, target, rustix::fs::RenameFlags::EXCHANGE);
+        if exchanged.is_err() {
+            let old = parent.join(format!(".{name}.pf-old-{}", std::process::id()));
+            fs::rename(target, &old).map_err(io(target))?;
+            if let Err(e) = fs::rename(staging, target) {
+                let _ = fs::rename(&old, target);
+                return Err(io(target)(e));
+            }
+            fs::remove_dir_all(&old).map_err(io(&old))?;
+        } else {
+            // After the exchange, `staging` holds the old bundle.
+            fs::remove_dir_all(staging).map_err(io(staging))?;
+        }
+    }
+    fs::File::open(parent)
+        .and_then(|d| d.sync_all())
+        .map_err(io(parent))
+}

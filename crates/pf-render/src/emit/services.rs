@@ -1,0 +1,504 @@
+//! The services of a deployment, independent of the file format: which
+//! image, files, volume, secrets, health check and resources each service
+//! has. `stack.rs` and `compose.rs` turn these into their own YAML.
+
+use std::collections::BTreeMap;
+
+use pf_model::model::{Connection, PublishMode, Resources, UpdateOrder};
+use pf_model::units::{ByteSize, Cpus, Duration};
+
+use super::Cx;
+use super::yaml::Healthcheck;
+use crate::files::{self, mount};
+use crate::plan::Instance;
+
+/// A file of the bundle mounted read-only into a service.
+#[derive(Debug, Clone)]
+pub(crate) struct FileMount {
+    /// Path in the bundle.
+    pub(crate) artifact: String,
+    /// Path in the container.
+    pub(crate) target: &'static str,
+    /// Permission bits inside the container.
+    pub(crate) mode: u32,
+}
+
+/// CPU, memory and PIDs of one instance.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sizing {
+    pub(crate) limit_cpus: Cpus,
+    pub(crate) limit_memory: ByteSize,
+    pub(crate) pids: u32,
+    pub(crate) reserve_cpus: Cpus,
+    pub(crate) reserve_memory: ByteSize,
+}
+
+impl From<&Resources> for Sizing {
+    fn from(r: &Resources) -> Self {
+        Self {
+            limit_cpus: r.limits.cpus,
+            limit_memory: r.limits.memory,
+            pids: r.limits.pids,
+            reserve_cpus: r.reservations.cpus,
+            reserve_memory: r.reservations.memory,
+        }
+    }
+}
+
+/// Monitoring services are not sized in the topology; these fit the
+/// exporters' and Prometheus's needs for a stack of this size.
+fn monitoring_sizing(cpus_millis: u64, memory_mib: u64) -> Sizing {
+    Sizing {
+        limit_cpus: Cpus::from_millis(cpus_millis),
+        limit_memory: ByteSize::from_mib(memory_mib),
+        pids: 256,
+        reserve_cpus: Cpus::from_millis(cpus_millis / 4),
+        reserve_memory: ByteSize::from_mib(memory_mib / 4),
+    }
+}
+
+/// One service (Swarm) or one container (Compose).
+#[derive(Debug, Clone)]
+pub(crate) struct Spec {
+    pub(crate) instance: Instance,
+    pub(crate) image: String,
+    pub(crate) replicas: u32,
+    /// Keeps state on a volume: one instance, stop-first, pinned placement.
+    pub(crate) stateful: bool,
+    /// Resolve the service name to task addresses instead of a VIP.
+    pub(crate) dnsrr: bool,
+    pub(crate) entrypoint: Vec<String>,
+    pub(crate) command: Vec<String>,
+    pub(crate) environment: BTreeMap<String, String>,
+    /// (container port, published port).
+    pub(crate) ports: Vec<(u16, u16)>,
+    pub(crate) publish_mode: PublishMode,
+    pub(crate) files: Vec<FileMount>,
+    /// Named volume and where it is mounted.
+    pub(crate) volume: Option<(String, &'static str)>,
+    pub(crate) secrets: Vec<String>,
+    pub(crate) healthcheck: Option<Healthcheck>,
+    pub(crate) stop_grace_period: Option<Duration>,
+    pub(crate) sizing: Sizing,
+    pub(crate) order: UpdateOrder,
+    /// Pin to the node labelled for this instance (Swarm).
+    pub(crate) pinned: bool,
+    pub(crate) max_replicas_per_node: Option<u32>,
+    /// Compose: start only after these services are healthy.
+    pub(crate) depends_on: Vec<String>,
+}
+
+impl Spec {
+    fn new(instance: Instance, image: String, sizing: Sizing, order: UpdateOrder) -> Self {
+        Self {
+            instance,
+            image,
+            replicas: 1,
+            stateful: false,
+            dnsrr: false,
+            entrypoint: Vec::new(),
+            command: Vec::new(),
+            environment: BTreeMap::new(),
+            ports: Vec::new(),
+            publish_mode: PublishMode::Host,
+            files: Vec::new(),
+            volume: None,
+            secrets: Vec::new(),
+            healthcheck: None,
+            stop_grace_period: None,
+            sizing,
+            order,
+            pinned: false,
+            max_replicas_per_node: None,
+            depends_on: Vec::new(),
+        }
+    }
+
+    fn stateful(mut self, pinned: bool, volume_target: &'static str) -> Self {
+        self.stateful = true;
+        // Two servers on one data volume corrupt it: never start-first.
+        self.order = UpdateOrder::StopFirst;
+        self.pinned = pinned;
+        self.volume = self.instance.volume.clone().map(|v| (v, volume_target));
+        self
+    }
+
+    fn file(mut self, artifact: impl Into<String>, target: &'static str, mode: u32) -> Self {
+        self.files.push(FileMount {
+            artifact: artifact.into(),
+            target,
+            mode,
+        });
+        self
+    }
+}
+
+fn check(
+    test: Vec<String>,
+    interval: u64,
+    retries: u32,
+    start_period: Duration,
+) -> Option<Healthcheck> {
+    Some(Healthcheck {
+        test,
+        interval: Duration::from_secs(interval).to_string(),
+        timeout: Duration::from_secs(5).to_string(),
+        retries,
+        start_period: start_period.to_string(),
+    })
+}
+
+fn shell(cmd: String) -> Vec<String> {
+    vec!["CMD-SHELL".to_owned(), cmd]
+}
+
+const READ_ONLY: u32 = 0o444;
+const EXECUTABLE: u32 = 0o555;
+
+/// Every service of the deployment, in a stable order.
+pub(crate) fn all(cx: &Cx<'_>) -> Vec<Spec> {
+    let mut specs = Vec::new();
+    load_balancer(cx, &mut specs);
+    apps(cx, &mut specs);
+    postgres(cx, &mut specs);
+    redis(cx, &mut specs);
+    monitoring(cx, &mut specs);
+    specs
+}
+
+fn order_of(cx: &Cx<'_>, over: Option<UpdateOrder>) -> UpdateOrder {
+    over.unwrap_or(cx.t.rollout.order)
+}
+
+fn load_balancer(cx: &Cx<'_>, out: &mut Vec<Spec>) {
+    let lb = &cx.t.load_balancer;
+    let plan = &cx.plan.lb;
+    let mut s = Spec::new(
+        plan.instance.clone(),
+        lb.image.to_string(),
+        Sizing::from(&lb.resources),
+        order_of(cx, lb.update_order),
+    )
+    .file(files::NGINX_CONF, mount::NGINX_CONF, READ_ONLY);
+    s.replicas = plan.replicas;
+    s.ports.push((lb.http_port, lb.http_port));
+    if lb.tls.is_some() {
+        s.ports.push((lb.https_port, lb.https_port));
+    }
+    s.publish_mode = lb.publish_mode;
+    if let Some(tls) = &lb.tls {
+        s.secrets.push(tls.certificate_secret.to_string());
+        s.secrets.push(tls.key_secret.to_string());
+    }
+    // Host-mode ports allow one task per node anyway; say so explicitly so
+    // the scheduler spreads the load balancers instead of failing a task.
+    if lb.publish_mode == PublishMode::Host {
+        s.max_replicas_per_node = Some(1);
+    }
+    let probe = format!("http://127.0.0.1:{}/health", lb.status.port);
+    // The official Debian-based image has curl; the Alpine one has busybox wget.
+    let test = if lb.image.tag().contains("alpine") {
+        vec!["CMD".into(), "wget".into(), "-qO-".into(), probe]
+    } else {
+        vec!["CMD".into(), "curl".into(), "-fsS".into(), probe]
+    };
+    s.healthcheck = check(test, 10, 3, Duration::from_secs(10));
+    out.push(s);
+}
+
+fn apps(cx: &Cx<'_>, out: &mut Vec<Spec>) {
+    let nodes = cx.t.capacity.nodes;
+    for (app, spec) in cx.plan.apps.iter().zip(&cx.t.services) {
+        for instance in &app.instances {
+            let mut s = Spec::new(
+                instance.clone(),
+                spec.image.to_string(),
+                Sizing::from(&spec.resources),
+                order_of(cx, spec.update_order),
+            );
+            s.replicas = if cx.plan.swarm { app.replicas } else { 1 };
+            // nginx must see every task, not one VIP (least_conn, passive
+            // checks and next-upstream need the individual peers).
+            s.dnsrr = true;
+            s.environment = app.environment.clone();
+            s.secrets = app.secrets.clone();
+            if nodes > 1 && app.replicas > 1 {
+                // Spread, while leaving room to reschedule when one node is lost.
+                s.max_replicas_per_node = Some(app.replicas.div_ceil(nodes - 1));
+            }
+            let url = format!("http://127.0.0.1:{}{}", app.port, spec.health_path);
+            // The app image's tools are unknown: try curl, then busybox wget.
+            s.healthcheck = check(
+                shell(format!(
+                    "curl -fsS {url} >/dev/null || wget -qO- {url} >/dev/null"
+                )),
+                10,
+                3,
+                Duration::from_secs(30),
+            );
+            if spec.connects_to.contains(&Connection::Postgres) {
+                s.depends_on.push(cx.plan.postgres.primary.name.clone());
+            }
+            if spec.connects_to.contains(&Connection::Redis) {
+                s.depends_on.push(cx.plan.redis.master.name.clone());
+            }
+            out.push(s);
+        }
+    }
+}
+
+fn postgres(cx: &Cx<'_>, out: &mut Vec<Spec>) {
+    let pg = &cx.t.postgres;
+    let plan = &cx.plan.postgres;
+    let pinned = pg.placement == pf_model::model::Placement::NodeLabels;
+    let mut env = BTreeMap::new();
+    env.insert("POSTGRES_USER".to_owned(), pg.owner.to_string());
+    env.insert("POSTGRES_DB".to_owned(), pg.database.to_string());
+    env.insert(
+        "POSTGRES_PASSWORD_FILE".to_owned(),
+        plan.password_file.clone(),
+    );
+    env.insert("PGDATA".to_owned(), plan.pgdata.clone());
+    let secrets = vec![
+        pg.password_secret.to_string(),
+        pg.replication_password_secret.to_string(),
+    ];
+    // TCP, not the socket: during first init the image runs a socket-only
+    // server, which a socket probe would call healthy too early.
+    let ready = shell(format!(
+        "pg_isready -h 127.0.0.1 -p {} -U \"$$POSTGRES_USER\" -d \"$$POSTGRES_DB\"",
+        pg.port
+    ));
+    let sizing = Sizing::from(&pg.resources);
+    let order = order_of(cx, pg.update_order);
+
+    let mut primary = Spec::new(plan.primary.clone(), pg.image.to_string(), sizing, order)
+        .stateful(pinned, plan.volume_target)
+        .file(files::PG_PRIMARY_CONF, mount::PG_CONF, READ_ONLY)
+        .file(files::PG_HBA, mount::PG_HBA, READ_ONLY)
+        .file(files::PG_INIT, mount::PG_INIT, EXECUTABLE);
+    primary.command = vec![
+        "postgres".into(),
+        "-c".into(),
+        format!("config_file={}", mount::PG_CONF),
+    ];
+    primary.environment = env.clone();
+    primary.secrets = secrets.clone();
+    primary.healthcheck = check(ready.clone(), 10, 5, Duration::from_secs(60));
+    primary.stop_grace_period = Some(pg.stop_grace_period);
+    out.push(primary);
+
+    for replica in &plan.replicas {
+        let mut s = Spec::new(
+            replica.instance.clone(),
+            pg.image.to_string(),
+            sizing,
+            order,
+        )
+        .stateful(pinned, plan.volume_target)
+        .file(files::PG_REPLICA_CONF, mount::PG_CONF, READ_ONLY)
+        .file(files::PG_HBA, mount::PG_HBA, READ_ONLY)
+        .file(files::PG_BOOTSTRAP, mount::PG_BOOTSTRAP, EXECUTABLE)
+        .file(files::BACKUP, mount::BACKUP, EXECUTABLE);
+        s.entrypoint = vec![mount::PG_BOOTSTRAP.to_owned()];
+        s.environment = env.clone();
+        s.environment
+            .insert("PG_SLOT".to_owned(), replica.slot.clone());
+        s.secrets = secrets.clone();
+        // A base backup of a large database takes a while before the first probe counts.
+        s.healthcheck = check(ready.clone(), 10, 5, Duration::from_secs(600));
+        s.stop_grace_period = Some(pg.stop_grace_period);
+        s.depends_on.push(plan.primary.name.clone());
+        out.push(s);
+    }
+}
+
+fn redis(cx: &Cx<'_>, out: &mut Vec<Spec>) {
+    let r = &cx.t.redis;
+    let plan = &cx.plan.redis;
+    let secret = r.password_secret.to_string();
+    let data_check = shell(format!(
+        "REDISCLI_AUTH=\"$$(cat {})\" redis-cli -e -p {} ping | grep -q PONG",
+        plan.password_file, r.port
+    ));
+    let pinned = r.placement == pf_model::model::Placement::NodeLabels;
+    let nodes = std::iter::once((&plan.master, files::REDIS_MASTER_CONF))
+        .chain(plan.replicas.iter().map(|i| (i, files::REDIS_REPLICA_CONF)));
+    for (instance, template) in nodes {
+        let mut s = Spec::new(
+            instance.clone(),
+            r.image.to_string(),
+            Sizing::from(&r.resources),
+            order_of(cx, r.update_order),
+        )
+        .stateful(pinned, mount::REDIS_DATA)
+        .file(template, mount::REDIS_TEMPLATE, READ_ONLY)
+        .file(files::REDIS_ENTRYPOINT, mount::REDIS_ENTRYPOINT, EXECUTABLE);
+        // Sentinel compares addresses: names must map to the task, not a VIP.
+        s.dnsrr = true;
+        s.entrypoint = vec![mount::REDIS_ENTRYPOINT.to_owned()];
+        s.environment
+            .insert("REDIS_ANNOUNCE_HOST".to_owned(), instance.host.clone());
+        s.secrets = vec![secret.clone()];
+        s.healthcheck = check(data_check.clone(), 10, 3, Duration::from_secs(20));
+        if instance.name != plan.master.name {
+            s.depends_on.push(plan.master.name.clone());
+        }
+        out.push(s);
+    }
+    let sentinel = &r.sentinel;
+    for sp in &plan.sentinels {
+        let mut s = Spec::new(
+            sp.instance.clone(),
+            r.image.to_string(),
+            Sizing::from(&sentinel.resources),
+            order_of(cx, sentinel.update_order),
+        )
+        .stateful(
+            sentinel.placement == pf_model::model::Placement::NodeLabels,
+            mount::REDIS_DATA,
+        )
+        .file(
+            files::sentinel_conf(sp.index),
+            mount::SENTINEL_TEMPLATE,
+            READ_ONLY,
+        )
+        .file(
+            files::SENTINEL_ENTRYPOINT,
+            mount::SENTINEL_ENTRYPOINT,
+            EXECUTABLE,
+        );
+        s.dnsrr = true;
+        s.entrypoint = vec![mount::SENTINEL_ENTRYPOINT.to_owned()];
+        s.secrets = vec![secret.clone()];
+        s.healthcheck = check(
+            shell(format!(
+                "redis-cli -e -p {} ping | grep -q PONG",
+                sentinel.port
+            )),
+            10,
+            3,
+            Duration::from_secs(20),
+        );
+        s.depends_on.push(plan.master.name.clone());
+        out.push(s);
+    }
+}
+
+fn monitoring(cx: &Cx<'_>, out: &mut Vec<Spec>) {
+    let m = &cx.t.monitoring;
+    if !m.prometheus {
+        return;
+    }
+    let order = cx.t.rollout.order;
+    let named = |name: &str| cx.plan.monitoring_instance(name);
+    let t = cx.t;
+
+    let mut prometheus = Spec::new(
+        named("prometheus"),
+        m.prometheus_image.to_string(),
+        monitoring_sizing(1000, 1024),
+        order,
+    )
+    .file(files::PROMETHEUS, mount::PROMETHEUS, READ_ONLY)
+    .file(files::ALERTS, mount::ALERTS, READ_ONLY);
+    prometheus.order = UpdateOrder::StopFirst;
+    prometheus.volume = Some(("prometheus-data".to_owned(), "/prometheus"));
+    prometheus.healthcheck = check(
+        vec![
+            "CMD".into(),
+            "wget".into(),
+            "-qO-".into(),
+            "http://127.0.0.1:9090/-/healthy".into(),
+        ],
+        15,
+        3,
+        Duration::from_secs(30),
+    );
+    out.push(prometheus);
+
+    let mut nginx_exporter = Spec::new(
+        named("nginx-exporter"),
+        m.nginx_exporter_image.to_string(),
+        monitoring_sizing(250, 64),
+        order,
+    );
+    nginx_exporter.command = vec![format!(
+        "--nginx.scrape-uri=http://{}:{}/nginx_status",
+        cx.plan.lb.instance.host, t.load_balancer.status.port
+    )];
+    out.push(nginx_exporter);
+
+    let mut pg_exporter = Spec::new(
+        named("postgres-exporter"),
+        m.postgres_exporter_image.to_string(),
+        monitoring_sizing(250, 128),
+        order,
+    );
+    pg_exporter.environment.insert(
+        "DATA_SOURCE_URI".into(),
+        format!(
+            "{}:{}/{}?sslmode=disable",
+            cx.plan.postgres.primary.host, t.postgres.port, t.postgres.database
+        ),
+    );
+    pg_exporter
+        .environment
+        .insert("DATA_SOURCE_USER".into(), t.postgres.owner.to_string());
+    pg_exporter.environment.insert(
+        "DATA_SOURCE_PASS_FILE".into(),
+        cx.plan.postgres.password_file.clone(),
+    );
+    pg_exporter.secrets = vec![t.postgres.password_secret.to_string()];
+    out.push(pg_exporter);
+
+    let mut redis_exporter = Spec::new(
+        named("redis-exporter"),
+        m.redis_exporter_image.to_string(),
+        monitoring_sizing(250, 64),
+        order,
+    );
+    redis_exporter.environment.insert(
+        "REDIS_ADDR".into(),
+        format!("redis://{}:{}", cx.plan.redis.master.host, t.redis.port),
+    );
+    redis_exporter.environment.insert(
+        "REDIS_PASSWORD_FILE".into(),
+        cx.plan.redis.password_file.clone(),
+    );
+    redis_exporter.secrets = vec![t.redis.password_secret.to_string()];
+    out.push(redis_exporter);
+
+    if let (true, Some(secret)) = (m.grafana, &m.grafana_admin_password_secret) {
+        let mut grafana = Spec::new(
+            named("grafana"),
+            m.grafana_image.to_string(),
+            monitoring_sizing(500, 512),
+            order,
+        )
+        .file(
+            files::GRAFANA_DATASOURCE,
+            mount::GRAFANA_DATASOURCE,
+            READ_ONLY,
+        );
+        grafana.order = UpdateOrder::StopFirst;
+        grafana.volume = Some(("grafana-data".to_owned(), "/var/lib/grafana"));
+        grafana.environment.insert(
+            "GF_SECURITY_ADMIN_PASSWORD__FILE".into(),
+            format!("{}/{secret}", mount::SECRETS),
+        );
+        grafana.secrets = vec![secret.to_string()];
+        grafana.healthcheck = check(
+            vec![
+                "CMD".into(),
+                "wget".into(),
+                "-qO-".into(),
+                "http://127.0.0.1:3000/api/health".into(),
+            ],
+            15,
+            3,
+            Duration::from_secs(60),
+        );
+        out.push(grafana);
+    }
+}
