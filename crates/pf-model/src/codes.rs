@@ -105,6 +105,9 @@ codes! {
     /// Two listeners on one port.
     PortConflict = ("port-conflict", Error, "two listeners of one container use the same port",
         "The load balancer listens on the HTTP, HTTPS, status and read-endpoint ports; PostgreSQL, Redis and Sentinel ports must differ where they share a host in the `local` target. Change one of the ports."),
+    /// A server name that is not a host name.
+    InvalidServerName = ("invalid-server-name", Error, "the load balancer's `server-name` is not a host name",
+        "It is written into nginx's `server_name` and the TLS set-up; only a DNS host name (`app.example.org`), a leading wildcard (`*.example.org`) or `localhost` is accepted, so the value can never change the meaning of the generated config."),
     /// An environment variable name that is not portable.
     InvalidEnvironmentName = ("invalid-environment-name", Error, "an environment variable name is not a portable shell name",
         "Names must match `[A-Z_][A-Z0-9_]*` so that shells, Compose interpolation and entrypoints read them the same way."),

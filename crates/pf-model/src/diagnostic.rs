@@ -61,13 +61,21 @@ impl Diagnostic {
     /// ```
     pub fn to_human(&self) -> String {
         let loc = &self.location;
+        // A hostile or corrupt file must not drive the reader's terminal.
+        let source_line = printable(&loc.source_line);
         let gutter = loc.line.to_string().len();
         let pad = " ".repeat(gutter);
         let mut out = String::new();
-        let _ = writeln!(out, "{}[{}]: {}", self.severity(), self.code, self.message);
+        let _ = writeln!(
+            out,
+            "{}[{}]: {}",
+            self.severity(),
+            self.code,
+            printable(&self.message)
+        );
         let _ = writeln!(out, "{pad}--> {}:{}:{}", loc.file, loc.line, loc.column);
         let _ = writeln!(out, "{pad} |");
-        let _ = writeln!(out, "{} | {}", loc.line, loc.source_line);
+        let _ = writeln!(out, "{} | {}", loc.line, source_line);
         let indent: String = loc
             .source_line
             .chars()
@@ -75,7 +83,7 @@ impl Diagnostic {
             .map(|c| if c == '\t' { '\t' } else { ' ' })
             .collect();
         let _ = writeln!(out, "{pad} | {indent}{}", "^".repeat(loc.width));
-        let _ = write!(out, "{pad} = help: {}", self.help);
+        let _ = write!(out, "{pad} = help: {}", printable(&self.help));
         out
     }
 
@@ -85,7 +93,10 @@ impl Diagnostic {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        let data = escape_data(&format!("{} (help: {})", self.message, self.help));
+        let data = escape_data(&printable(&format!(
+            "{} (help: {})",
+            self.message, self.help
+        )));
         format!(
             "::{kind} file={},line={},col={},title={}::{data}",
             escape_property(&self.location.file),
@@ -111,6 +122,19 @@ impl Serialize for Diagnostic {
         st.serialize_field("path", &self.path)?;
         st.end()
     }
+}
+
+/// Control characters (escape sequences, NUL) shown as `\u{..}`; tabs kept.
+fn printable(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() && c != '\t' {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 // Escaping rules of GitHub workflow commands (actions/toolkit `command.ts`).
@@ -155,6 +179,19 @@ mod tests {
         assert_eq!(lines[1], "  --> a,b:c.toml:12:10");
         assert_eq!(lines[3], "12 | quorum = 4");
         assert_eq!(lines[4], "   |          ^");
+    }
+
+    #[test]
+    fn control_characters_are_never_printed_raw() {
+        let mut d = sample();
+        d.message = "bad \u{1b}[2J value".into();
+        d.location.source_line = "x = \"\u{1b}[2J\u{0}\"".into();
+        let text = d.to_human() + &d.to_github();
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{0}'),
+            "{text:?}"
+        );
+        assert!(text.contains("\\u{1b}"));
     }
 
     #[test]

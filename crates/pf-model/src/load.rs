@@ -138,18 +138,29 @@ fn classify(raw: &str) -> (Code, String, String) {
             format!("use one of: {}", allowed.join(", ")),
         );
     }
-    if raw.starts_with("invalid value: integer") {
+    if let Some(rest) = raw.strip_prefix("invalid value: ") {
+        let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
+        let expected = plain_type(expected);
         return (
             Code::OutOfRange,
-            raw.replace("invalid value: ", "number out of range: "),
-            "use a number in the range the message names".to_owned(),
+            format!("{found} is out of range"),
+            format!("use {expected}"),
         );
     }
-    if raw.starts_with("invalid type") || raw.starts_with("invalid length") {
+    if let Some(rest) = raw.strip_prefix("invalid type: ") {
+        let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
+        let expected = plain_type(expected);
+        return (
+            Code::WrongType,
+            format!("expected {expected}, found {found}"),
+            format!("write {expected} here"),
+        );
+    }
+    if raw.starts_with("invalid length") {
         return (
             Code::WrongType,
             raw.to_owned(),
-            "write the value as the type named after `expected`".to_owned(),
+            "see `pf-render schema` for what this key accepts".to_owned(),
         );
     }
     (
@@ -159,8 +170,25 @@ fn classify(raw: &str) -> (Code, String, String) {
     )
 }
 
+/// Serde names Rust types (`u16`, `a sequence`); a person wants TOML words.
+fn plain_type(expected: &str) -> String {
+    match expected {
+        "u8" => "an integer from 0 to 255".into(),
+        "u16" => "an integer from 0 to 65535".into(),
+        "u32" | "u64" | "usize" => "a non-negative integer".into(),
+        "i32" | "i64" => "an integer".into(),
+        "f32" | "f64" => "a number".into(),
+        "a boolean" => "`true` or `false`".into(),
+        "a sequence" => "an array, like `[\"a\", \"b\"]`".into(),
+        "a map" => "a table".into(),
+        "a string" => "a quoted string".into(),
+        other if other.starts_with("struct ") => "a table".into(),
+        other => other.into(),
+    }
+}
+
 /// The allowed key closest to a misspelt one, if it is close enough to be a typo.
-fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+pub(crate) fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
         .map(|c| (edit_distance(word, c), *c))
@@ -216,9 +244,14 @@ mod tests {
             classify("unknown variant `fast`, expected one of `a`").0,
             Code::InvalidValue
         );
+        let (code, message, help) = classify("invalid value: integer `70000`, expected u16");
+        assert_eq!(code, Code::OutOfRange);
+        assert_eq!(message, "integer `70000` is out of range");
+        assert_eq!(help, "use an integer from 0 to 65535");
+        let (_, message, _) = classify("invalid type: string \"3\", expected u32");
         assert_eq!(
-            classify("invalid value: integer `70000`, expected u16").0,
-            Code::OutOfRange
+            message,
+            "expected a non-negative integer, found string \"3\""
         );
     }
 }

@@ -44,7 +44,7 @@ impl ByteSize {
 
     fn largest_exact(self) -> (u64, &'static str) {
         for (size, suffix) in SUFFIXES {
-            if self.bytes >= size && self.bytes % size == 0 {
+            if self.bytes >= size && self.bytes.is_multiple_of(size) {
                 return (self.bytes / size, suffix);
             }
         }

@@ -46,7 +46,7 @@ impl Duration {
 
     /// The value as nginx writes times: `30s`, or `500ms` when not whole seconds.
     pub fn nginx(self) -> String {
-        if self.millis % 1_000 == 0 {
+        if self.millis.is_multiple_of(1_000) {
             format!("{}s", self.millis / 1_000)
         } else {
             format!("{}ms", self.millis)
@@ -60,7 +60,7 @@ impl fmt::Display for Duration {
         if self.millis == 0 {
             return f.write_str("0s");
         }
-        if self.millis % 1_000 != 0 {
+        if !self.millis.is_multiple_of(1_000) {
             return write!(f, "{}ms", self.millis);
         }
         let mut rest = self.millis;

@@ -57,7 +57,9 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
     let nodes = u64::from(cap.nodes);
     let total_cpu = cap.cpus_per_node.millis() * nodes;
     let total_mem = u128::from(cap.memory_per_node.bytes()) * u128::from(nodes);
-    let usable = 1.0 - cap.headroom;
+    // An out-of-range headroom is already an error; judge limits against the
+    // nearest valid one instead of repeating the mistake as a warning.
+    let usable = 1.0 - cap.headroom.clamp(0.0, 0.9);
 
     let (mut res_cpu, mut res_mem, mut lim_cpu, mut lim_mem) = (0u64, 0u128, 0u64, 0u128);
     for g in groups(file) {
@@ -138,7 +140,7 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
             "add nodes, use larger nodes, or lower reservations",
         ));
     }
-    let cpu_budget = (total_cpu as f64 * usable).floor() as u64;
+    let cpu_budget = (total_cpu as f64 * usable).round() as u64;
     if lim_cpu > cpu_budget {
         out.push(Finding::new(
             Code::LimitsExceedHeadroom,
@@ -153,7 +155,7 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
             "add capacity, lower limits, or accept that instances compete under load",
         ));
     }
-    let mem_budget = (total_mem as f64 * usable).floor() as u128;
+    let mem_budget = (total_mem as f64 * usable).round() as u128;
     if lim_mem > mem_budget {
         out.push(Finding::new(
             Code::LimitsExceedHeadroom,

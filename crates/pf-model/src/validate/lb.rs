@@ -9,7 +9,7 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
     let lb = &file.load_balancer;
     if lb.next_upstream_tries > 0 {
         for (i, svc) in file.services.iter().enumerate() {
-            if lb.next_upstream_tries > svc.replicas {
+            if svc.replicas > 0 && lb.next_upstream_tries > svc.replicas {
                 out.push(Finding::new(
                     Code::LbTriesExceedServers,
                     format!("services[{i}].replicas"),

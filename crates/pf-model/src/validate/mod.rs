@@ -53,6 +53,15 @@ impl Finding {
     }
 }
 
+/// "use 3", or "use a value from 1 to 3": a range of one value reads better as the value.
+pub(crate) fn use_range(lo: u32, hi: u32) -> String {
+    if lo >= hi {
+        format!("use {lo}")
+    } else {
+        format!("use a value from {lo} to {hi}")
+    }
+}
+
 /// Every rule over a raw topology.
 pub(crate) fn run(file: &TopologyFile) -> Vec<Finding> {
     let mut out = Vec::new();

@@ -8,10 +8,32 @@ use crate::model::TopologyFile;
 use crate::naming;
 
 pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
+    server_name(file, out);
     service_names(file, out);
     routes(file, out);
     ports(file, out);
     environment(file, out);
+}
+
+fn server_name(file: &TopologyFile, out: &mut Vec<Finding>) {
+    let name = &file.load_balancer.server_name;
+    let host = name.strip_prefix("*.").unwrap_or(name);
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-')
+    };
+    // Empty or over-long names are already a `bad-length` error.
+    if (1..=253).contains(&name.len()) && !host.split('.').all(label_ok) {
+        out.push(Finding::new(
+            Code::InvalidServerName,
+            "load-balancer.server-name",
+            format!("`{name}` is not a host name"),
+            "use a DNS name such as `app.example.org`, `*.example.org` or `localhost`",
+        ));
+    }
 }
 
 fn service_names(file: &TopologyFile, out: &mut Vec<Finding>) {
@@ -42,7 +64,7 @@ fn service_names(file: &TopologyFile, out: &mut Vec<Finding>) {
             out.push(Finding::new(
                 Code::DuplicateServiceName,
                 format!("services[{i}].name"),
-                format!("service name `{name}` is already used by services[{first}]"),
+                format!("service name `{name}` is used twice (first by services[{first}])"),
                 "give each app service its own name",
             ));
             continue;
@@ -61,8 +83,10 @@ fn service_names(file: &TopologyFile, out: &mut Vec<Finding>) {
     }
     // `api` with 12 replicas makes `api1`..`api12`; a service named `api1` would clash.
     for (i, svc) in file.services.iter().enumerate() {
-        if let Some(&owner) = instances.get(svc.name.as_str()) {
-            if owner != i {
+        if let Some(&owner) = instances.get(svc.name.as_str())
+            && owner != i
+        {
+            {
                 out.push(Finding::new(
                     Code::ReservedServiceName,
                     format!("services[{i}].name"),

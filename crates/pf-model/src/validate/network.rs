@@ -29,8 +29,10 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
         + if file.monitoring.prometheus { 5 } else { 0 };
     let services = file.services.len() as u64 + 8;
     let needed = tasks * 2 + services + 3;
-    if let Some(size) = net.subnet.ipv4_size() {
-        if size < needed {
+    if let Some(size) = net.subnet.ipv4_size()
+        && size < needed
+    {
+        {
             out.push(Finding::new(
                 Code::SubnetTooSmall,
                 "network.subnet",

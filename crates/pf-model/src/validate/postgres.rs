@@ -54,7 +54,11 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
                     "`{}` waits for {required} standby(s) but there are {}: every commit would hang",
                     pg.synchronous, pg.replicas
                 ),
-                format!("use N from 1 to {}", pg.replicas.max(1)),
+                if pg.replicas == 0 {
+                    "set `synchronous = \"off\"`: there is no standby to wait for".to_owned()
+                } else {
+                    format!("{} for N", super::use_range(1, pg.replicas))
+                },
             ));
         } else if required == pg.replicas {
             out.push(Finding::new(

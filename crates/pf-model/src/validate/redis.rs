@@ -15,7 +15,7 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
             format!("{} Sentinel(s) cannot survive the loss of one", s.count),
             "run at least 3 Sentinels on independent hosts",
         ));
-    } else if s.count % 2 == 0 {
+    } else if s.count.is_multiple_of(2) {
         out.push(Finding::new(
             Code::SentinelCountEven,
             "redis.sentinel.count",
@@ -77,7 +77,7 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
                 "parallel-syncs {} is more than the {} replica(s)",
                 s.parallel_syncs, redis.replicas
             ),
-            format!("use a value from 1 to {}", redis.replicas),
+            super::use_range(1, redis.replicas),
         ));
     }
     if redis.min_replicas_to_write > redis.replicas {
@@ -88,7 +88,7 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
                 "min-replicas-to-write {} is more than the {} replica(s): every write would be refused",
                 redis.min_replicas_to_write, redis.replicas
             ),
-            format!("use a value from 0 to {}", redis.replicas.saturating_sub(1)),
+            super::use_range(0, redis.replicas.saturating_sub(1)),
         ));
     } else if redis.min_replicas_to_write > 0 && redis.min_replicas_to_write == redis.replicas {
         out.push(Finding::new(

@@ -24,6 +24,10 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
         file.load_balancer.instances,
     ));
     for (path, name, count) in &tiers {
+        if *count == 0 {
+            // Already an out-of-range error; a warning on top adds noise.
+            continue;
+        }
         if *count == 1 {
             out.push(Finding::new(
                 Code::SingleReplicaTier,

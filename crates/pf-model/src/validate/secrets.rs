@@ -42,11 +42,18 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
     for (path, name) in &refs {
         used.insert(name);
         if !file.secrets.contains_key(*name) {
+            let declared: Vec<&str> = file.secrets.keys().map(|k| k.as_str()).collect();
+            let help = match crate::load::closest(name.as_str(), &declared) {
+                Some(near) => format!(
+                    "did you mean `{near}`? otherwise add `{name} = \"what it holds\"` under `[secrets]`"
+                ),
+                None => format!("add `{name} = \"what it holds\"` under `[secrets]`"),
+            };
             out.push(Finding::new(
                 Code::UndeclaredSecret,
                 path.clone(),
                 format!("secret `{name}` is not declared"),
-                format!("add `{name} = \"what it holds\"` under `[secrets]`"),
+                help,
             ));
         }
     }
