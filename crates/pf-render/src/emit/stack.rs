@@ -109,7 +109,7 @@ fn service(cx: &Cx<'_>, spec: &Spec) -> Service {
         ));
     }
     let placement =
-        (!constraints.is_empty() || spec.max_replicas_per_node.is_some()).then(|| Placement {
+        (!constraints.is_empty() || spec.max_replicas_per_node.is_some()).then_some(Placement {
             constraints,
             max_replicas_per_node: spec.max_replicas_per_node,
         });
