@@ -1,12 +1,150 @@
-//! Placeholder until the nginx artifacts land.
+//! The nginx load balancer: one complete `nginx.conf` for the official
+//! image, the same shape on Swarm and Compose. Only the upstream servers
+//! differ: `tasks.<svc>` on Swarm, one line per instance on Compose.
+
+use pf_model::model::LbMethod;
+use pf_model::units::Duration;
+use serde::Serialize;
 
 use super::Cx;
 use crate::bundle::Bundle;
 use crate::error::RenderError;
+use crate::files;
 
 /// Templates of this area.
-pub(crate) const TEMPLATES: &[(&str, &str)] = &[];
+pub(crate) const TEMPLATES: &[(&str, &str)] = &[(
+    "nginx/load-balancer.conf",
+    include_str!("../../templates/nginx/load-balancer.conf.j2"),
+)];
 
-pub(crate) fn emit(_cx: &Cx<'_>, _bundle: &mut Bundle) -> Result<(), RenderError> {
+/// Mozilla "intermediate" (guidelines 6.0) TLS 1.2 suites; TLS 1.3 suites
+/// are OpenSSL's defaults, which are the same three Mozilla lists.
+const INTERMEDIATE_CIPHERS: &str = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:\
+ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:\
+ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+/// Idle connections kept open to each upstream, per worker.
+const UPSTREAM_KEEPALIVE: u32 = 32;
+
+#[derive(Serialize)]
+struct Ctx<'a> {
+    swarm: bool,
+    resolver: &'a str,
+    resolver_valid: String,
+    client_max_body_size: String,
+    server_name: &'a str,
+    http_port: u16,
+    https_port: u16,
+    /// `https://$host` plus `:port` unless the port is 443.
+    https_origin: String,
+    tls: Option<Tls<'a>>,
+    ciphers: &'static str,
+    method: Option<&'static str>,
+    ip_hash: bool,
+    max_fails: u32,
+    fail_timeout: String,
+    next_upstream: String,
+    next_upstream_tries: u32,
+    next_upstream_timeout: String,
+    keepalive: u32,
+    upstreams: Vec<Upstream<'a>>,
+    /// Some route is `/`; otherwise a catch-all `location /` answers 404,
+    /// so nginx never serves the image's welcome page.
+    root_routed: bool,
+    status_port: u16,
+    status_allow: Vec<String>,
+    read: Option<Read<'a>>,
+}
+
+#[derive(Serialize)]
+struct Tls<'a> {
+    certificate: &'a str,
+    key: &'a str,
+}
+
+#[derive(Serialize)]
+struct Upstream<'a> {
+    name: &'a str,
+    zone_size: String,
+    servers: &'a [String],
+    route: &'a str,
+}
+
+#[derive(Serialize)]
+struct Read<'a> {
+    name: &'a str,
+    port: u16,
+    zone_size: String,
+    servers: &'a [String],
+}
+
+pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> {
+    let lb = &cx.t.load_balancer;
+    let plan = &cx.plan.lb;
+    let zone_size = lb.zone_size.nginx();
+    let https_origin = if lb.https_port == 443 {
+        "https://$host".to_owned()
+    } else {
+        format!("https://$host:{}", lb.https_port)
+    };
+    let ctx = Ctx {
+        swarm: cx.plan.swarm,
+        resolver: plan.resolver,
+        resolver_valid: whole_secs(lb.resolver_valid),
+        client_max_body_size: lb.client_max_body_size.nginx(),
+        server_name: &lb.server_name,
+        http_port: lb.http_port,
+        https_port: lb.https_port,
+        https_origin,
+        tls: plan.tls.as_ref().map(|t| Tls {
+            certificate: &t.certificate,
+            key: &t.key,
+        }),
+        ciphers: INTERMEDIATE_CIPHERS,
+        method: lb.method.directive(),
+        ip_hash: lb.method == LbMethod::IpHash,
+        max_fails: lb.max_fails,
+        fail_timeout: whole_secs(lb.fail_timeout),
+        next_upstream: lb
+            .next_upstream
+            .iter()
+            .map(|n| n.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+        next_upstream_tries: lb.next_upstream_tries,
+        next_upstream_timeout: lb.next_upstream_timeout.nginx(),
+        keepalive: UPSTREAM_KEEPALIVE,
+        upstreams: plan
+            .upstreams
+            .iter()
+            .map(|u| Upstream {
+                name: &u.name,
+                zone_size: zone_size.clone(),
+                servers: &u.servers,
+                route: &u.route,
+            })
+            .collect(),
+        root_routed: plan.upstreams.iter().any(|u| u.route == "/"),
+        status_port: lb.status.port,
+        status_allow: lb.status.allow.iter().map(ToString::to_string).collect(),
+        read: match (&plan.read_upstream, &cx.t.postgres.read_endpoint) {
+            (Some(u), Some(endpoint)) => Some(Read {
+                name: &u.name,
+                port: endpoint.port,
+                zone_size: zone_size.clone(),
+                servers: &u.servers,
+            }),
+            _ => None,
+        },
+    };
+    let text = crate::templates::render("nginx/load-balancer.conf", &ctx)?;
+    bundle.add(files::NGINX_CONF, &text);
     Ok(())
+}
+
+/// `fail_timeout=` and `valid=` take whole seconds only: nginx rejects
+/// `500ms` there (unlike `proxy_*_timeout`). Rounded up, so a window never
+/// shrinks.
+fn whole_secs(d: Duration) -> String {
+    format!("{}s", d.as_secs_ceil())
 }
