@@ -1,12 +1,171 @@
-//! Placeholder until the redis artifacts land.
+//! Redis data nodes and Sentinels: one redis.conf template per role, one
+//! sentinel.conf template per Sentinel, and the two entrypoints that copy a
+//! template into the writable data volume once and add the password from the
+//! secret file on every start. No rendered file holds a password.
+
+use serde::Serialize;
 
 use super::Cx;
 use crate::bundle::Bundle;
 use crate::error::RenderError;
+use crate::files::{self, mount};
+use crate::templates::render;
 
 /// Templates of this area.
-pub(crate) const TEMPLATES: &[(&str, &str)] = &[];
+pub(crate) const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "redis/data-node.conf",
+        include_str!("../../templates/redis/data-node.conf.j2"),
+    ),
+    (
+        "redis/sentinel.conf",
+        include_str!("../../templates/redis/sentinel.conf.j2"),
+    ),
+    (
+        "redis/redis-entrypoint.sh",
+        include_str!("../../templates/redis/redis-entrypoint.sh.j2"),
+    ),
+    (
+        "redis/sentinel-entrypoint.sh",
+        include_str!("../../templates/redis/sentinel-entrypoint.sh.j2"),
+    ),
+];
 
-pub(crate) fn emit(_cx: &Cx<'_>, _bundle: &mut Bundle) -> Result<(), RenderError> {
+/// A redis.conf template (master or replicas).
+#[derive(Serialize)]
+struct DataNode<'a> {
+    role: &'static str,
+    /// The instance(s) using it, for the reader.
+    instance: String,
+    port: u16,
+    data_dir: &'static str,
+    appendonly: &'static str,
+    min_replicas_to_write: u32,
+    /// Seconds.
+    min_replicas_max_lag: u64,
+    maxmemory: Option<String>,
+    /// `<master host> <port>` for replicas.
+    replicaof: Option<&'a str>,
+}
+
+/// One Sentinel's sentinel.conf template.
+#[derive(Serialize)]
+struct SentinelConf<'a> {
+    index: u32,
+    count: usize,
+    host: &'a str,
+    port: u16,
+    data_dir: &'static str,
+    myid: &'a str,
+    master_name: &'a str,
+    master_host: &'a str,
+    master_port: u16,
+    quorum: u32,
+    down_after_ms: u64,
+    parallel_syncs: u32,
+    failover_timeout_ms: u64,
+}
+
+/// Defaults baked into an entrypoint (the container's mount points).
+#[derive(Serialize)]
+struct Entrypoint<'a> {
+    template: &'static str,
+    data_dir: &'static str,
+    password_file: &'a str,
+    master_name: &'a str,
+}
+
+pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> {
+    let redis = &cx.t.redis;
+    let plan = &cx.plan.redis;
+    let master_host = plan.master.host.as_str();
+    let replicaof = format!("{master_host} {}", redis.port);
+
+    let node = |role, instance: String, replicaof: Option<&str>| {
+        let ctx = DataNode {
+            role,
+            instance,
+            port: redis.port,
+            data_dir: mount::REDIS_DATA,
+            appendonly: if redis.appendonly { "yes" } else { "no" },
+            min_replicas_to_write: redis.min_replicas_to_write,
+            min_replicas_max_lag: redis.min_replicas_max_lag.as_secs_ceil(),
+            maxmemory: redis.maxmemory.map(|m| memory(m.bytes())),
+            replicaof,
+        };
+        render("redis/data-node.conf", &ctx)
+    };
+    let master = node("master", plan.master.name.clone(), None)?;
+    bundle.add(files::REDIS_MASTER_CONF, &master);
+    // Rendered even without replicas: a later scale-up needs it, and the
+    // stack file mounts nothing that does not exist.
+    let replica_names: Vec<&str> = plan.replicas.iter().map(|r| r.name.as_str()).collect();
+    let replica_label = if replica_names.is_empty() {
+        "none in this topology".to_owned()
+    } else {
+        replica_names.join(", ")
+    };
+    let replica = node("replica", replica_label, Some(&replicaof))?;
+    bundle.add(files::REDIS_REPLICA_CONF, &replica);
+
+    let s = &redis.sentinel;
+    for sentinel in &plan.sentinels {
+        let ctx = SentinelConf {
+            index: sentinel.index,
+            count: plan.sentinels.len(),
+            host: &sentinel.instance.host,
+            port: s.port,
+            data_dir: mount::REDIS_DATA,
+            myid: &sentinel.myid,
+            master_name: &redis.master_name,
+            master_host,
+            master_port: redis.port,
+            quorum: s.quorum,
+            down_after_ms: s.down_after.as_millis(),
+            parallel_syncs: s.parallel_syncs,
+            failover_timeout_ms: s.failover_timeout.as_millis(),
+        };
+        let text = render("redis/sentinel.conf", &ctx)?;
+        bundle.add(&files::sentinel_conf(sentinel.index), &text);
+    }
+
+    let entry = |template| Entrypoint {
+        template,
+        data_dir: mount::REDIS_DATA,
+        password_file: &plan.password_file,
+        master_name: &redis.master_name,
+    };
+    let text = render("redis/redis-entrypoint.sh", entry(mount::REDIS_TEMPLATE))?;
+    bundle.add(files::REDIS_ENTRYPOINT, &text);
+    let text = render(
+        "redis/sentinel-entrypoint.sh",
+        entry(mount::SENTINEL_TEMPLATE),
+    )?;
+    bundle.add(files::SENTINEL_ENTRYPOINT, &text);
     Ok(())
+}
+
+/// A size in Redis's own units, where `mb` is 1024² and `m` is 10⁶.
+fn memory(bytes: u64) -> String {
+    const UNITS: [(&str, u64); 3] = [("gb", 1 << 30), ("mb", 1 << 20), ("kb", 1 << 10)];
+    UNITS
+        .iter()
+        .find(|(_, size)| bytes >= *size && bytes.is_multiple_of(*size))
+        .map_or_else(
+            || bytes.to_string(),
+            |(unit, size)| format!("{}{unit}", bytes / size),
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::memory;
+
+    #[test]
+    fn memory_uses_binary_redis_units() {
+        assert_eq!(memory(1536 << 20), "1536mb");
+        assert_eq!(memory(2 << 30), "2gb");
+        assert_eq!(memory(1000), "1000");
+        assert_eq!(memory(64 << 10), "64kb");
+    }
 }
