@@ -334,8 +334,8 @@ fn redis(cx: &Cx<'_>, out: &mut Vec<Spec>) {
         .stateful(pinned, mount::REDIS_DATA)
         .file(template, mount::REDIS_TEMPLATE, READ_ONLY)
         .file(files::REDIS_ENTRYPOINT, mount::REDIS_ENTRYPOINT, EXECUTABLE);
-        // Sentinel compares addresses: names must map to the task, not a VIP.
-        s.dnsrr = true;
+        // VIP, not dnsrr: a VIP name resolves even while its task is down,
+        // and Sentinel exits at start when a monitored name does not resolve.
         s.entrypoint = vec![mount::REDIS_ENTRYPOINT.to_owned()];
         s.environment
             .insert("REDIS_ANNOUNCE_HOST".to_owned(), instance.host.clone());
@@ -368,7 +368,6 @@ fn redis(cx: &Cx<'_>, out: &mut Vec<Spec>) {
             mount::SENTINEL_ENTRYPOINT,
             EXECUTABLE,
         );
-        s.dnsrr = true;
         s.entrypoint = vec![mount::SENTINEL_ENTRYPOINT.to_owned()];
         s.secrets = vec![secret.clone()];
         s.healthcheck = check(
