@@ -28,7 +28,7 @@ mod templates;
 
 pub use bundle::{Artifact, Bundle};
 pub use error::RenderError;
-pub use target::Target;
+pub use target::{LocalOptions, Target};
 
 use pf_model::Topology;
 
@@ -38,7 +38,17 @@ use pf_model::Topology;
 /// YAML structure that fails to serialize), never problems of the
 /// topology: those were rejected by validation.
 pub fn render(topology: &Topology, target: Target) -> Result<Bundle, RenderError> {
-    let plan = plan::Plan::new(topology, target);
+    render_with(topology, target, &LocalOptions::default())
+}
+
+/// Like [`render`], with the run folder and port policy of the local target
+/// (ignored by the other targets).
+pub fn render_with(
+    topology: &Topology,
+    target: Target,
+    local: &LocalOptions,
+) -> Result<Bundle, RenderError> {
+    let plan = plan::Plan::new(topology, target, Some(local));
     let mut bundle = Bundle::new(topology.origin(), target);
     emit::all(topology, &plan, &mut bundle)?;
     bundle.finish();

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::files::mount;
 use crate::hash;
-use crate::target::Target;
+use crate::target::{LocalOptions, Target};
 
 /// Everything an emitter needs to know about names and places.
 #[derive(Debug, Clone, Serialize)]
@@ -36,6 +36,49 @@ pub(crate) struct Plan {
     pub(crate) redis: RedisPlan,
     /// Every declared secret.
     pub(crate) secrets: Vec<SecretPlan>,
+    /// Where the local target keeps its run-time files (None on Swarm/Compose).
+    pub(crate) local: Option<LocalPlan>,
+}
+
+/// The local target's folders: every instance runs as a plain process on
+/// this machine, on its own loopback address, with files under one folder.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct LocalPlan {
+    /// The run folder (absolute).
+    pub(crate) run_dir: String,
+    /// Where the bundle itself is written: `<run>/bundle`.
+    pub(crate) bundle_dir: String,
+    /// Secret files: `<run>/secrets`.
+    pub(crate) secrets_dir: String,
+    /// Sockets and pid files: `<run>/run`.
+    pub(crate) state_dir: String,
+    /// Ports moved because binding below 1024 needs root: (production, local).
+    pub(crate) remapped_ports: Vec<(u16, u16)>,
+}
+
+/// The loopback network every local instance lives in (127.0.G.I, see
+/// [`local_ip`]); it stands in for the overlay subnet.
+pub(crate) const LOCAL_SUBNET: &str = "127.0.0.0/16";
+
+/// Address groups of the local target: 127.0.<group>.<index>.
+pub(crate) mod group {
+    /// The load balancer.
+    pub(crate) const LB: u32 = 1;
+    /// PostgreSQL.
+    pub(crate) const POSTGRES: u32 = 2;
+    /// Redis data nodes.
+    pub(crate) const REDIS: u32 = 3;
+    /// Sentinels.
+    pub(crate) const SENTINEL: u32 = 4;
+    /// Monitoring.
+    pub(crate) const MONITORING: u32 = 5;
+    /// App service k uses group `APPS + k`.
+    pub(crate) const APPS: u32 = 10;
+}
+
+/// `127.0.<group>.<index>` (index is 1-based).
+pub(crate) fn local_ip(group: u32, index: u32) -> String {
+    format!("127.0.{group}.{index}")
 }
 
 /// One running container (Compose) or one single-replica service (Swarm).
@@ -50,6 +93,11 @@ pub(crate) struct Instance {
     pub(crate) container: String,
     /// Named volume for its data, if it keeps state.
     pub(crate) volume: Option<String>,
+    /// Local target: the folder holding its data (`<run>/data/<name>`).
+    pub(crate) data_dir: Option<String>,
+    /// The address it listens on: `0.0.0.0` in a container, its own
+    /// loopback address on the local target.
+    pub(crate) listen: String,
 }
 
 /// The nginx load balancer.
@@ -64,6 +112,12 @@ pub(crate) struct LbPlan {
     pub(crate) resolver: &'static str,
     /// One upstream per app service.
     pub(crate) upstreams: Vec<Upstream>,
+    /// HTTP port as the target binds it (remapped on the local target).
+    pub(crate) http_port: u16,
+    /// HTTPS port as the target binds it.
+    pub(crate) https_port: u16,
+    /// Status port as the target binds it.
+    pub(crate) status_port: u16,
     /// TCP upstream of the PostgreSQL read endpoint, if configured.
     pub(crate) read_upstream: Option<Upstream>,
     /// Certificate and key files, when TLS is on.
@@ -181,41 +235,92 @@ pub(crate) struct SecretPlan {
     pub(crate) file: String,
 }
 
-fn secret_file(name: &str) -> String {
-    format!("{}/{name}", mount::SECRETS)
+/// Names, addresses and folders for one target.
+struct Namer<'a> {
+    stack: &'a str,
+    target: Target,
+    local: Option<&'a LocalOptions>,
+}
+
+impl Namer<'_> {
+    fn instance(&self, name: &str, volume: bool, group: u32, index: u32) -> Instance {
+        match (self.target, self.local) {
+            (Target::Local, Some(local)) => Instance {
+                name: name.to_owned(),
+                host: local_ip(group, index),
+                container: name.to_owned(),
+                volume: None,
+                data_dir: volume.then(|| format!("{}/data/{name}", local.run_dir)),
+                listen: local_ip(group, index),
+            },
+            _ => Instance {
+                name: name.to_owned(),
+                host: name.to_owned(),
+                container: if self.target == Target::Swarm {
+                    format!("{}_{name}", self.stack)
+                } else {
+                    container_name(self.stack, name)
+                },
+                volume: volume.then(|| format!("{name}-data")),
+                data_dir: None,
+                listen: "0.0.0.0".to_owned(),
+            },
+        }
+    }
+
+    fn secret_file(&self, name: &str) -> String {
+        match self.local {
+            Some(local) => format!("{}/secrets/{name}", local.run_dir),
+            None => format!("{}/{name}", mount::SECRETS),
+        }
+    }
+
+    /// A port as the target uses it: binding below 1024 needs root, so the
+    /// local target may move such ports up by 10000 (80 -> 10080).
+    fn port(&self, port: u16) -> u16 {
+        match self.local {
+            Some(l) if l.remap_privileged_ports && port < 1024 => port + 10_000,
+            _ => port,
+        }
+    }
 }
 
 impl Plan {
-    pub(crate) fn new(topology: &Topology, target: Target) -> Self {
+    pub(crate) fn new(topology: &Topology, target: Target, local: Option<&LocalOptions>) -> Self {
         let t = topology.spec();
         let stack = t.name.to_string();
         let swarm = target == Target::Swarm;
-        let instance = |name: &str, volume: bool| Instance {
-            name: name.to_owned(),
-            host: name.to_owned(),
-            container: if swarm {
-                format!("{stack}_{name}")
-            } else {
-                container_name(&stack, name)
-            },
-            volume: volume.then(|| format!("{name}-data")),
+        let local = local.filter(|_| target == Target::Local);
+        let namer = Namer {
+            stack: &stack,
+            target,
+            local,
         };
+        let secret_file = |name: &str| namer.secret_file(name);
 
         let apps: Vec<AppPlan> = t
             .services
             .iter()
-            .map(|s| {
+            .zip(0..)
+            .map(|(s, k)| {
                 let name = s.name.to_string();
                 let instances = if swarm {
-                    vec![instance(&name, false)]
+                    vec![namer.instance(&name, false, group::APPS + k, 1)]
                 } else {
                     (1..=s.replicas)
-                        .map(|i| instance(&naming::app_instance(&name, i), false))
+                        .map(|i| {
+                            namer.instance(
+                                &naming::app_instance(&name, i),
+                                false,
+                                group::APPS + k,
+                                i,
+                            )
+                        })
                         .collect()
                 };
                 AppPlan {
                     replicas: s.replicas,
-                    port: s.port,
+                    port: namer.port(s.port),
                     environment: BTreeMap::new(),
                     secrets: Vec::new(),
                     name,
@@ -245,11 +350,12 @@ impl Plan {
             .collect();
 
         let pg_names = naming::postgres_instances(t.postgres.replicas);
-        let primary = instance(&pg_names[0], true);
+        let primary = namer.instance(&pg_names[0], true, group::POSTGRES, 1);
         let pg_replicas: Vec<PgReplica> = pg_names[1..]
             .iter()
-            .map(|n| PgReplica {
-                instance: instance(n, true),
+            .zip(2..)
+            .map(|(n, i)| PgReplica {
+                instance: namer.instance(n, true, group::POSTGRES, i),
                 slot: naming::slot_name(n),
             })
             .collect();
@@ -296,7 +402,7 @@ impl Plan {
             .iter()
             .zip(1..)
             .map(|(n, index)| SentinelPlan {
-                instance: instance(n, true),
+                instance: namer.instance(n, true, group::SENTINEL, index),
                 index,
                 myid: hash::sha256_hex(format!("{stack}/{n}").as_bytes())[..40].to_owned(),
             })
@@ -307,15 +413,40 @@ impl Plan {
         } else {
             naming::LOAD_BALANCER_INSTANCE
         };
+        let lb = &t.load_balancer;
+        let local_plan = local.map(|l| {
+            let mut remapped: Vec<(u16, u16)> = [lb.http_port, lb.https_port, lb.status.port]
+                .into_iter()
+                .chain(t.services.iter().map(|s| s.port))
+                .filter(|p| namer.port(*p) != *p)
+                .map(|p| (p, namer.port(p)))
+                .collect();
+            remapped.sort_unstable();
+            remapped.dedup();
+            LocalPlan {
+                bundle_dir: format!("{}/bundle", l.run_dir),
+                secrets_dir: format!("{}/secrets", l.run_dir),
+                state_dir: format!("{}/run", l.run_dir),
+                run_dir: l.run_dir.clone(),
+                remapped_ports: remapped,
+            }
+        });
 
         let mut plan = Plan {
             target: target.name(),
             swarm,
             network: "ha",
-            subnet: t.network.subnet.to_string(),
+            subnet: if local.is_some() {
+                LOCAL_SUBNET.to_owned()
+            } else {
+                t.network.subnet.to_string()
+            },
             lb: LbPlan {
-                instance: instance(lb_name, false),
+                instance: namer.instance(lb_name, false, group::LB, 1),
                 replicas: if swarm { t.load_balancer.instances } else { 1 },
+                http_port: namer.port(lb.http_port),
+                https_port: namer.port(lb.https_port),
+                status_port: namer.port(lb.status.port),
                 resolver: "127.0.0.11",
                 upstreams,
                 read_upstream,
@@ -338,8 +469,12 @@ impl Plan {
                 ),
             },
             redis: RedisPlan {
-                master: instance(&redis_names[0], true),
-                replicas: redis_names[1..].iter().map(|n| instance(n, true)).collect(),
+                master: namer.instance(&redis_names[0], true, group::REDIS, 1),
+                replicas: redis_names[1..]
+                    .iter()
+                    .zip(2..)
+                    .map(|(n, i)| namer.instance(n, true, group::REDIS, i))
+                    .collect(),
                 sentinels,
                 password_file: secret_file(t.redis.password_secret.as_str()),
             },
@@ -353,7 +488,8 @@ impl Plan {
                     file: secret_file(name.as_str()),
                 })
                 .collect(),
-            stack,
+            local: local_plan,
+            stack: stack.clone(),
         };
         plan.fill_app_environment(topology);
         plan
@@ -374,6 +510,11 @@ impl Plan {
             .sentinels
             .iter()
             .map(|s| format!("{}:{}", s.instance.host, t.redis.sentinel.port))
+            .collect();
+        let secret_paths: BTreeMap<String, String> = t
+            .secrets
+            .keys()
+            .map(|k| (k.to_string(), self.secret_path(k.as_str())))
             .collect();
         for (app, spec) in self.apps.iter_mut().zip(&t.services) {
             let env = &mut app.environment;
@@ -415,7 +556,11 @@ impl Plan {
             secrets.sort();
             secrets.dedup();
             for s in &secrets {
-                env.insert(format!("{}_FILE", s.to_ascii_uppercase()), secret_file(s));
+                let path = secret_paths
+                    .get(s)
+                    .cloned()
+                    .unwrap_or_else(|| format!("{}/{s}", mount::SECRETS));
+                env.insert(format!("{}_FILE", s.to_ascii_uppercase()), path);
             }
             for (k, v) in &spec.environment {
                 env.insert(k.clone(), v.clone());
@@ -426,6 +571,14 @@ impl Plan {
 }
 
 impl Plan {
+    /// Where a secret's file is, as the processes of this target see it.
+    pub(crate) fn secret_path(&self, name: &str) -> String {
+        match &self.local {
+            Some(local) => format!("{}/{name}", local.secrets_dir),
+            None => format!("{}/{name}", mount::SECRETS),
+        }
+    }
+
     /// A stateless monitoring service (`prometheus`, `nginx-exporter`, ...).
     pub(crate) fn monitoring_instance(&self, name: &str) -> Instance {
         Instance {
@@ -437,6 +590,8 @@ impl Plan {
                 container_name(&self.stack, name)
             },
             volume: None,
+            data_dir: None,
+            listen: "0.0.0.0".to_owned(),
         }
     }
 }

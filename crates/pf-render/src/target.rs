@@ -9,6 +9,28 @@ pub enum Target {
     Swarm,
     /// Docker Compose on one host: `docker compose -f docker-compose.ha.yml up`.
     Compose,
+    /// Plain processes on this machine, each instance on its own loopback
+    /// address with its production port: what `pf-render drill` runs.
+    Local,
+}
+
+/// Where the local target puts things.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalOptions {
+    /// Absolute folder for the bundle, secrets, data, sockets and logs.
+    pub run_dir: String,
+    /// Move ports below 1024 up by 10000 (80 -> 10080), for a run without root.
+    pub remap_privileged_ports: bool,
+}
+
+impl Default for LocalOptions {
+    /// `/tmp/pf-local`, ports remapped: the form the golden files use.
+    fn default() -> Self {
+        Self {
+            run_dir: "/tmp/pf-local".to_owned(),
+            remap_privileged_ports: true,
+        }
+    }
 }
 
 impl Target {
@@ -17,6 +39,7 @@ impl Target {
         match self {
             Self::Swarm => "swarm",
             Self::Compose => "compose",
+            Self::Local => "local",
         }
     }
 }

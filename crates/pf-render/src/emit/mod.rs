@@ -61,6 +61,8 @@ pub(crate) fn all(
     match cx.target {
         Target::Swarm => stack::emit(&cx, bundle),
         Target::Compose => compose::emit(&cx, bundle),
+        // Plain processes: no orchestrator file; the drill starts them.
+        Target::Local => Ok(()),
     }
 }
 

@@ -29,6 +29,11 @@ const UPSTREAM_KEEPALIVE: u32 = 32;
 #[derive(Serialize)]
 struct Ctx<'a> {
     swarm: bool,
+    /// Local target: run folders; None in containers.
+    local: Option<&'a crate::plan::LocalPlan>,
+    /// `127.0.1.1:` on the local target (each instance has its own address),
+    /// empty in a container (all addresses).
+    listen: String,
     resolver: &'a str,
     resolver_valid: String,
     client_max_body_size: String,
@@ -82,19 +87,26 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
     let lb = &cx.t.load_balancer;
     let plan = &cx.plan.lb;
     let zone_size = lb.zone_size.nginx();
-    let https_origin = if lb.https_port == 443 {
+    let https_origin = if plan.https_port == 443 {
         "https://$host".to_owned()
     } else {
-        format!("https://$host:{}", lb.https_port)
+        format!("https://$host:{}", plan.https_port)
     };
+    let local = cx.plan.local.as_ref();
     let ctx = Ctx {
         swarm: cx.plan.swarm,
+        local,
+        listen: if local.is_some() {
+            format!("{}:", plan.instance.listen)
+        } else {
+            String::new()
+        },
         resolver: plan.resolver,
         resolver_valid: whole_secs(lb.resolver_valid),
         client_max_body_size: lb.client_max_body_size.nginx(),
         server_name: &lb.server_name,
-        http_port: lb.http_port,
-        https_port: lb.https_port,
+        http_port: plan.http_port,
+        https_port: plan.https_port,
         https_origin,
         tls: plan.tls.as_ref().map(|t| Tls {
             certificate: &t.certificate,
@@ -125,8 +137,20 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
             })
             .collect(),
         root_routed: plan.upstreams.iter().any(|u| u.route == "/"),
-        status_port: lb.status.port,
-        status_allow: lb.status.allow.iter().map(ToString::to_string).collect(),
+        status_port: plan.status_port,
+        // Locally the loopback network stands in for the overlay subnet.
+        status_allow: lb
+            .status
+            .allow
+            .iter()
+            .map(|c| {
+                if local.is_some() && *c == cx.t.network.subnet {
+                    cx.plan.subnet.clone()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
         read: match (&plan.read_upstream, &cx.t.postgres.read_endpoint) {
             (Some(u), Some(endpoint)) => Some(Read {
                 name: &u.name,
