@@ -224,6 +224,8 @@ fn file<'a>(bundle: &'a Bundle, path: &str) -> &'a str {
 
 struct Server {
     data: PathBuf,
+    /// The postmaster, read from postmaster.pid once it runs.
+    pid: Option<String>,
     socket_dir: PathBuf,
     port: u16,
     log: PathBuf,
@@ -243,8 +245,9 @@ impl Server {
         extra: &str,
     ) -> Self {
         let log = data.with_extension("log");
-        let server = Self {
+        let mut server = Self {
             data,
+            pid: None,
             socket_dir: socket_dir.to_path_buf(),
             port,
             log,
@@ -261,6 +264,7 @@ impl Server {
                 .args(["-w", "-t", "30", "start"]),
             Duration::from_secs(40),
         );
+        server.pid = postmaster_pid(&server.data);
         assert!(
             out.status.success(),
             "pg_ctl start failed: {:?}\nlog:\n{}",
@@ -326,14 +330,18 @@ impl Drop for Server {
             .is_ok_and(|s| s.success());
         if !stopped {
             // pg_ctl failed: kill the postmaster by the pid it wrote.
-            if let Some(pid) = std::fs::read_to_string(self.data.join("postmaster.pid"))
-                .ok()
-                .and_then(|s| s.lines().next().map(str::to_owned))
-            {
-                let _ = Command::new("kill").args(["-KILL", pid.trim()]).status();
+            if let Some(pid) = self.pid.clone().or_else(|| postmaster_pid(&self.data)) {
+                let _ = Command::new("kill").args(["-KILL", &pid]).status();
             }
         }
     }
+}
+
+/// The first line of postmaster.pid: the postmaster's process id.
+fn postmaster_pid(data: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(data.join("postmaster.pid")).ok()?;
+    let pid = text.lines().next()?.trim();
+    (!pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())).then(|| pid.to_owned())
 }
 
 fn initdb(data: &Path, superuser: &str, password_file: &Path) {
@@ -358,13 +366,16 @@ fn initdb(data: &Path, superuser: &str, password_file: &Path) {
 /// initdb with the owner as superuser, the rendered configuration, the
 /// application database, then the rendered init script.
 struct Stage {
-    dir: tempfile::TempDir,
+    /// Dropped first (fields drop in order): the server stops while its
+    /// data directory still exists.
+    primary: Server,
     spec: TopologyFile,
     bundle: PathBuf,
     hba: PathBuf,
     replication_password: PathBuf,
     owner_password: PathBuf,
-    primary: Server,
+    /// Dropped last.
+    dir: tempfile::TempDir,
 }
 
 impl Stage {
