@@ -1,12 +1,159 @@
-//! Placeholder until the postgres artifacts land.
+//! PostgreSQL streaming replication: `postgresql.conf` of the primary and
+//! of the standbys, the shared `pg_hba.conf`, the init script that creates
+//! the replication role and one slot per replica, the replica entrypoint
+//! (base backup, then start), and the guide's backup from a replica.
+
+use pf_model::naming;
+use serde::Serialize;
 
 use super::Cx;
 use crate::bundle::Bundle;
 use crate::error::RenderError;
+use crate::files::{self, mount};
+use crate::templates::render;
 
 /// Templates of this area.
-pub(crate) const TEMPLATES: &[(&str, &str)] = &[];
+pub(crate) const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "postgres/postgresql.conf",
+        include_str!("../../templates/postgres/postgresql.conf.j2"),
+    ),
+    (
+        "postgres/pg_hba.conf",
+        include_str!("../../templates/postgres/pg_hba.conf.j2"),
+    ),
+    (
+        "postgres/init-replication.sh",
+        include_str!("../../templates/postgres/init-replication.sh.j2"),
+    ),
+    (
+        "postgres/bootstrap-replica.sh",
+        include_str!("../../templates/postgres/bootstrap-replica.sh.j2"),
+    ),
+    (
+        "postgres/backup-from-replica.sh",
+        include_str!("../../templates/postgres/backup-from-replica.sh.j2"),
+    ),
+];
 
-pub(crate) fn emit(_cx: &Cx<'_>, _bundle: &mut Bundle) -> Result<(), RenderError> {
+/// A standby refuses to run (or pauses recovery) when one of these is below
+/// the primary's value, so both files state them from these same numbers.
+/// They are PostgreSQL's defaults; writing them down makes the coupling
+/// visible to whoever tunes one file.
+const MAX_WORKER_PROCESSES: u32 = 8;
+const MAX_LOCKS_PER_TRANSACTION: u32 = 64;
+const MAX_PREPARED_TRANSACTIONS: u32 = 0;
+
+/// How long a new replica waits for its primary before giving up (and
+/// letting the orchestrator restart it).
+const PRIMARY_WAIT_SECONDS: u32 = 300;
+
+/// Where the replica entrypoint writes the libpq password file of the
+/// replication connection: in the container's own file system, outside the
+/// data volume, rewritten from the secret on every start.
+const REPLICATION_PASSFILE: &str = "/var/run/postgresql/replication.pgpass";
+
+/// Values shared by every template of the area.
+#[derive(Serialize)]
+struct PgCx<'a> {
+    /// Stack name, for comments.
+    stack: &'a str,
+    /// Which postgresql.conf is rendered (unused by the other templates).
+    primary: bool,
+    config_file: &'static str,
+    hba_file: &'static str,
+    port: u16,
+    database: &'a str,
+    owner: &'a str,
+    role: &'a str,
+    subnet: &'a str,
+    max_connections: u32,
+    max_wal_senders: u32,
+    max_replication_slots: u32,
+    /// PostgreSQL form (`10GB`), when bounded.
+    max_slot_wal_keep_size: Option<String>,
+    max_worker_processes: u32,
+    max_locks_per_transaction: u32,
+    max_prepared_transactions: u32,
+    synchronous_standby_names: Option<&'a str>,
+    /// `cluster_name` of the primary (standbys get theirs on the command line).
+    primary_cluster_name: String,
+    primary_host: &'a str,
+    /// One per replica, in order.
+    slots: Vec<&'a str>,
+    /// Host the backup reads from by default: the first replica, or the
+    /// primary when there is none.
+    backup_host: &'a str,
+    /// Container (Compose) or service (Swarm) of `backup_host`, for the usage text.
+    backup_container: &'a str,
+    swarm: bool,
+    pgdata: &'a str,
+    password_file: &'a str,
+    replication_password_file: &'a str,
+    replication_passfile: &'static str,
+    primary_wait_seconds: u32,
+    init_mount: &'static str,
+    bootstrap_mount: &'static str,
+}
+
+pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> {
+    let spec = &cx.t.postgres;
+    let pg = &cx.plan.postgres;
+    let backup = pg.replicas.first().map_or(&pg.primary, |r| &r.instance);
+    let mut v = PgCx {
+        stack: &cx.plan.stack,
+        primary: true,
+        config_file: mount::PG_CONF,
+        hba_file: mount::PG_HBA,
+        port: spec.port,
+        database: spec.database.as_str(),
+        owner: spec.owner.as_str(),
+        role: spec.replication_role.as_str(),
+        subnet: &cx.plan.subnet,
+        max_connections: spec.max_connections,
+        max_wal_senders: spec.max_wal_senders,
+        max_replication_slots: spec.max_replication_slots,
+        max_slot_wal_keep_size: spec.max_slot_wal_keep_size.map(|s| s.postgres()),
+        max_worker_processes: MAX_WORKER_PROCESSES,
+        max_locks_per_transaction: MAX_LOCKS_PER_TRANSACTION,
+        max_prepared_transactions: MAX_PREPARED_TRANSACTIONS,
+        synchronous_standby_names: pg.synchronous_standby_names.as_deref(),
+        primary_cluster_name: naming::slot_name(&pg.primary.name),
+        primary_host: &pg.primary.host,
+        slots: pg.replicas.iter().map(|r| r.slot.as_str()).collect(),
+        backup_host: &backup.host,
+        backup_container: &backup.container,
+        swarm: cx.plan.swarm,
+        pgdata: &pg.pgdata,
+        password_file: &pg.password_file,
+        replication_password_file: &pg.replication_password_file,
+        replication_passfile: REPLICATION_PASSFILE,
+        primary_wait_seconds: PRIMARY_WAIT_SECONDS,
+        init_mount: mount::PG_INIT,
+        bootstrap_mount: mount::PG_BOOTSTRAP,
+    };
+
+    bundle.add(
+        files::PG_PRIMARY_CONF,
+        &render("postgres/postgresql.conf", &v)?,
+    );
+    bundle.add(files::PG_HBA, &render("postgres/pg_hba.conf", &v)?);
+    bundle.add(files::PG_INIT, &render("postgres/init-replication.sh", &v)?);
+    bundle.add(
+        files::BACKUP,
+        &render("postgres/backup-from-replica.sh", &v)?,
+    );
+    // Without replicas no service mounts the standby files.
+    if !pg.replicas.is_empty() {
+        bundle.add(
+            files::PG_BOOTSTRAP,
+            &render("postgres/bootstrap-replica.sh", &v)?,
+        );
+        v.primary = false;
+        bundle.add(
+            files::PG_REPLICA_CONF,
+            &render("postgres/postgresql.conf", &v)?,
+        );
+    }
     Ok(())
 }
