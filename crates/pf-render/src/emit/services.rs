@@ -283,6 +283,13 @@ fn postgres(cx: &Cx<'_>, out: &mut Vec<Spec>) {
         format!("config_file={}", mount::PG_CONF),
     ];
     primary.environment = env.clone();
+    // The image's first-start setup (CREATE DATABASE, init scripts) runs
+    // against our config; with synchronous_standby_names that commit would
+    // wait forever for a standby that cannot exist yet. Only libpq clients
+    // inside the primary's container read this (not the replicas' clones).
+    primary
+        .environment
+        .insert("PGOPTIONS".to_owned(), "-c synchronous_commit=local".to_owned());
     primary.secrets = secrets.clone();
     primary.healthcheck = check(ready.clone(), 10, 5, Duration::from_secs(60));
     primary.stop_grace_period = Some(pg.stop_grace_period);
