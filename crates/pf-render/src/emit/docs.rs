@@ -1,12 +1,567 @@
-//! Placeholder until the docs artifacts land.
+//! The bundle's README (what was generated, a Mermaid diagram of this
+//! topology, the exact commands, failover budgets, secrets and node labels)
+//! and `.env.production.example` (the guide's variables with this
+//! topology's values; secrets only named, never valued).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
 
 use super::Cx;
+use super::scripts::{ScriptsCx, SecretCx};
 use crate::bundle::Bundle;
 use crate::error::RenderError;
+use crate::files;
+use crate::templates;
 
 /// Templates of this area.
-pub(crate) const TEMPLATES: &[(&str, &str)] = &[];
+pub(crate) const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "docs/README.md",
+        include_str!("../../templates/docs/README.md.j2"),
+    ),
+    (
+        "docs/env.example",
+        include_str!("../../templates/docs/env.example.j2"),
+    ),
+];
 
-pub(crate) fn emit(_cx: &Cx<'_>, _bundle: &mut Bundle) -> Result<(), RenderError> {
+pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> {
+    let ops = ScriptsCx::new(cx);
+    let readme = ReadmeCx {
+        files: generated_files(cx, bundle),
+        mermaid: mermaid(cx),
+        next_upstream: cx
+            .t
+            .load_balancer
+            .next_upstream
+            .iter()
+            .map(|n| n.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+        next_upstream_tries: cx.t.load_balancer.next_upstream_tries,
+        next_upstream_timeout: cx.t.load_balancer.next_upstream_timeout.to_string(),
+        lb_instances: cx.plan.lb.replicas,
+        monitoring: cx.t.monitoring.prometheus,
+        grafana: cx.t.monitoring.prometheus && cx.t.monitoring.grafana,
+        sentinels: cx.plan.redis.sentinels.len(),
+        lag: LagCx {
+            warning: cx.t.postgres.lag.warning.to_string(),
+            critical: cx.t.postgres.lag.critical.to_string(),
+            warning_bytes: cx.t.postgres.lag.warning_bytes.to_string(),
+            critical_bytes: cx.t.postgres.lag.critical_bytes.to_string(),
+        },
+        env_example: files::ENV_EXAMPLE,
+        setup_swarm: files::SETUP_SWARM,
+        ha_setup: files::HA_SETUP,
+        ops,
+    };
+    bundle.add(
+        files::README,
+        &templates::render("docs/README.md", &readme)?,
+    );
+    let env = EnvCx {
+        stack: cx.plan.stack.clone(),
+        swarm: cx.plan.swarm,
+        sections: env_sections(cx, &readme.ops.secrets),
+    };
+    bundle.add(
+        files::ENV_EXAMPLE,
+        &templates::render("docs/env.example", &env)?,
+    );
     Ok(())
+}
+
+#[derive(Serialize)]
+struct ReadmeCx {
+    /// Names, secrets, labels and budgets shared with the scripts.
+    ops: ScriptsCx,
+    files: Vec<FileCx>,
+    mermaid: String,
+    next_upstream: String,
+    next_upstream_tries: u32,
+    next_upstream_timeout: String,
+    lb_instances: u32,
+    monitoring: bool,
+    grafana: bool,
+    sentinels: usize,
+    lag: LagCx,
+    env_example: &'static str,
+    setup_swarm: &'static str,
+    ha_setup: &'static str,
+}
+
+#[derive(Serialize)]
+struct LagCx {
+    warning: String,
+    critical: String,
+    warning_bytes: String,
+    critical_bytes: String,
+}
+
+#[derive(Serialize)]
+struct FileCx {
+    path: String,
+    what: String,
+}
+
+/// Every artifact of the bundle. The stack or compose file is emitted
+/// after the docs, so it and the docs' own files are added here by name.
+fn generated_files(cx: &Cx<'_>, bundle: &Bundle) -> Vec<FileCx> {
+    let mut paths: BTreeSet<String> = bundle.artifacts().iter().map(|a| a.path.clone()).collect();
+    paths.insert(
+        if cx.plan.swarm {
+            files::STACK
+        } else {
+            files::COMPOSE
+        }
+        .to_owned(),
+    );
+    paths.insert(files::README.to_owned());
+    paths.insert(files::ENV_EXAMPLE.to_owned());
+    paths
+        .into_iter()
+        .map(|path| FileCx {
+            what: describe(cx, &path),
+            path,
+        })
+        .collect()
+}
+
+fn describe(cx: &Cx<'_>, path: &str) -> String {
+    let stack = &cx.plan.stack;
+    let text = match path {
+        files::STACK => "the Swarm stack: services, overlay network, volumes, configs and secrets",
+        files::COMPOSE => "the Compose file for one host",
+        files::ENV_EXAMPLE => {
+            "the guide's variables with this topology's values; secrets only named"
+        }
+        files::README => "this file",
+        files::NGINX_CONF => {
+            "nginx.conf of the load balancer: upstreams with passive health checks and retries, TLS, status port"
+        }
+        files::PG_PRIMARY_CONF => "postgresql.conf of the primary: WAL level, senders, slots",
+        files::PG_HBA => "pg_hba.conf of primary and replicas: replication and app access",
+        files::PG_INIT => {
+            "runs once on the primary's first start: replication role and one slot per replica"
+        }
+        files::PG_REPLICA_CONF => "postgresql.conf of the replicas (hot standby)",
+        files::PG_BOOTSTRAP => {
+            "replica entrypoint: base backup from the primary into an empty volume, then stream"
+        }
+        files::REDIS_MASTER_CONF => "redis.conf template of the initial master",
+        files::REDIS_REPLICA_CONF => "redis.conf template of the replicas",
+        files::REDIS_ENTRYPOINT => {
+            "Redis entrypoint: copies the template into the volume once, adds the password"
+        }
+        files::SENTINEL_ENTRYPOINT => {
+            "Sentinel entrypoint: copies its template into the writable volume once (Sentinel rewrites it)"
+        }
+        files::PROMETHEUS => "Prometheus scrape configuration",
+        files::ALERTS => {
+            "alert rules: targets down, replication lag, Redis replicas, resource usage"
+        }
+        files::GRAFANA_DATASOURCE => "Grafana data source provisioning (Prometheus)",
+        files::SETUP_SWARM => {
+            "Swarm setup: --init, --label-nodes, --create-secrets, --deploy, --status"
+        }
+        files::HA_SETUP => "Compose setup: --compose, --check, --status, --test-failover",
+        files::HEALTH_CHECK => "the guide's health checks with this topology's names",
+        files::FAILOVER_TEST => {
+            "the guide's failover tests: backend, Redis Sentinel, PostgreSQL promotion"
+        }
+        files::BACKUP => "backup taken from a replica",
+        _ => {
+            return match path
+                .strip_prefix("redis/sentinel-")
+                .and_then(|rest| rest.strip_suffix(".conf"))
+            {
+                Some(n) => format!("sentinel.conf template of redis-sentinel-{n} (its own myid)"),
+                None => format!("generated for stack {stack}"),
+            };
+        }
+    };
+    text.to_owned()
+}
+
+/// `redis-sentinel-1` -> `redis_sentinel_1`: Mermaid ids allow no dashes.
+fn id(name: &str) -> String {
+    name.replace(['-', '.'], "_")
+}
+
+/// A flowchart of this topology: clients, nginx, each app's instances,
+/// PostgreSQL with its streaming slots, Redis and the Sentinels.
+fn mermaid(cx: &Cx<'_>) -> String {
+    let t = cx.t;
+    let plan = cx.plan;
+    let mut m = vec!["flowchart TD".to_owned()];
+    let lb = &plan.lb.instance;
+    let (scheme, port) = match &t.load_balancer.tls {
+        Some(_) => ("HTTPS", t.load_balancer.https_port),
+        None => ("HTTP", t.load_balancer.http_port),
+    };
+    m.push("    clients([Clients])".into());
+    m.push(format!(
+        "    {}[\"{} (load balancer, {} instance{})\"]",
+        id(&lb.name),
+        lb.name,
+        plan.lb.replicas,
+        if plan.lb.replicas == 1 { "" } else { "s" }
+    ));
+    m.push(format!(
+        "    clients -->|\"{scheme} {port}\"| {}",
+        id(&lb.name)
+    ));
+
+    for (app, spec) in plan.apps.iter().zip(&t.services) {
+        let group = format!("app_{}", id(&app.name));
+        if plan.swarm {
+            m.push(format!(
+                "    {group}[\"{} ({} replicas, tasks.{})\"]",
+                app.name, app.replicas, app.name
+            ));
+        } else {
+            m.push(format!("    subgraph {group}[\"{}\"]", app.name));
+            for i in &app.instances {
+                m.push(format!("        {}[\"{}\"]", id(&i.name), i.name));
+            }
+            m.push("    end".into());
+        }
+        m.push(format!(
+            "    {} -->|\"{}\"| {group}",
+            id(&lb.name),
+            spec.route
+        ));
+    }
+
+    let pg = &plan.postgres;
+    m.push(format!(
+        "    {}[(\"{} (read/write)\")]",
+        id(&pg.primary.name),
+        pg.primary.name
+    ));
+    for r in &pg.replicas {
+        m.push(format!(
+            "    {}[(\"{} (hot standby)\")]",
+            id(&r.instance.name),
+            r.instance.name
+        ));
+        m.push(format!(
+            "    {} -->|\"WAL streaming, slot {}\"| {}",
+            id(&pg.primary.name),
+            r.slot,
+            id(&r.instance.name)
+        ));
+    }
+    if let Some(read) = &t.postgres.read_endpoint {
+        for r in &pg.replicas {
+            m.push(format!(
+                "    {} -.->|\"reads, TCP {}\"| {}",
+                id(&lb.name),
+                read.port,
+                id(&r.instance.name)
+            ));
+        }
+    }
+
+    let redis = &plan.redis;
+    let sentinel = &t.redis.sentinel;
+    m.push(format!(
+        "    subgraph sentinels[\"Sentinels (quorum {} of {})\"]",
+        sentinel.quorum,
+        redis.sentinels.len()
+    ));
+    for s in &redis.sentinels {
+        m.push(format!(
+            "        {}[\"{}\"]",
+            id(&s.instance.name),
+            s.instance.name
+        ));
+    }
+    m.push("    end".into());
+    m.push(format!(
+        "    {}[(\"{} (master {})\")]",
+        id(&redis.master.name),
+        redis.master.name,
+        t.redis.master_name
+    ));
+    for r in &redis.replicas {
+        m.push(format!("    {}[(\"{}\")]", id(&r.name), r.name));
+        m.push(format!(
+            "    {} -->|replication| {}",
+            id(&redis.master.name),
+            id(&r.name)
+        ));
+    }
+    m.push(format!(
+        "    sentinels -.->|\"monitor {}\"| {}",
+        t.redis.master_name,
+        id(&redis.master.name)
+    ));
+    for r in &redis.replicas {
+        m.push(format!("    sentinels -.-> {}", id(&r.name)));
+    }
+
+    for (app, spec) in plan.apps.iter().zip(&t.services) {
+        let group = format!("app_{}", id(&app.name));
+        use pf_model::model::Connection;
+        if spec.connects_to.contains(&Connection::Postgres) {
+            m.push(format!("    {group} -->|SQL| {}", id(&pg.primary.name)));
+        }
+        if spec.connects_to.contains(&Connection::Redis) {
+            m.push(format!("    {group} -->|\"master lookup\"| sentinels"));
+            m.push(format!(
+                "    {group} -->|commands| {}",
+                id(&redis.master.name)
+            ));
+        }
+    }
+
+    if t.monitoring.prometheus {
+        m.push("    prometheus[\"prometheus + exporters\"]".into());
+        m.push(format!("    prometheus -.->|scrape| {}", id(&lb.name)));
+        m.push(format!(
+            "    prometheus -.->|scrape| {}",
+            id(&pg.primary.name)
+        ));
+        m.push(format!(
+            "    prometheus -.->|scrape| {}",
+            id(&redis.master.name)
+        ));
+        if t.monitoring.grafana {
+            m.push("    grafana[\"grafana\"] --> prometheus".into());
+        }
+    }
+    m.join("\n")
+}
+
+#[derive(Serialize)]
+struct EnvCx {
+    stack: String,
+    swarm: bool,
+    sections: Vec<EnvSection>,
+}
+
+#[derive(Serialize)]
+struct EnvSection {
+    title: String,
+    lines: Vec<String>,
+}
+
+/// Names that must never carry a value in the example.
+fn secret_like(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    ["pass", "secret", "token", "key"]
+        .iter()
+        .any(|w| lower.contains(w))
+}
+
+/// `NAME=value` as a dotenv line reads it: bare when plain, single-quoted
+/// (literal) otherwise, double-quoted when it holds a single quote. A value
+/// no quoting keeps literal becomes a comment pointing at the stack file.
+fn env_line(name: &str, value: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_.:/@,+=%".contains(c);
+    if value.chars().all(plain) {
+        format!("{name}={value}")
+    } else if !value.contains('\'') {
+        format!("{name}='{value}'")
+    } else if !value.contains(['"', '$', '\\']) {
+        format!("{name}=\"{value}\"")
+    } else {
+        format!("# {name}: its value cannot be quoted for a .env file; see the stack file")
+    }
+}
+
+fn env_sections(cx: &Cx<'_>, secrets: &[SecretCx]) -> Vec<EnvSection> {
+    let t = cx.t;
+    let secret_line = |s: &SecretCx| {
+        if cx.plan.swarm {
+            format!(
+                "# {}: Docker secret {} (file {}), mounted at /run/secrets/{}: {}",
+                s.env, s.swarm_name, s.file, s.name, s.description
+            )
+        } else {
+            format!(
+                "# {}: Compose secret {} (file ./{}), mounted at /run/secrets/{}: {}",
+                s.env, s.name, s.file, s.name, s.description
+            )
+        }
+    };
+    let mut used: BTreeSet<String> = BTreeSet::new();
+    let mut section = |title: &str, vars: Vec<(String, String)>, owned: Vec<&str>| {
+        let mut lines = Vec::new();
+        for (k, v) in vars {
+            if used.insert(k.clone()) {
+                lines.push(env_line(&k, &v));
+            }
+        }
+        for name in owned {
+            if let Some(s) = secrets.iter().find(|s| s.name == name)
+                && used.insert(format!("secret:{name}"))
+            {
+                lines.push(secret_line(s));
+            }
+        }
+        EnvSection {
+            title: title.to_owned(),
+            lines,
+        }
+    };
+
+    // The app services' own environment, merged: one value per variable.
+    let mut merged: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for app in &cx.plan.apps {
+        for (k, v) in &app.environment {
+            if k.ends_with("_FILE") {
+                continue;
+            }
+            merged
+                .entry(k.clone())
+                .or_default()
+                .insert(app.name.clone(), v.clone());
+        }
+    }
+    let take = |names: &[&str]| -> Vec<(String, String)> {
+        names
+            .iter()
+            .filter_map(|n| {
+                let by_app = merged.get(*n)?;
+                let mut values = by_app.values();
+                let first = values.next()?.clone();
+                values
+                    .all(|v| *v == first)
+                    .then(|| ((*n).to_owned(), first))
+            })
+            .collect()
+    };
+
+    let pg = &t.postgres;
+    let mut db = vec![
+        ("POSTGRES_USER".to_owned(), pg.owner.to_string()),
+        ("POSTGRES_DB".to_owned(), pg.database.to_string()),
+        (
+            "POSTGRES_REPLICATION_USER".to_owned(),
+            pg.replication_role.to_string(),
+        ),
+    ];
+    db.extend(take(&["DATABASE_URL", "DATABASE_REPLICA_URL"]));
+    let mut sections = vec![section(
+        "Database",
+        db,
+        vec![
+            pg.password_secret.as_str(),
+            pg.replication_password_secret.as_str(),
+        ],
+    )];
+
+    let mut redis = take(&["REDIS_MASTER_NAME", "REDIS_SENTINELS"]);
+    if redis.is_empty() {
+        redis.push(("REDIS_MASTER_NAME".to_owned(), t.redis.master_name.clone()));
+    }
+    sections.push(section(
+        "Redis",
+        redis,
+        vec![t.redis.password_secret.as_str()],
+    ));
+
+    // Everything else the apps set, and the secrets they mount.
+    let mut app_vars = Vec::new();
+    let mut app_comments = Vec::new();
+    let mut workers = Vec::new();
+    for (k, by_app) in &merged {
+        let mut values: Vec<&String> = by_app.values().collect();
+        values.dedup();
+        if secret_like(k) {
+            app_comments.push(format!(
+                "# {k}: set in the stack for {}; not repeated here",
+                by_app.keys().cloned().collect::<Vec<_>>().join(", ")
+            ));
+        } else if values.len() > 1 {
+            app_comments.push(format!(
+                "# {k} differs per service: {}",
+                by_app
+                    .iter()
+                    .map(|(app, v)| format!("{app}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        } else if k.ends_with("_WORKERS") {
+            workers.push((k.clone(), values[0].clone()));
+        } else {
+            app_vars.push((k.clone(), values[0].clone()));
+        }
+    }
+    let app_secrets: Vec<&str> = t
+        .services
+        .iter()
+        .flat_map(|s| s.secrets.iter().map(|n| n.as_str()))
+        .collect();
+    let mut app = section("Application", app_vars, app_secrets);
+    app.lines.extend(app_comments);
+    sections.push(app);
+    sections.push(section("Workers per instance", workers, vec![]));
+
+    let tls: Vec<&str> = t
+        .load_balancer
+        .tls
+        .as_ref()
+        .map(|tls| vec![tls.certificate_secret.as_str(), tls.key_secret.as_str()])
+        .unwrap_or_default();
+    sections.push(section("Load balancer TLS", vec![], tls));
+
+    let rest: Vec<&str> = secrets.iter().map(|s| s.name.as_str()).collect();
+    sections.push(section("Other secrets", vec![], rest));
+
+    let registries: BTreeSet<&str> = t
+        .services
+        .iter()
+        .filter_map(|s| registry(s.image.repository()))
+        .collect();
+    let mut registry_section = section("Docker registry (for Swarm)", vec![], vec![]);
+    match registries.len() {
+        0 => registry_section
+            .lines
+            .push("# DOCKER_REGISTRY: not used, the app images come from Docker Hub".into()),
+        1 => registry_section.lines.push(env_line(
+            "DOCKER_REGISTRY",
+            registries.first().copied().unwrap_or_default(),
+        )),
+        _ => registry_section.lines.push(format!(
+            "# DOCKER_REGISTRY: the app images come from several registries: {}",
+            registries.iter().copied().collect::<Vec<_>>().join(", ")
+        )),
+    }
+    sections.push(registry_section);
+    sections.retain(|s| !s.lines.is_empty());
+    sections
+}
+
+/// The registry part of a repository, by Docker's rule: a first path part
+/// with a dot or a port, or `localhost`.
+fn registry(repository: &str) -> Option<&str> {
+    let (first, _) = repository.split_once('/')?;
+    (first.contains('.') || first.contains(':') || first == "localhost").then_some(first)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registries_follow_docker() {
+        assert_eq!(registry("localhost:5000/app"), Some("localhost:5000"));
+        assert_eq!(
+            registry("registry.example.org/team/app"),
+            Some("registry.example.org")
+        );
+        assert_eq!(registry("library/nginx"), None);
+        assert_eq!(registry("nginx"), None);
+    }
+
+    #[test]
+    fn secret_like_names() {
+        assert!(secret_like("GEMINI_API_KEY"));
+        assert!(secret_like("db_password"));
+        assert!(!secret_like("DATABASE_URL"));
+    }
 }

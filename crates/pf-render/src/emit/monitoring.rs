@@ -1,12 +1,524 @@
-//! Placeholder until the monitoring artifacts land.
+//! Prometheus scrape configuration, alert rules built from the topology's
+//! thresholds, and the Grafana data source.
+//!
+//! Only metrics the pinned exporters really export are used:
+//!
+//! - postgres_exporter (v0.16, connected to the primary only) exports one
+//!   row of `pg_stat_replication` per standby as
+//!   `pg_stat_replication_pg_wal_lsn_diff` (bytes between the primary's
+//!   current WAL position and the standby's replay position) and
+//!   `pg_stat_replication_pg_current_wal_lsn_bytes` (the primary's WAL
+//!   position), labelled with `application_name`, which is the standby's
+//!   `cluster_name`, i.e. its slot name. Its time columns (`replay_lag`..)
+//!   are discarded by the exporter, and `pg_replication_lag_seconds` is
+//!   always 0 on a primary, so time lag is derived: bytes behind divided by
+//!   the rate the primary writes WAL.
+//! - redis_exporter watches the initial master: `redis_up`,
+//!   `redis_connected_slaves`, `redis_instance_info{role}`, memory.
+//! - nginx-prometheus-exporter reads stub_status, which has no status
+//!   codes: `nginx_up` is all it can alert on.
+
+use std::collections::BTreeMap;
+
+use pf_model::units::Duration;
+use serde::Serialize;
 
 use super::Cx;
 use crate::bundle::Bundle;
 use crate::error::RenderError;
+use crate::files;
 
-/// Templates of this area.
+/// Templates of this area: every artifact here is typed YAML.
 pub(crate) const TEMPLATES: &[(&str, &str)] = &[];
 
-pub(crate) fn emit(_cx: &Cx<'_>, _bundle: &mut Bundle) -> Result<(), RenderError> {
+/// Host names and ports of the monitoring services (the stack and compose
+/// emitters name the services the same way).
+pub(crate) const PROMETHEUS: (&str, u16) = ("prometheus", 9090);
+pub(crate) const NGINX_EXPORTER: (&str, u16) = ("nginx-exporter", 9113);
+pub(crate) const POSTGRES_EXPORTER: (&str, u16) = ("postgres-exporter", 9187);
+pub(crate) const REDIS_EXPORTER: (&str, u16) = ("redis-exporter", 9121);
+
+/// Scrape job names; alert rules select targets by them.
+const JOB_PROMETHEUS: &str = "prometheus";
+const JOB_NGINX: &str = "nginx";
+const JOB_POSTGRES: &str = "postgres";
+const JOB_REDIS: &str = "redis";
+
+pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> {
+    if !cx.t.monitoring.prometheus {
+        return Ok(());
+    }
+    bundle.add(
+        files::PROMETHEUS,
+        &yaml(files::PROMETHEUS, &prometheus(cx))?,
+    );
+    let alerts = yaml(files::ALERTS, &alerts(cx))?;
+    bundle.add(files::ALERTS, &format!("{ALERTS_PREAMBLE}{alerts}"));
+    if cx.t.monitoring.grafana {
+        bundle.add(
+            files::GRAFANA_DATASOURCE,
+            &yaml(files::GRAFANA_DATASOURCE, &grafana())?,
+        );
+    }
     Ok(())
+}
+
+fn yaml(artifact: &str, value: &impl Serialize) -> Result<String, RenderError> {
+    serde_yaml_ng::to_string(value).map_err(|source| RenderError::Yaml {
+        artifact: artifact.to_owned(),
+        source,
+    })
+}
+
+/// Why some alerts of the guide are missing, said where people look for them.
+const ALERTS_PREAMBLE: &str = "\
+# Resource usage: the bundle runs no cAdvisor or node-exporter, so there is no
+# metric for container CPU or memory against its limit. The only usage
+# alerts here are those the exporters measure: Redis memory against
+# maxmemory and PostgreSQL connections against max_connections, above
+# monitoring.alerts.resource-usage. Add cAdvisor for container limits.
+# HTTP 5xx rates: nginx stub_status has no status codes; NginxDown is what
+# the nginx exporter can tell.
+";
+
+#[derive(Serialize)]
+struct PromConfig {
+    global: Global,
+    rule_files: Vec<&'static str>,
+    scrape_configs: Vec<ScrapeConfig>,
+}
+
+#[derive(Serialize)]
+struct Global {
+    scrape_interval: String,
+    evaluation_interval: String,
+    external_labels: BTreeMap<&'static str, String>,
+}
+
+#[derive(Serialize)]
+struct ScrapeConfig {
+    job_name: &'static str,
+    static_configs: Vec<StaticConfig>,
+}
+
+#[derive(Serialize)]
+struct StaticConfig {
+    targets: Vec<String>,
+}
+
+fn prometheus(cx: &Cx<'_>) -> PromConfig {
+    let interval = prom_duration(cx.t.monitoring.scrape_interval);
+    let job = |job_name, (host, port): (&str, u16)| ScrapeConfig {
+        job_name,
+        static_configs: vec![StaticConfig {
+            targets: vec![format!("{host}:{port}")],
+        }],
+    };
+    PromConfig {
+        global: Global {
+            scrape_interval: interval.clone(),
+            evaluation_interval: interval,
+            external_labels: BTreeMap::from([("stack", cx.plan.stack.clone())]),
+        },
+        rule_files: vec![files::mount::ALERTS],
+        scrape_configs: vec![
+            // Prometheus scrapes itself on loopback: its service name may
+            // resolve to a VIP that is not this task.
+            job(JOB_PROMETHEUS, ("localhost", PROMETHEUS.1)),
+            job(JOB_NGINX, NGINX_EXPORTER),
+            job(JOB_POSTGRES, POSTGRES_EXPORTER),
+            job(JOB_REDIS, REDIS_EXPORTER),
+        ],
+    }
+}
+
+#[derive(Serialize)]
+struct RuleFile {
+    groups: Vec<Group>,
+}
+
+#[derive(Serialize)]
+struct Group {
+    name: String,
+    rules: Vec<Rule>,
+}
+
+#[derive(Serialize)]
+struct Rule {
+    alert: String,
+    expr: String,
+    #[serde(rename = "for")]
+    for_: String,
+    labels: BTreeMap<&'static str, String>,
+    annotations: Annotations,
+}
+
+#[derive(Serialize)]
+struct Annotations {
+    summary: String,
+    description: String,
+}
+
+/// Builds rules with the topology's `for` duration.
+struct Rules {
+    for_: String,
+}
+
+impl Rules {
+    fn rule(
+        &self,
+        alert: &str,
+        severity: &str,
+        expr: String,
+        summary: String,
+        description: String,
+    ) -> Rule {
+        Rule {
+            alert: alert.to_owned(),
+            expr,
+            for_: self.for_.clone(),
+            labels: BTreeMap::from([("severity", severity.to_owned())]),
+            annotations: Annotations {
+                summary,
+                description,
+            },
+        }
+    }
+}
+
+fn alerts(cx: &Cx<'_>) -> RuleFile {
+    let stack = &cx.plan.stack;
+    let r = Rules {
+        for_: prom_duration(cx.t.monitoring.alerts.for_duration),
+    };
+    let groups = vec![
+        Group {
+            name: format!("{stack}-targets"),
+            rules: target_rules(&r),
+        },
+        Group {
+            name: format!("{stack}-postgres"),
+            rules: postgres_rules(cx, &r),
+        },
+        Group {
+            name: format!("{stack}-redis"),
+            rules: redis_rules(cx, &r),
+        },
+        Group {
+            name: format!("{stack}-nginx"),
+            rules: vec![r.rule(
+                "NginxDown",
+                "critical",
+                "nginx_up == 0".into(),
+                "nginx stub_status is unreachable".into(),
+                format!(
+                    "The nginx exporter cannot read http://{}:{}/nginx_status: the load balancer \
+                     ({}) is down or its status endpoint fails.",
+                    cx.plan.lb.instance.host,
+                    cx.t.load_balancer.status.port,
+                    cx.plan.lb.instance.container
+                ),
+            )],
+        },
+        Group {
+            name: format!("{stack}-resources"),
+            rules: resource_rules(cx, &r),
+        },
+    ];
+    RuleFile { groups }
+}
+
+fn target_rules(r: &Rules) -> Vec<Rule> {
+    [
+        (
+            "PrometheusSelfScrapeFailing",
+            JOB_PROMETHEUS,
+            "itself",
+            PROMETHEUS.0,
+        ),
+        (
+            "NginxExporterDown",
+            JOB_NGINX,
+            "the nginx exporter",
+            NGINX_EXPORTER.0,
+        ),
+        (
+            "PostgresExporterDown",
+            JOB_POSTGRES,
+            "the PostgreSQL exporter",
+            POSTGRES_EXPORTER.0,
+        ),
+        (
+            "RedisExporterDown",
+            JOB_REDIS,
+            "the Redis exporter",
+            REDIS_EXPORTER.0,
+        ),
+    ]
+    .into_iter()
+    .map(|(alert, job, what, service)| {
+        r.rule(
+            alert,
+            "critical",
+            format!("up{{job=\"{job}\"}} == 0"),
+            format!("Prometheus cannot scrape {what} (job {job})"),
+            format!(
+                "Target {{{{ $labels.instance }}}} of job {job} failed its scrapes: the {service} \
+                 service is down or failing its health check, and the alerts that depend on \
+                 its metrics are blind."
+            ),
+        )
+    })
+    .collect()
+}
+
+fn postgres_rules(cx: &Cx<'_>, r: &Rules) -> Vec<Rule> {
+    let lag = &cx.t.postgres.lag;
+    let primary = &cx.plan.postgres.primary;
+    // deriv() needs several samples; never shorter than 5 minutes.
+    let window_secs = (cx.t.monitoring.scrape_interval.as_secs_ceil() * 4).max(300);
+    let time_lag = format!(
+        "pg_stat_replication_pg_wal_lsn_diff / deriv(pg_stat_replication_pg_current_wal_lsn_bytes[{}])",
+        prom_duration(Duration::from_secs(window_secs))
+    );
+    let mut rules = vec![r.rule(
+        "PostgresPrimaryDown",
+        "critical",
+        "pg_up == 0".into(),
+        format!("PostgreSQL primary {} is unreachable", primary.host),
+        format!(
+            "The PostgreSQL exporter cannot connect to {}:{}/{}: the primary ({}) is down or \
+             refusing connections. Promotion of a replica is manual (see the bundle README).",
+            primary.host, cx.t.postgres.port, cx.t.postgres.database, primary.container
+        ),
+    )];
+    if cx.plan.postgres.replicas.is_empty() {
+        return rules;
+    }
+    for (level, seconds, key) in [
+        ("warning", lag.warning, "warning"),
+        ("critical", lag.critical, "critical"),
+    ] {
+        rules.push(r.rule(
+            &format!("PostgresReplicationLag{}", title(level)),
+            level,
+            format!("{time_lag} > {}", prom_seconds(seconds)),
+            format!(
+                "Replica {{{{ $labels.application_name }}}} lags more than {seconds} behind the primary"
+            ),
+            format!(
+                "At the rate the primary writes WAL, replica {{{{ $labels.application_name }}}} is \
+                 {{{{ $value | printf \"%.1f\" }}}}s behind (postgres.lag.{key} = {seconds}; \
+                 +Inf means it is behind while the primary writes nothing)."
+            ),
+        ));
+    }
+    for (level, bytes, key) in [
+        ("warning", lag.warning_bytes, "warning-bytes"),
+        ("critical", lag.critical_bytes, "critical-bytes"),
+    ] {
+        rules.push(r.rule(
+            &format!("PostgresReplicationLagBytes{}", title(level)),
+            level,
+            format!("pg_stat_replication_pg_wal_lsn_diff > {}", bytes.bytes()),
+            format!(
+                "Replica {{{{ $labels.application_name }}}} is more than {bytes} of WAL behind"
+            ),
+            format!(
+                "Replica {{{{ $labels.application_name }}}} has not replayed \
+                 {{{{ $value | humanize1024 }}}}B of the primary's WAL (postgres.lag.{key} = {bytes})."
+            ),
+        ));
+    }
+    for replica in &cx.plan.postgres.replicas {
+        let mut rule = r.rule(
+            "PostgresReplicaNotStreaming",
+            "critical",
+            format!(
+                "absent(pg_stat_replication_pg_wal_lsn_diff{{application_name=\"{}\"}}) and on() pg_up == 1",
+                replica.slot
+            ),
+            format!("Replica {} is not connected to the primary", replica.instance.host),
+            format!(
+                "pg_stat_replication on {} has no row for {} (application_name {}): the replica \
+                 is down or cannot reach the primary, and its slot {} is holding WAL.",
+                primary.host, replica.instance.host, replica.slot, replica.slot
+            ),
+        );
+        rule.labels.insert("replica", replica.instance.name.clone());
+        rules.push(rule);
+    }
+    rules
+}
+
+fn redis_rules(cx: &Cx<'_>, r: &Rules) -> Vec<Rule> {
+    let master = &cx.plan.redis.master;
+    let replicas = cx.plan.redis.replicas.len();
+    let mut rules = vec![r.rule(
+        "RedisDown",
+        "critical",
+        "redis_up == 0".into(),
+        format!("Redis node {} is unreachable", master.host),
+        format!(
+            "The Redis exporter cannot reach {}:{}: the node ({}) is down or rejects the \
+             password. Sentinel fails over after {}.",
+            master.host, cx.t.redis.port, master.container, cx.t.redis.sentinel.down_after
+        ),
+    )];
+    if replicas >= 2 {
+        rules.push(r.rule(
+            "RedisReplicasMissing",
+            "warning",
+            format!("redis_connected_slaves < {replicas}"),
+            format!("Redis master has fewer than {replicas} connected replicas"),
+            format!(
+                "{} has {{{{ $value }}}} of {replicas} replicas connected.",
+                master.host
+            ),
+        ));
+    }
+    if replicas >= 1 {
+        rules.push(r.rule(
+            "RedisMasterWithoutReplicas",
+            "critical",
+            "redis_connected_slaves == 0".into(),
+            format!("Redis node {} has no connected replica", master.host),
+            format!(
+                "{} has no replica connected: Sentinel has nothing to promote if it fails. If \
+                 {} is itself a replica now (see RedisMasterMoved), ask a Sentinel for the \
+                 master: SENTINEL get-master-addr-by-name {}.",
+                master.host, master.host, cx.t.redis.master_name
+            ),
+        ));
+    }
+    rules.push(r.rule(
+        "RedisMasterMoved",
+        "warning",
+        "redis_instance_info{role!=\"master\"} == 1".into(),
+        format!("{} is no longer the Redis master", master.host),
+        format!(
+            "Sentinel failed over: {} now runs as {{{{ $labels.role }}}}. The exporter keeps \
+             watching {}, so replication alerts describe a replica until it is master again.",
+            master.host, master.host
+        ),
+    ));
+    rules
+}
+
+fn resource_rules(cx: &Cx<'_>, r: &Rules) -> Vec<Rule> {
+    let fraction = cx.t.monitoring.alerts.resource_usage;
+    let percent = (fraction * 100.0).round();
+    vec![
+        r.rule(
+            "RedisMemoryHigh",
+            "warning",
+            format!(
+                "redis_memory_used_bytes / redis_memory_max_bytes > {fraction} and redis_memory_max_bytes > 0"
+            ),
+            format!("Redis uses more than {percent}% of maxmemory"),
+            "{{ $labels.instance }}: {{ $value | humanizePercentage }} of maxmemory used \
+             (monitoring.alerts.resource-usage)."
+                .into(),
+        ),
+        r.rule(
+            "PostgresConnectionsHigh",
+            "warning",
+            format!(
+                "sum by (instance, job) (pg_stat_activity_count) / on(instance, job) \
+                 max by (instance, job) (pg_settings_max_connections) > {fraction}"
+            ),
+            format!("PostgreSQL uses more than {percent}% of max_connections"),
+            format!(
+                "{{{{ $value | humanizePercentage }}}} of max_connections ({}) on the primary \
+                 are in use (monitoring.alerts.resource-usage).",
+                cx.t.postgres.max_connections
+            ),
+        ),
+    ]
+}
+
+#[derive(Serialize)]
+struct GrafanaProvisioning {
+    #[serde(rename = "apiVersion")]
+    api_version: u32,
+    datasources: Vec<GrafanaDatasource>,
+}
+
+#[derive(Serialize)]
+struct GrafanaDatasource {
+    name: &'static str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    access: &'static str,
+    url: String,
+    #[serde(rename = "isDefault")]
+    is_default: bool,
+    editable: bool,
+}
+
+fn grafana() -> GrafanaProvisioning {
+    GrafanaProvisioning {
+        api_version: 1,
+        datasources: vec![GrafanaDatasource {
+            name: "Prometheus",
+            kind: "prometheus",
+            access: "proxy",
+            url: format!("http://{}:{}", PROMETHEUS.0, PROMETHEUS.1),
+            is_default: true,
+            // Provisioned: edits in the UI would be lost on restart.
+            editable: false,
+        }],
+    }
+}
+
+/// Prometheus duration syntax; the canonical form (`1m30s`, `500ms`) is valid.
+fn prom_duration(d: Duration) -> String {
+    d.to_string()
+}
+
+/// Seconds as a PromQL number: `5`, `0.5`.
+fn prom_seconds(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms.is_multiple_of(1000) {
+        (ms / 1000).to_string()
+    } else {
+        format!("{}.{:03}", ms / 1000, ms % 1000)
+            .trim_end_matches('0')
+            .to_owned()
+    }
+}
+
+fn title(level: &str) -> String {
+    let mut chars = level.chars();
+    chars
+        .next()
+        .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_in_promql() {
+        assert_eq!(prom_seconds(Duration::from_secs(5)), "5");
+        assert_eq!(prom_seconds(Duration::from_millis(1500)), "1.5");
+        assert_eq!(prom_seconds(Duration::from_millis(250)), "0.25");
+    }
+
+    #[test]
+    fn monitoring_services_match_the_naming_module() {
+        for (name, _) in [
+            PROMETHEUS,
+            NGINX_EXPORTER,
+            POSTGRES_EXPORTER,
+            REDIS_EXPORTER,
+        ] {
+            assert!(
+                pf_model::naming::MONITORING_SERVICES.contains(&name),
+                "{name}"
+            );
+        }
+    }
 }

@@ -1,12 +1,310 @@
-//! Placeholder until the scripts artifacts land.
+//! Ops scripts with this topology's names baked in: Swarm setup (init,
+//! node labels, secrets, deploy), the Compose `ha-setup.sh`, the guide's
+//! health check and failover test.
+//!
+//! Every value a script needs comes from the plan, so the scripts, the
+//! stack file and the README name the same services, containers, labels
+//! and secrets. Scripts only ever handle secret file paths.
+
+use pf_model::model::{Connection, Placement, PublishMode};
+use serde::Serialize;
 
 use super::Cx;
 use crate::bundle::Bundle;
 use crate::error::RenderError;
+use crate::files;
+use crate::plan::Instance;
+use crate::templates;
 
 /// Templates of this area.
-pub(crate) const TEMPLATES: &[(&str, &str)] = &[];
+pub(crate) const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "scripts/common.sh",
+        include_str!("../../templates/scripts/common.sh.j2"),
+    ),
+    (
+        "scripts/setup-swarm.sh",
+        include_str!("../../templates/scripts/setup-swarm.sh.j2"),
+    ),
+    (
+        "scripts/ha-setup.sh",
+        include_str!("../../templates/scripts/ha-setup.sh.j2"),
+    ),
+    (
+        "scripts/health-check.sh",
+        include_str!("../../templates/scripts/health-check.sh.j2"),
+    ),
+    (
+        "scripts/failover-test.sh",
+        include_str!("../../templates/scripts/failover-test.sh.j2"),
+    ),
+];
 
-pub(crate) fn emit(_cx: &Cx<'_>, _bundle: &mut Bundle) -> Result<(), RenderError> {
+pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> {
+    let ctx = ScriptsCx::new(cx);
+    let mut scripts = vec![
+        (files::HEALTH_CHECK, "scripts/health-check.sh"),
+        (files::FAILOVER_TEST, "scripts/failover-test.sh"),
+    ];
+    scripts.push(if cx.plan.swarm {
+        (files::SETUP_SWARM, "scripts/setup-swarm.sh")
+    } else {
+        (files::HA_SETUP, "scripts/ha-setup.sh")
+    });
+    for (path, template) in scripts {
+        bundle.add(path, &templates::render(template, &ctx)?);
+    }
     Ok(())
+}
+
+/// Everything the script templates read, already formatted.
+#[derive(Debug, Serialize)]
+pub(crate) struct ScriptsCx {
+    pub(crate) stack: String,
+    pub(crate) swarm: bool,
+    pub(crate) origin: String,
+    pub(crate) stack_file: &'static str,
+    pub(crate) compose_file: &'static str,
+    pub(crate) health_check: &'static str,
+    pub(crate) failover_test: &'static str,
+    /// `capacity.nodes`: nodes `--label-nodes` needs.
+    pub(crate) nodes_required: u32,
+    pub(crate) secrets: Vec<SecretCx>,
+    /// Stateful instances pinned with node labels, in assignment order.
+    pub(crate) labelled: Vec<LabelCx>,
+    pub(crate) lb: LbCx,
+    pub(crate) apps: Vec<AppCx>,
+    pub(crate) pg: PgCx,
+    pub(crate) redis: RedisCx,
+}
+
+/// A declared secret and where it comes from.
+#[derive(Debug, Serialize)]
+pub(crate) struct SecretCx {
+    pub(crate) name: String,
+    /// Swarm secret name (`promptforge_postgres_password`).
+    pub(crate) swarm_name: String,
+    /// File relative to the bundle root (`secrets/postgres_password`).
+    pub(crate) file: String,
+    pub(crate) description: String,
+    /// The guide's variable (`POSTGRES_PASSWORD`).
+    pub(crate) env: String,
+}
+
+/// A node label of one stateful instance.
+#[derive(Debug, Serialize)]
+pub(crate) struct LabelCx {
+    pub(crate) instance: String,
+    /// `promptforge.postgres-primary`: the label key set to `true`.
+    pub(crate) key: String,
+}
+
+/// One instance as scripts address it.
+#[derive(Debug, Serialize)]
+pub(crate) struct TargetCx {
+    pub(crate) name: String,
+    pub(crate) host: String,
+    /// Compose: the container name; Swarm: the service name, whose local
+    /// task container the scripts look up by label.
+    pub(crate) target: String,
+}
+
+impl From<&Instance> for TargetCx {
+    fn from(i: &Instance) -> Self {
+        Self {
+            name: i.name.clone(),
+            host: i.host.clone(),
+            target: i.container.clone(),
+        }
+    }
+}
+
+/// The load balancer and the public entry it serves.
+#[derive(Debug, Serialize)]
+pub(crate) struct LbCx {
+    pub(crate) instance: TargetCx,
+    pub(crate) status_port: u16,
+    pub(crate) scheme: &'static str,
+    pub(crate) server_name: String,
+    pub(crate) port: u16,
+    /// Host-mode publishing: only nodes running an nginx task answer.
+    pub(crate) host_mode: bool,
+    pub(crate) max_fails: u32,
+    pub(crate) fail_timeout: String,
+}
+
+/// An app service.
+#[derive(Debug, Serialize)]
+pub(crate) struct AppCx {
+    pub(crate) name: String,
+    pub(crate) health_path: String,
+    pub(crate) replicas: u32,
+    /// Compose: one per replica; Swarm: the service.
+    pub(crate) instances: Vec<TargetCx>,
+    pub(crate) uses_redis: bool,
+    pub(crate) uses_postgres: bool,
+}
+
+/// PostgreSQL.
+#[derive(Debug, Serialize)]
+pub(crate) struct PgCx {
+    pub(crate) owner: String,
+    pub(crate) database: String,
+    pub(crate) port: u16,
+    pub(crate) pgdata: String,
+    pub(crate) password_file: String,
+    pub(crate) primary: TargetCx,
+    pub(crate) replicas: Vec<PgReplicaCx>,
+}
+
+/// A PostgreSQL replica.
+#[derive(Debug, Serialize)]
+pub(crate) struct PgReplicaCx {
+    #[serde(flatten)]
+    pub(crate) instance: TargetCx,
+    pub(crate) slot: String,
+}
+
+/// Redis and Sentinels.
+#[derive(Debug, Serialize)]
+pub(crate) struct RedisCx {
+    pub(crate) port: u16,
+    pub(crate) sentinel_port: u16,
+    pub(crate) master_name: String,
+    pub(crate) password_file: String,
+    pub(crate) quorum: u32,
+    pub(crate) down_after: String,
+    pub(crate) failover_timeout: String,
+    /// down-after + failover-timeout, whole seconds rounded up.
+    pub(crate) budget_secs: u64,
+    /// The initial master first, then the replicas.
+    pub(crate) nodes: Vec<TargetCx>,
+    pub(crate) sentinels: Vec<TargetCx>,
+}
+
+impl ScriptsCx {
+    pub(crate) fn new(cx: &Cx<'_>) -> Self {
+        let t = cx.t;
+        let plan = cx.plan;
+        let stack = plan.stack.clone();
+        let secrets = plan
+            .secrets
+            .iter()
+            .map(|s| SecretCx {
+                name: s.name.clone(),
+                swarm_name: format!("{stack}_{}", s.name),
+                file: format!("secrets/{}", s.name),
+                description: s.description.clone(),
+                env: s.env.clone(),
+            })
+            .collect();
+
+        let mut labelled = Vec::new();
+        let mut pin = |placement: Placement, instances: Vec<&Instance>| {
+            if placement == Placement::NodeLabels {
+                labelled.extend(instances.into_iter().map(|i| LabelCx {
+                    instance: i.name.clone(),
+                    key: format!("{stack}.{}", i.name),
+                }));
+            }
+        };
+        let pg = &plan.postgres;
+        pin(
+            t.postgres.placement,
+            std::iter::once(&pg.primary)
+                .chain(pg.replicas.iter().map(|r| &r.instance))
+                .collect(),
+        );
+        let redis = &plan.redis;
+        pin(
+            t.redis.placement,
+            std::iter::once(&redis.master)
+                .chain(&redis.replicas)
+                .collect(),
+        );
+        pin(
+            t.redis.sentinel.placement,
+            redis.sentinels.iter().map(|s| &s.instance).collect(),
+        );
+
+        let lb = &t.load_balancer;
+        let (scheme, port) = if lb.tls.is_some() {
+            ("https", lb.https_port)
+        } else {
+            ("http", lb.http_port)
+        };
+        let sentinel = &t.redis.sentinel;
+        Self {
+            stack: stack.clone(),
+            swarm: plan.swarm,
+            origin: cx.origin.to_owned(),
+            stack_file: files::STACK,
+            compose_file: files::COMPOSE,
+            health_check: files::HEALTH_CHECK,
+            failover_test: files::FAILOVER_TEST,
+            nodes_required: t.capacity.nodes,
+            secrets,
+            labelled,
+            lb: LbCx {
+                instance: (&plan.lb.instance).into(),
+                status_port: lb.status.port,
+                scheme,
+                server_name: lb.server_name.clone(),
+                port,
+                host_mode: lb.publish_mode == PublishMode::Host,
+                max_fails: lb.max_fails,
+                fail_timeout: lb.fail_timeout.to_string(),
+            },
+            apps: plan
+                .apps
+                .iter()
+                .zip(&t.services)
+                .map(|(app, spec)| AppCx {
+                    name: app.name.clone(),
+                    health_path: spec.health_path.clone(),
+                    replicas: app.replicas,
+                    instances: app.instances.iter().map(Into::into).collect(),
+                    uses_redis: spec.connects_to.contains(&Connection::Redis),
+                    uses_postgres: spec.connects_to.contains(&Connection::Postgres),
+                })
+                .collect(),
+            pg: PgCx {
+                owner: t.postgres.owner.to_string(),
+                database: t.postgres.database.to_string(),
+                port: t.postgres.port,
+                pgdata: pg.pgdata.clone(),
+                password_file: pg.password_file.clone(),
+                primary: (&pg.primary).into(),
+                replicas: pg
+                    .replicas
+                    .iter()
+                    .map(|r| PgReplicaCx {
+                        instance: (&r.instance).into(),
+                        slot: r.slot.clone(),
+                    })
+                    .collect(),
+            },
+            redis: RedisCx {
+                port: t.redis.port,
+                sentinel_port: sentinel.port,
+                master_name: t.redis.master_name.clone(),
+                password_file: redis.password_file.clone(),
+                quorum: sentinel.quorum,
+                down_after: sentinel.down_after.to_string(),
+                failover_timeout: sentinel.failover_timeout.to_string(),
+                budget_secs: (sentinel.down_after.as_millis()
+                    + sentinel.failover_timeout.as_millis())
+                .div_ceil(1000),
+                nodes: std::iter::once(&redis.master)
+                    .chain(&redis.replicas)
+                    .map(Into::into)
+                    .collect(),
+                sentinels: redis
+                    .sentinels
+                    .iter()
+                    .map(|s| (&s.instance).into())
+                    .collect(),
+            },
+        }
+    }
 }

@@ -1,0 +1,679 @@
+//! The ops scripts against the real `shellcheck` and `bash`: every shell
+//! script of every bundle (all areas) is shellcheck-clean, the ops scripts
+//! answer `--help`, and `setup-swarm.sh` drives a fake `docker` that logs
+//! its arguments: the node labels and secrets of the topology are created,
+//! secret contents never show up, and bad inputs stop it before it acts.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::Command;
+
+use pf_model::naming;
+use pf_render::Target;
+
+const OPS_SCRIPTS: [&str; 4] = [
+    "scripts/setup-swarm.sh",
+    "scripts/ha-setup.sh",
+    "scripts/health-check.sh",
+    "scripts/failover-test.sh",
+];
+
+fn shellcheck(files: &[PathBuf]) -> (bool, String) {
+    let (ok, out, err) = support::run(
+        Command::new(support::tool("shellcheck"))
+            .arg("--norc")
+            .arg("--external-sources")
+            .args(files),
+    );
+    (ok, format!("{out}{err}"))
+}
+
+#[test]
+fn every_shell_script_of_every_bundle_passes_shellcheck() {
+    for (t, target, bundle) in support::all_bundles() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        support::write_bundle(&bundle, dir.path());
+        let scripts: Vec<PathBuf> = bundle
+            .artifacts()
+            .iter()
+            .filter(|a| a.path.ends_with(".sh"))
+            .inspect(|a| assert_eq!(a.mode, 0o755, "{t} ({target}): {} is executable", a.path))
+            .map(|a| dir.path().join(&a.path))
+            .collect();
+        assert!(scripts.len() >= 3, "{t} ({target}): ops scripts present");
+        let (ok, out) = shellcheck(&scripts);
+        assert!(ok, "{t} ({target}): shellcheck:\n{out}");
+    }
+}
+
+#[test]
+fn shellcheck_rejects_a_script_with_an_unquoted_expansion() {
+    let bundle = support::render("topologies/prod.toml", Target::Swarm);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let good = &bundle
+        .get("scripts/setup-swarm.sh")
+        .expect("setup-swarm.sh")
+        .contents;
+    let path = dir.path().join("broken.sh");
+    std::fs::write(&path, format!("{good}\nrm -rf $1/data\n")).expect("write");
+    let (ok, out) = shellcheck(std::slice::from_ref(&path));
+    assert!(!ok, "shellcheck accepted an unquoted expansion:\n{out}");
+    assert!(out.contains("SC2086"), "{out}");
+}
+
+#[test]
+fn ops_scripts_answer_help_and_reject_unknown_options() {
+    let mut seen = 0;
+    for (t, target, bundle) in support::all_bundles() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        support::write_bundle(&bundle, dir.path());
+        for script in OPS_SCRIPTS {
+            if bundle.get(script).is_none() {
+                continue;
+            }
+            seen += 1;
+            let path = dir.path().join(script);
+            let (ok, out, err) = support::run(Command::new("bash").arg(&path).arg("--help"));
+            assert!(ok, "{t} ({target}): {script} --help failed:\n{out}{err}");
+            assert!(
+                out.starts_with("Usage: "),
+                "{t}: {script} --help prints usage:\n{out}"
+            );
+            assert!(
+                out.contains("Exit status:"),
+                "{t}: {script} documents exit codes"
+            );
+            let status = Command::new("bash")
+                .arg(&path)
+                .arg("--no-such-option")
+                .output()
+                .expect("run");
+            assert_eq!(
+                status.status.code(),
+                Some(2),
+                "{t} ({target}): {script} usage error"
+            );
+        }
+        let expected = if target == Target::Swarm {
+            "scripts/setup-swarm.sh"
+        } else {
+            "scripts/ha-setup.sh"
+        };
+        assert!(bundle.get(expected).is_some(), "{t} ({target}): {expected}");
+    }
+    assert!(seen >= 18, "3 scripts x 6 bundles, got {seen}");
+}
+
+/// A `docker` that logs each invocation's arguments, one line per call,
+/// and answers the few queries setup-swarm.sh makes.
+const FAKE_DOCKER: &str = r#"#!/usr/bin/env bash
+printf '%s\n' "$*" >>"$FAKE_DOCKER_LOG"
+case "$1 $2" in
+"node ls")
+    if [[ "$*" == *--filter* ]]; then
+        if [[ ${FAKE_LABELLED:-0} == 1 ]]; then echo node-1; fi
+        exit 0
+    fi
+    for ((i = 1; i <= ${FAKE_NODES:-3}; i++)); do echo "id$i node-$i Ready Active"; done
+    echo "idd node-drained Ready Drain"
+    ;;
+"node update") ;;
+"secret inspect")
+    for s in ${FAKE_EXISTING_SECRETS:-}; do
+        if [[ $s == all || $s == "$3" ]]; then exit 0; fi
+    done
+    echo "Error response from daemon: secret $3 not found" >&2
+    exit 1
+    ;;
+"secret create") echo "fakesecretid" ;;
+"stack deploy")
+    # The script runs from its bundle folder: the relative -c path resolves.
+    if [[ $4 != -c || ! -f $5 ]]; then
+        echo "fake docker: no stack file $5 in $PWD" >&2
+        exit 98
+    fi
+    ;;
+*)
+    echo "fake docker: unexpected call: $*" >&2
+    exit 99
+    ;;
+esac
+"#;
+
+struct Fake {
+    _dir: tempfile::TempDir,
+    bundle: PathBuf,
+    bin: PathBuf,
+    secrets: PathBuf,
+    log: PathBuf,
+}
+
+impl Fake {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let bundle = dir.path().join("bundle");
+        let rendered = support::render("topologies/prod.toml", Target::Swarm);
+        support::write_bundle(&rendered, &bundle);
+        if rendered.get("docker-stack.yml").is_none() {
+            // Until the stack emitter lands; --deploy only needs the file.
+            std::fs::write(bundle.join("docker-stack.yml"), "services: {}\n").expect("stack");
+        }
+        let bin = dir.path().join("bin");
+        std::fs::create_dir(&bin).expect("mkdir bin");
+        let docker = bin.join("docker");
+        std::fs::write(&docker, FAKE_DOCKER).expect("write fake docker");
+        std::fs::set_permissions(&docker, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let secrets = dir.path().join("secret-files");
+        std::fs::create_dir(&secrets).expect("mkdir secrets");
+        for name in declared_secrets() {
+            std::fs::write(secrets.join(&name), secret_value(&name)).expect("write secret");
+        }
+        let log = dir.path().join("docker.log");
+        Self {
+            _dir: dir,
+            bundle,
+            bin,
+            secrets,
+            log,
+        }
+    }
+
+    /// Runs setup-swarm.sh with the fake docker first in PATH; returns the
+    /// exit code, stdout+stderr and the docker log of this run.
+    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+        let _ = std::fs::remove_file(&self.log);
+        let path = format!(
+            "{}:{}",
+            self.bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut cmd = Command::new("bash");
+        // From elsewhere: the script must find its bundle by itself.
+        cmd.current_dir("/")
+            .arg(self.bundle.join("scripts/setup-swarm.sh"))
+            .args(args)
+            .env("PATH", path)
+            .env("FAKE_DOCKER_LOG", &self.log)
+            .env("SECRETS_DIR", &self.secrets)
+            .env_remove("FAKE_NODES")
+            .env_remove("FAKE_LABELLED")
+            .env_remove("FAKE_EXISTING_SECRETS");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("run setup-swarm.sh");
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        (
+            out.status.code(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+            log,
+        )
+    }
+}
+
+fn prod() -> pf_model::TopologyFile {
+    let text = std::fs::read_to_string(support::root().join("topologies/prod.toml")).expect("read");
+    pf_model::from_str(&text, "topologies/prod.toml")
+        .expect("load")
+        .validate()
+        .topology
+        .expect("valid")
+        .spec()
+        .clone()
+}
+
+fn declared_secrets() -> Vec<String> {
+    prod()
+        .secrets
+        .keys()
+        .map(|k| k.as_str().to_owned())
+        .collect()
+}
+
+/// A value that must never appear in any output.
+fn secret_value(name: &str) -> String {
+    format!("SECRET-VALUE-of-{name}-5f0c2e")
+}
+
+/// prod's stateful instances, all placed by node labels, in the order the
+/// script assigns them.
+fn labelled_instances() -> Vec<String> {
+    let t = prod();
+    let mut v = naming::postgres_instances(t.postgres.replicas);
+    v.extend(naming::redis_instances(t.redis.replicas));
+    v.extend(naming::sentinel_instances(t.redis.sentinel.count));
+    v
+}
+
+fn assert_no_secret_values(text: &str) {
+    for name in declared_secrets() {
+        assert!(
+            !text.contains(&secret_value(&name)),
+            "the value of {name} leaked:\n{text}"
+        );
+    }
+    assert!(
+        !text.contains("SECRET-VALUE"),
+        "a secret value leaked:\n{text}"
+    );
+}
+
+#[test]
+fn label_nodes_pins_every_stateful_instance_round_robin() {
+    let fake = Fake::new();
+    let (code, out, log) = fake.run(&["--label-nodes"], &[]);
+    assert_eq!(code, Some(0), "{out}\n{log}");
+    let updates: Vec<&str> = log
+        .lines()
+        .filter(|l| l.starts_with("node update"))
+        .collect();
+    let instances = labelled_instances();
+    assert_eq!(updates.len(), instances.len(), "{log}");
+    for (i, instance) in instances.iter().enumerate() {
+        let node = format!("id{}", i % 3 + 1);
+        let expected = format!("node update --label-add promptforge.{instance}=true {node}");
+        assert_eq!(updates[i], expected, "{log}");
+        assert!(
+            out.contains(&format!(
+                "{instance} -> node-{} (labelled promptforge.{instance}=true)",
+                i % 3 + 1
+            )),
+            "the assignment is printed:\n{out}"
+        );
+    }
+    assert!(!log.contains("idd"), "a drained node got a label:\n{log}");
+}
+
+#[test]
+fn label_nodes_refuses_fewer_nodes_than_the_capacity() {
+    let fake = Fake::new();
+    let (code, out, log) = fake.run(&["--label-nodes"], &[("FAKE_NODES", "2")]);
+    assert_eq!(code, Some(3), "{out}");
+    assert!(
+        out.contains("found 2 Ready, Active nodes; this topology needs 3"),
+        "{out}"
+    );
+    assert!(
+        !log.contains("node update"),
+        "labels were set anyway:\n{log}"
+    );
+}
+
+#[test]
+fn label_nodes_keeps_existing_labels() {
+    let fake = Fake::new();
+    let (code, out, log) = fake.run(&["--label-nodes"], &[("FAKE_LABELLED", "1")]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(!log.contains("node update"), "relabelled:\n{log}");
+    assert!(
+        out.contains("postgres-primary -> node-1 (already labelled"),
+        "{out}"
+    );
+}
+
+#[test]
+fn create_secrets_creates_every_declared_secret_without_printing_it() {
+    let fake = Fake::new();
+    let (code, out, log) = fake.run(&["--create-secrets"], &[]);
+    assert_eq!(code, Some(0), "{out}\n{log}");
+    let names = declared_secrets();
+    assert!(names.len() >= 5, "prod declares its secrets");
+    for name in &names {
+        let expected = format!(
+            "secret create promptforge_{name} {}",
+            fake.secrets.join(name).display()
+        );
+        assert!(
+            log.lines().any(|l| l == expected),
+            "missing `{expected}`:\n{log}"
+        );
+    }
+    assert_eq!(
+        log.lines()
+            .filter(|l| l.starts_with("secret create"))
+            .count(),
+        names.len()
+    );
+    assert_no_secret_values(&out);
+    assert_no_secret_values(&log);
+}
+
+#[test]
+fn create_secrets_skips_existing_secrets() {
+    let fake = Fake::new();
+    let (code, out, log) = fake.run(
+        &["--create-secrets"],
+        &[("FAKE_EXISTING_SECRETS", "promptforge_redis_password")],
+    );
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        !log.contains("secret create promptforge_redis_password"),
+        "{log}"
+    );
+    assert!(out.contains("promptforge_redis_password exists"), "{out}");
+    assert!(
+        log.contains("secret create promptforge_postgres_password"),
+        "{log}"
+    );
+}
+
+#[test]
+fn create_secrets_refuses_missing_and_empty_files_before_creating_any() {
+    let fake = Fake::new();
+    std::fs::remove_file(fake.secrets.join("postgres_password")).expect("rm");
+    std::fs::write(fake.secrets.join("redis_password"), "").expect("empty");
+    let (code, out, log) = fake.run(&["--create-secrets"], &[]);
+    assert_eq!(code, Some(4), "{out}");
+    assert!(out.contains("postgres_password (missing)"), "{out}");
+    assert!(out.contains("redis_password (empty)"), "{out}");
+    assert!(
+        !log.contains("secret create"),
+        "created secrets anyway:\n{log}"
+    );
+    assert_no_secret_values(&out);
+}
+
+#[test]
+fn deploy_checks_secrets_and_labels_first() {
+    let fake = Fake::new();
+    let (code, out, log) = fake.run(&["--deploy"], &[("FAKE_LABELLED", "1")]);
+    assert_eq!(code, Some(5), "missing secrets: {out}");
+    assert!(!log.contains("stack deploy"), "{log}");
+
+    let (code, out, log) = fake.run(&["--deploy"], &[("FAKE_EXISTING_SECRETS", "all")]);
+    assert_eq!(code, Some(6), "unlabelled nodes: {out}");
+    assert!(out.contains("promptforge.postgres-primary"), "{out}");
+    assert!(!log.contains("stack deploy"), "{log}");
+
+    let (code, out, log) = fake.run(
+        &["--deploy"],
+        &[("FAKE_EXISTING_SECRETS", "all"), ("FAKE_LABELLED", "1")],
+    );
+    assert_eq!(code, Some(0), "{out}\n{log}");
+    assert_eq!(
+        log.lines().last(),
+        Some("stack deploy --detach=true -c docker-stack.yml promptforge"),
+        "{log}"
+    );
+}
+
+/// A `docker` for health-check.sh: every Compose container runs and
+/// answers like a healthy stack, except what the FAKE_* variables break.
+/// `docker ps` finds no Swarm task on this node.
+const FAKE_DOCKER_HEALTH: &str = r#"#!/usr/bin/env bash
+printf '%s\n' "$*" >>"$FAKE_DOCKER_LOG"
+case $1 in
+inspect) echo true ;;
+ps) ;;
+exec)
+    c=$2
+    shift 2
+    case "$*" in
+    *"curl "*) echo healthy ;;
+    *pg_isready*) exit 0 ;;
+    *pg_is_in_recovery*) if [[ $c == *primary* ]]; then echo f; else echo t; fi ;;
+    *pg_stat_replication*) printf '%s\n' ${FAKE_STREAMING-postgres_replica} ;;
+    *" PING") echo PONG ;;
+    *" ROLE") if [[ $c == *master* ]]; then printf 'master\n0\n'; else printf 'slave\nredis-master\n6379\n'; fi ;;
+    *get-master-addr-by-name*) printf 'redis-master\n6379\n' ;;
+    *)
+        echo "fake docker: unexpected exec: $*" >&2
+        exit 99
+        ;;
+    esac
+    ;;
+*)
+    echo "fake docker: unexpected call: $*" >&2
+    exit 99
+    ;;
+esac
+"#;
+
+fn run_health_check(target: Target, env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    support::write_bundle(&support::render("topologies/prod.toml", target), dir.path());
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).expect("mkdir");
+    for (name, body) in [
+        ("docker", FAKE_DOCKER_HEALTH),
+        // The public entry: curl on the host, through the load balancer.
+        (
+            "curl",
+            "#!/usr/bin/env bash\nprintf 'curl %s\\n' \"$*\" >>\"$FAKE_DOCKER_LOG\"\n",
+        ),
+    ] {
+        std::fs::write(bin.join(name), body).expect("write stub");
+        std::fs::set_permissions(bin.join(name), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod");
+    }
+    let log = dir.path().join("calls.log");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut cmd = Command::new("bash");
+    cmd.arg(dir.path().join("scripts/health-check.sh"))
+        .env("PATH", path)
+        .env("FAKE_DOCKER_LOG", &log)
+        .env_remove("FAKE_STREAMING")
+        .env_remove("PUBLIC_IP");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run health-check.sh");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        std::fs::read_to_string(&log).unwrap_or_default(),
+    )
+}
+
+#[test]
+fn health_check_checks_every_component_of_a_compose_host() {
+    let (code, out, calls) = run_health_check(Target::Compose, &[]);
+    assert_eq!(code, Some(0), "{out}\n{calls}");
+    for line in [
+        "✓ Nginx load balancer is healthy (/health on port 8080 in promptforge-nginx-lb)",
+        "✓ backend is healthy (GET /api/health via https://promptforge.example.com:443)",
+        "✓ frontend is healthy (GET / via https://promptforge.example.com:443)",
+        "✓ PostgreSQL primary postgres-primary is accepting connections",
+        "✓ postgres-primary is the primary (not in recovery)",
+        "✓ postgres-replica streams WAL from the primary (pg_stat_replication: postgres_replica)",
+        "✓ postgres-replica is a hot standby (in recovery)",
+        "✓ Redis redis-master is healthy (role: master)",
+        "✓ Redis redis-replica is healthy (role: slave)",
+        "✓ Redis Sentinel redis-sentinel-3 is healthy (master mymaster at redis-master:6379)",
+        "13 passed, 0 failed, 0 not checked from this host",
+    ] {
+        assert!(out.contains(line), "missing `{line}` in:\n{out}");
+    }
+    // TCP health check, password only as a file path, public entry via --resolve.
+    assert!(calls.contains(
+        "exec promptforge-postgres-replica pg_isready -q -h 127.0.0.1 -p 5432 -U promptforge -d promptforge_prod"
+    ), "{calls}");
+    assert!(
+        calls.contains(
+            "sh /run/secrets/redis_password -p 26379 SENTINEL get-master-addr-by-name mymaster"
+        ),
+        "{calls}"
+    );
+    assert!(calls.contains(
+        "--resolve promptforge.example.com:443:127.0.0.1 https://promptforge.example.com:443/api/health"
+    ), "{calls}");
+}
+
+#[test]
+fn health_check_fails_when_a_replica_does_not_stream() {
+    let (code, out, _) = run_health_check(Target::Compose, &[("FAKE_STREAMING", "")]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains(
+            "✗ postgres-replica has no streaming row in pg_stat_replication on postgres-primary"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+fn health_check_on_a_swarm_node_says_what_it_cannot_check() {
+    let (code, out, calls) = run_health_check(Target::Swarm, &[]);
+    assert_eq!(code, Some(3), "nothing checked, nothing failed:\n{out}");
+    assert!(
+        out.contains("- postgres-primary: not running on this node (promptforge_postgres-primary)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("- No nginx task publishes ports on this node; set PUBLIC_IP"),
+        "{out}"
+    );
+    assert!(
+        out.contains("0 passed, 0 failed, 9 not checked from this host"),
+        "{out}"
+    );
+    assert!(calls.contains("ps -q --filter label=com.docker.swarm.service.name=promptforge_redis-sentinel-1 --filter status=running"), "{calls}");
+}
+
+/// A `docker` for failover-test.sh on Compose: stopping the Redis master
+/// makes the Sentinels name the replica FAKE_FAILOVER_AFTER seconds later;
+/// the old master comes back as a replica.
+const FAKE_DOCKER_FAILOVER: &str = r#"#!/usr/bin/env bash
+printf '%s\n' "$*" >>"$FAKE_DOCKER_LOG"
+state=$FAKE_STATE
+case $1 in
+inspect) if [[ -e $state/stopped-$3 ]]; then echo false; else echo true; fi ;;
+stop)
+    touch "$state/stopped-$2"
+    date +%s >"$state/stop-time-$2"
+    ;;
+start)
+    rm -f "$state/stopped-$2"
+    if [[ $2 == *redis-master ]]; then touch "$state/master-rejoined"; fi
+    ;;
+exec)
+    c=$2
+    shift 2
+    master=redis-master
+    if [[ -e $state/stop-time-promptforge-redis-master ]] &&
+        (($(date +%s) - $(cat "$state/stop-time-promptforge-redis-master") >= ${FAKE_FAILOVER_AFTER:-1})); then
+        master=redis-replica
+    fi
+    case "$*" in
+    *get-master-addr-by-name*) printf '%s\n6379\n' "$master" ;;
+    *" ROLE")
+        if [[ $c == *-$master ]]; then echo master; else echo slave; fi
+        ;;
+    *)
+        echo "fake docker: unexpected exec: $*" >&2
+        exit 99
+        ;;
+    esac
+    ;;
+*)
+    echo "fake docker: unexpected call: $*" >&2
+    exit 99
+    ;;
+esac
+"#;
+
+fn run_failover_test(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    support::write_bundle(
+        &support::render("topologies/prod.toml", Target::Compose),
+        dir.path(),
+    );
+    let bin = dir.path().join("bin");
+    let state = dir.path().join("state");
+    std::fs::create_dir(&bin).expect("mkdir");
+    std::fs::create_dir(&state).expect("mkdir");
+    for (name, body) in [
+        ("docker", FAKE_DOCKER_FAILOVER),
+        (
+            "curl",
+            "#!/usr/bin/env bash\nprintf 'curl %s\\n' \"$*\" >>\"$FAKE_DOCKER_LOG\"\n",
+        ),
+        ("sleep", "#!/usr/bin/env bash\nexec /bin/sleep 0.2\n"),
+    ] {
+        std::fs::write(bin.join(name), body).expect("write stub");
+        std::fs::set_permissions(bin.join(name), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod");
+    }
+    let log = dir.path().join("calls.log");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut cmd = Command::new("bash");
+    cmd.arg(dir.path().join("scripts/failover-test.sh"))
+        .args(args)
+        .env("PATH", path)
+        .env("FAKE_DOCKER_LOG", &log)
+        .env("FAKE_STATE", &state)
+        .env("REQUESTS", "3")
+        .env("REJOIN_TIMEOUT", "5");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run failover-test.sh");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        std::fs::read_to_string(&log).unwrap_or_default(),
+    )
+}
+
+#[test]
+fn failover_test_stops_and_restores_and_times_the_redis_failover() {
+    let (code, out, calls) = run_failover_test(&[], &[]);
+    assert_eq!(code, Some(0), "{out}\n{calls}");
+    for line in [
+        "✓ backend: 3/3 requests succeeded with promptforge-backend-1 stopped",
+        "✓ frontend: 3/3 requests succeeded with promptforge-frontend-1 stopped",
+        "current master: redis-master (redis-master); stopping it",
+        "(budget 15s = down-after 5s + failover-timeout 10s)",
+        "✓ redis-replica answers as master",
+        "✓ backend is healthy after the failover",
+        "✓ redis-master rejoined as a replica",
+        "docker stop promptforge-postgres-primary",
+    ] {
+        assert!(out.contains(line), "missing `{line}` in:\n{out}");
+    }
+    for call in [
+        "stop promptforge-backend-1",
+        "start promptforge-backend-1",
+        "stop promptforge-redis-master",
+        "start promptforge-redis-master",
+    ] {
+        assert!(
+            calls.lines().any(|l| l == call),
+            "missing `{call}`:\n{calls}"
+        );
+    }
+    assert!(
+        !calls.contains("pg_ctl"),
+        "promoted PostgreSQL without --postgres:\n{calls}"
+    );
+}
+
+#[test]
+fn failover_test_fails_a_redis_failover_over_budget_and_still_restores() {
+    // Sentinel never promotes: the test waits (bounded by MAX_WAIT), fails,
+    // and the stopped master is started again on exit.
+    let (code, out, calls) = run_failover_test(
+        &["--redis"],
+        &[("FAKE_FAILOVER_AFTER", "3600"), ("MAX_WAIT", "2")],
+    );
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("✗ no new master after"), "{out}");
+    assert!(
+        calls.lines().any(|l| l == "start promptforge-redis-master"),
+        "{calls}"
+    );
+}
