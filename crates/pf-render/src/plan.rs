@@ -70,8 +70,6 @@ pub(crate) mod group {
     pub(crate) const REDIS: u32 = 3;
     /// Sentinels.
     pub(crate) const SENTINEL: u32 = 4;
-    /// Monitoring.
-    pub(crate) const MONITORING: u32 = 5;
     /// App service k uses group `APPS + k`.
     pub(crate) const APPS: u32 = 10;
 }

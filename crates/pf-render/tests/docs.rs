@@ -29,14 +29,14 @@ fn instances(t: &TopologyFile, target: Target) -> Vec<String> {
     let mut v = vec![
         match target {
             Target::Swarm => naming::LOAD_BALANCER_SERVICE,
-            Target::Compose => naming::LOAD_BALANCER_INSTANCE,
+            Target::Compose | Target::Local => naming::LOAD_BALANCER_INSTANCE,
         }
         .to_owned(),
     ];
     for s in &t.services {
         match target {
             Target::Swarm => v.push(s.name.to_string()),
-            Target::Compose => {
+            Target::Compose | Target::Local => {
                 v.extend((1..=s.replicas).map(|i| naming::app_instance(s.name.as_str(), i)))
             }
         }
@@ -154,7 +154,7 @@ fn readme_has_the_commands_budgets_secrets_and_labels() {
                 "./scripts/setup-swarm.sh --deploy",
                 "./scripts/setup-swarm.sh --status",
             ],
-            Target::Compose => &[
+            Target::Compose | Target::Local => &[
                 "cp .env.production.example .env.production",
                 "mkdir -m 700 -p secrets",
                 "./scripts/ha-setup.sh --compose",

@@ -3,6 +3,9 @@
 //!
 //! `cargo run -p pf-examples --example validate_in_code`
 
+// An example program prints its findings.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use pf_model::TopologyFile;
 use pf_model::model::{Redis, Sentinel};
 

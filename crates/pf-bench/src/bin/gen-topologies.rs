@@ -1,6 +1,9 @@
 //! Writes synthetic topologies for benchmarks: `gen-topologies DIR COUNT [SERVICES]`
 //! writes COUNT files `t-0000.toml`.. with SERVICES app services each (default 2).
 
+// A command-line tool reports on stderr.
+#![allow(clippy::print_stderr)]
+
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
