@@ -354,6 +354,10 @@ rules! {
     SecretInEnvironment = ("env-secret-value", Error, Stack, Any, "an environment variable named like a secret (`*PASS*`, `*SECRET*`, `*TOKEN*`, `*KEY*`) has a value",
         "A literal value is in the file, in version control and in `docker inspect`; an interpolated one is still in `docker inspect` and the process environment. Use Docker secrets (files under `/run/secrets/`) and the image's `*_FILE` variable.",
         "KICS a88baa34 (CWE-798); kube-linter env-var-secret, read-secret-from-env-var; CIS Docker 4.10, 7.4"),
+    /// A password on the command line.
+    SecretInCommand = ("secret-in-command", Error, Stack, Any, "a `command` or `entrypoint` passes a password as an argument (`--requirepass x`, `--password=x`)",
+        "The value is in the file and in every process listing (`ps`, `docker inspect`). Read it from a secret file inside the container instead (an entrypoint that reads `/run/secrets/<name>`, or the program's `*_FILE` option).",
+        "KICS a88baa34 (CWE-798); CIS Docker 4.10"),
     /// Password inside a URL.
     CredentialsInUrl = ("credentials-in-url", Error, Stack, Any, "an environment value is a URL with a password in it (`scheme://user:password@host`)",
         "Connection strings leak like any other variable. Give the application the password as a file and build the URL inside the container.",

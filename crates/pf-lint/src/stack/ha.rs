@@ -109,6 +109,9 @@ fn sentinels(cx: &mut FileCx<'_>, stack: &Stack<'_>) {
             "run three Sentinels (five for two failures), each on its own host",
         );
     }
+    if count < 2 {
+        return; // nothing to share a node with
+    }
     let mut seen: Vec<Vec<String>> = Vec::new();
     for s in &sentinels {
         let constraints = node_constraints(s);

@@ -257,7 +257,7 @@ pub(crate) fn check(cx: &mut FileCx<'_>, target: Option<Target>) {
     }
     let root = &doc.root;
     let (target, reason) = match target {
-        Some(t) => (t, "--target".to_owned()),
+        Some(t) => (t, "set by --target".to_owned()),
         None => crate::detect::target(root),
     };
     cx.target = Some(target);

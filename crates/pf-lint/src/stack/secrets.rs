@@ -7,11 +7,64 @@ use crate::yaml::Pos;
 
 const SECRET_WORDS: &[&str] = &["PASS", "SECRET", "TOKEN", "KEY"];
 
+/// Options whose value is a secret (`--requirepass`, `--password=`).
+const SECRET_FLAGS: &[&str] = &[
+    "requirepass",
+    "masterauth",
+    "password",
+    "passwd",
+    "pass",
+    "secret",
+    "token",
+    "api-key",
+    "apikey",
+];
+
 pub(super) fn check(cx: &mut FileCx<'_>, stack: &Stack<'_>) {
     for svc in &stack.services {
         for (name, value, pos) in environment(svc) {
             secret(cx, svc, name, value, pos);
             url(cx, svc, name, value, pos);
+        }
+        command(cx, svc);
+    }
+}
+
+fn command(cx: &mut FileCx<'_>, svc: &Svc<'_>) {
+    for key in ["command", "entrypoint"] {
+        let Some(node) = svc.node.get(key) else {
+            continue;
+        };
+        let words: Vec<(&str, Pos)> = node
+            .strings()
+            .into_iter()
+            .flat_map(|(s, p)| s.split_whitespace().map(move |w| (w, p)))
+            .collect();
+        for (i, (word, pos)) in words.iter().enumerate() {
+            let Some(flag) = word.strip_prefix('-') else {
+                continue;
+            };
+            let flag = flag.trim_start_matches('-');
+            let (flag, value) = match flag.split_once('=') {
+                Some((f, v)) => (f, Some(v)),
+                None => (flag, words.get(i + 1).map(|(w, _)| *w)),
+            };
+            let literal = value.is_some_and(|v| {
+                !v.is_empty()
+                    && !v.starts_with('-')
+                    && !v.starts_with('$')
+                    && !v.starts_with("/run/secrets/")
+            });
+            if SECRET_FLAGS.contains(&flag.to_ascii_lowercase().as_str()) && literal {
+                svc.report(
+                    cx,
+                    Rule::SecretInCommand,
+                    *pos,
+                    key,
+                    format!("`{}` passes `--{flag}` a literal value in its {key}", svc.name),
+                    "read the value from a secret file inside the container (an entrypoint that reads /run/secrets/<name>)",
+                );
+            }
         }
     }
 }
@@ -108,5 +161,23 @@ mod tests {
         assert!(has(&r, "env-secret-value", 11));
         assert!(has(&r, "credentials-in-url", 12));
         assert!(!has(&r, "credentials-in-url", 13));
+    }
+
+    #[test]
+    fn passwords_on_the_command_line() {
+        let r = lint_stack(
+            "services:\n  r:\n    image: redis:7.4\n    command: redis-server --requirepass hunter2\n  s:\n    image: x:1\n    command: [\"app\", \"--password=$$(cat /run/secrets/p)\", \"--token\", \"abc\"]\n",
+            Target::Compose,
+        );
+        assert!(has(&r, "secret-in-command", 4));
+        assert_eq!(
+            r.findings
+                .iter()
+                .filter(|f| f.rule.name() == "secret-in-command")
+                .count(),
+            2,
+            "{}",
+            r.to_human()
+        );
     }
 }
