@@ -183,9 +183,23 @@ impl Scalar {
     }
 }
 
+/// Nodes that aliases and merge keys may copy in, in total: a few nested
+/// aliases ("billion laughs") would otherwise expand exponentially.
+const ALIAS_BUDGET: usize = 100_000;
+
+fn size(node: &Node) -> usize {
+    1 + match &node.value {
+        Value::Map(e) => e.iter().map(|(k, v)| size(k) + size(v)).sum(),
+        Value::Seq(i) => i.iter().map(size).sum(),
+        Value::Scalar(_) => 0,
+    }
+}
+
 struct Builder {
     /// Open collections: their node and, for mappings, a pending key.
     stack: Vec<(Node, Option<Node>, usize)>,
+    /// What aliases have copied so far.
+    copied: usize,
     anchors: HashMap<usize, Node>,
     root: Option<Node>,
     duplicate_keys: Vec<Node>,
@@ -252,6 +266,7 @@ fn pos_of(marker: saphyr_parser::Marker) -> Pos {
 pub(crate) fn parse(text: &str) -> Result<Document, ParseError> {
     let mut b = Builder {
         stack: Vec::new(),
+        copied: 0,
         anchors: HashMap::new(),
         root: None,
         duplicate_keys: Vec::new(),
@@ -272,10 +287,21 @@ pub(crate) fn parse(text: &str) -> Result<Document, ParseError> {
                 b.push_value(node);
             }
             Event::Alias(id) => {
-                let node = b.anchors.get(&id).cloned().ok_or_else(|| ParseError {
+                let anchored = b.anchors.get(&id).ok_or_else(|| ParseError {
                     pos,
                     message: "unknown alias".to_owned(),
                 })?;
+                // A merge copies the entries once more.
+                b.copied += 2 * size(anchored);
+                if b.copied > ALIAS_BUDGET {
+                    return Err(ParseError {
+                        pos,
+                        message: format!(
+                            "aliases expand to more than {ALIAS_BUDGET} nodes; this is not a stack file"
+                        ),
+                    });
+                }
+                let node = anchored.clone();
                 b.push_value(node);
             }
             Event::SequenceStart(anchor, _) => b.stack.push((
@@ -359,6 +385,20 @@ mod tests {
         let d = parse("a: 1\na: 2\n").expect("parses");
         assert_eq!(d.duplicate_keys.len(), 1);
         assert_eq!(d.duplicate_keys[0].pos.line, 2);
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for (prev, name) in ["a", "b", "c", "d", "e", "f", "g"]
+            .iter()
+            .zip(["b", "c", "d", "e", "f", "g", "h"])
+        {
+            let refs = vec![format!("*{prev}"); 10].join(", ");
+            text.push_str(&format!("{name}: &{name} [{refs}]\n"));
+        }
+        let e = parse(&text).expect_err("exponential");
+        assert!(e.message.contains("aliases expand"), "{e:?}");
     }
 
     #[test]
