@@ -13,8 +13,13 @@ pub fn detect(name: &str, text: &str) -> Option<FileKind> {
     if base.ends_with(".yml") || base.ends_with(".yaml") {
         return is_stack(text).then_some(FileKind::Stack);
     }
-    if text.starts_with("#!") {
-        return None; // a script
+    // Scripts and documents can quote config lines; they are not configs.
+    if text.starts_with("#!")
+        || [".md", ".sh", ".toml", ".json", ".py"]
+            .iter()
+            .any(|e| base.ends_with(e))
+    {
+        return None;
     }
     let lines: Vec<Vec<&str>> = text
         .lines()
@@ -176,5 +181,6 @@ mod tests {
             None
         );
         assert_eq!(detect("empty", ""), None);
+        assert_eq!(detect("README.md", "```nginx\nhttp {\n}\n```\n"), None);
     }
 }

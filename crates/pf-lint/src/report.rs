@@ -209,25 +209,24 @@ impl Report {
         }
         // One line per waiver, not per waived finding: a waiver for twelve
         // services says the same thing twelve times.
-        let mut seen: Vec<(&Location, Rule)> = Vec::new();
+        let mut seen: Vec<(&Location, Rule, &str, usize)> = Vec::new();
         for w in &self.waived {
-            let key = (&w.waiver, w.finding.rule);
-            if seen.contains(&key) {
-                continue;
+            match seen
+                .iter_mut()
+                .find(|(l, r, _, _)| *l == &w.waiver && *r == w.finding.rule)
+            {
+                Some(entry) => entry.3 += 1,
+                None => seen.push((&w.waiver, w.finding.rule, &w.reason, 1)),
             }
-            seen.push(key);
-            let count = self
-                .waived
-                .iter()
-                .filter(|o| o.waiver == w.waiver && o.finding.rule == w.finding.rule)
-                .count();
+        }
+        seen.sort_by_key(|(l, _, _, _)| (l.file.clone(), l.line));
+        for (at, rule, reason, count) in seen {
             let _ = writeln!(
                 t,
-                "note[{}]: {count} finding(s) waived at {}:{}: {}",
-                w.finding.rule,
-                w.waiver.file,
-                w.waiver.line,
-                printable(&w.reason)
+                "note[{rule}]: {count} finding(s) waived at {}:{}: {}",
+                at.file,
+                at.line,
+                printable(reason)
             );
         }
         if !self.files.is_empty() && (!self.exceptions.is_empty() || !self.waived.is_empty()) {

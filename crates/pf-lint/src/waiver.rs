@@ -237,18 +237,14 @@ pub(crate) fn apply(files: &mut [FileCx<'_>]) -> Report {
             w.files.iter().all(|f| names.contains(f))
         };
         if *count == 0 && judged {
-            let origin = files.iter().position(|f| f.name == w.at.file);
-            let finding = crate::report::Finding {
+            report.findings.push(crate::report::Finding {
                 rule: Rule::WaiverUnused,
                 message: format!("the waiver of `{}` matches no finding", w.rule),
                 help: "remove it: the problem it excused is gone, or it names the wrong service or file".to_owned(),
                 path: "x-pf-lint.waivers".to_owned(),
                 service: None,
                 location: w.at.clone(),
-            };
-            if let Some(_i) = origin {
-                report.findings.push(finding);
-            }
+            });
         }
     }
 
@@ -304,6 +300,46 @@ pub(crate) fn apply(files: &mut [FileCx<'_>]) -> Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Target;
+    use crate::stack::tests::{codes, lint_stack};
+
+    #[test]
+    fn stack_waivers_need_a_reason_match_services_and_must_be_used() {
+        let text = "services:
+  a:
+    image: x:1
+  b:
+    image: x:1
+x-pf-lint:
+  waivers:
+  - rule: healthcheck-missing
+    services: [a]
+    reason: the image has no probe tool
+  - rule: privileged
+    reason: nothing is privileged here
+  - rule: user-not-set
+  - rule: no-such-rule
+    reason: r
+";
+        let r = lint_stack(text, Target::Compose);
+        let found = codes(&r);
+        // `a` is waived, `b` is not.
+        assert!(
+            r.waived
+                .iter()
+                .any(|w| w.finding.rule == Rule::HealthcheckMissing
+                    && w.finding.service.as_deref() == Some("a"))
+        );
+        assert!(
+            found.contains(&("healthcheck-missing".into(), 4)),
+            "{found:?}"
+        );
+        assert!(found.contains(&("waiver-unused".into(), 11)), "{found:?}");
+        assert!(found.contains(&("waiver-invalid".into(), 13)), "{found:?}");
+        assert!(found.contains(&("waiver-invalid".into(), 14)), "{found:?}");
+        // The invalid waiver waives nothing.
+        assert!(found.contains(&("user-not-set".into(), 2)), "{found:?}");
+    }
 
     #[test]
     fn paths_are_resolved_against_the_declaring_file() {
