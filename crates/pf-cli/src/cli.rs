@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use pf_model::Code;
 
 use crate::exit::Outcome;
-use crate::{check, render};
+use crate::{check, lint, render};
 
 const EXIT_CODES: &str = "\
 Exit status:
@@ -45,17 +45,23 @@ enum Command {
     /// Validate a topology and render the single-host Docker Compose bundle (docker-compose.ha.yml and its files).
     #[command(after_help = RENDER_HELP)]
     Compose(RenderArgs),
+    /// Check stack/Compose files, nginx, pg_hba, Redis and Sentinel configs against the security and HA catalog.
+    #[command(after_help = lint::HELP)]
+    Lint(lint::Args),
     /// Print the JSON Schema of topology files (for editors and CI).
     Schema,
-    /// Print the documentation of a diagnostic code.
+    /// Print the documentation of a diagnostic code or a lint rule.
     #[command(after_help = "Exit status:\n  0  the code exists\n  2  unknown code")]
     Explain {
-        /// The code, for example `sentinel-quorum-out-of-range`; `--all` prints every code.
-        #[arg(required_unless_present = "all")]
+        /// The code, for example `sentinel-quorum-out-of-range` or `env-secret-value`; `--all` prints every topology code.
+        #[arg(required_unless_present_any = ["all", "catalog"])]
         code: Option<String>,
         /// Print docs/diagnostics.md: every code.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "catalog")]
         all: bool,
+        /// Print docs/security-catalog.md: every lint rule.
+        #[arg(long)]
+        catalog: bool,
     },
 }
 
@@ -105,8 +111,15 @@ pub(crate) fn execute() -> ExitCode {
         } => check::run(&files, format, deny_warnings),
         Command::Swarm(args) => render_cmd(args, pf_render::Target::Swarm),
         Command::Compose(args) => render_cmd(args, pf_render::Target::Compose),
+        Command::Lint(args) => lint::run(&args),
         Command::Schema => emit(&pf_model::json_schema()),
-        Command::Explain { code, all } => explain(code.as_deref(), all),
+        Command::Explain { code, all, catalog } => {
+            if catalog {
+                emit(&pf_lint::catalog_markdown())
+            } else {
+                explain(code.as_deref(), all)
+            }
+        }
     };
     outcome.into()
 }
@@ -145,11 +158,19 @@ fn explain(code: Option<&str>, all: bool) -> Outcome {
             c.description(),
             c.explanation()
         )),
-        Err(()) => {
-            eprintln!(
-                "error: unknown diagnostic code `{name}`\n  = help: `pf-render explain --all` lists every code"
-            );
-            Outcome::Failure
-        }
+        Err(()) => match name.parse::<pf_lint::Rule>() {
+            Ok(r) => emit(&format!(
+                "{} ({})\n\n{}",
+                r.name(),
+                r.severity(),
+                pf_lint::entry(r)
+            )),
+            Err(()) => {
+                eprintln!(
+                    "error: unknown diagnostic code `{name}`\n  = help: `pf-render explain --all` lists every topology code, `--catalog` every lint rule"
+                );
+                Outcome::Failure
+            }
+        },
     }
 }

@@ -8,6 +8,7 @@ mod check;
 mod cli;
 mod drift;
 mod exit;
+mod lint;
 mod render;
 mod write;
 

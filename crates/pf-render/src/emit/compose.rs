@@ -6,10 +6,10 @@
 //! bind-mounted read-only from the bundle; secrets are files under
 //! `./secrets/`.
 
-use super::services::{self, Spec};
+use super::services::{self, Networks, Spec};
 use super::yaml::{
-    DependsOn, Deploy, File, FileObject, Ipam, Limits, Mount, Network, Ordered, Port, Reservations,
-    Resources, SecretRef, Service, Subnet, Volume,
+    DependsOn, Deploy, File, FileObject, Ipam, Limits, Lint, Mount, Network, Ordered, Port,
+    Reservations, Resources, SecretRef, Service, Subnet, Volume,
 };
 use super::{Cx, yaml_text};
 use crate::bundle::Bundle;
@@ -19,6 +19,8 @@ use pf_model::model::RestartCondition;
 
 pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> {
     let specs = services::all(cx);
+    let nets = Networks::new(cx);
+    let waivers = services::waivers(cx, &specs);
     let mut file = File {
         version: None,
         name: Some(cx.plan.stack.clone()),
@@ -27,6 +29,7 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
         volumes: Ordered::default(),
         configs: Ordered::default(),
         secrets: Ordered::default(),
+        lint: (!waivers.is_empty()).then_some(Lint { waivers }),
     };
     for spec in &specs {
         for f in &spec.files {
@@ -40,7 +43,7 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
             file.volumes.push(volume.clone(), Volume::default());
         }
         file.services
-            .push(spec.instance.name.clone(), service(cx, spec));
+            .push(spec.instance.name.clone(), service(cx, &nets, spec));
     }
     for secret in &cx.plan.secrets {
         file.secrets.push(
@@ -52,25 +55,32 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
             },
         );
     }
-    file.networks.push(
-        cx.plan.network,
-        Network {
-            driver: "bridge",
-            driver_opts: std::collections::BTreeMap::new(),
-            attachable: false,
-            ipam: Ipam {
-                config: vec![Subnet {
-                    subnet: cx.plan.subnet.clone(),
-                }],
+    for (name, subnet, internal) in [
+        (&nets.front, &nets.front_subnet, false),
+        (&nets.data, &nets.data_subnet, true),
+    ] {
+        file.networks.push(
+            name.clone(),
+            Network {
+                driver: "bridge",
+                driver_opts: std::collections::BTreeMap::new(),
+                attachable: false,
+                internal,
+                ipam: Ipam {
+                    config: subnet
+                        .iter()
+                        .map(|s| Subnet { subnet: s.clone() })
+                        .collect(),
+                },
             },
-        },
-    );
+        );
+    }
     let text = yaml_text(files::COMPOSE, &file)?;
     bundle.add(files::COMPOSE, &text);
     Ok(())
 }
 
-fn service(cx: &Cx<'_>, spec: &Spec) -> Service {
+fn service(cx: &Cx<'_>, nets: &Networks, spec: &Spec) -> Service {
     let restart = &cx.t.restart;
     let mut volumes: Vec<Mount> = spec
         .files
@@ -88,6 +98,7 @@ fn service(cx: &Cx<'_>, spec: &Spec) -> Service {
         target: (*target).to_owned(),
         read_only: false,
     }));
+    volumes.extend(services::tmpfs(spec));
     let depends_on = (!spec.depends_on.is_empty()).then(|| {
         let mut d = Ordered::default();
         for name in &spec.depends_on {
@@ -117,7 +128,11 @@ fn service(cx: &Cx<'_>, spec: &Spec) -> Service {
                 mode: "host",
             })
             .collect(),
-        networks: vec![cx.plan.network.to_owned()],
+        networks: nets.of(spec),
+        read_only: spec.read_only.is_some(),
+        // Entrypoints that drop privileges (gosu, nginx workers) still work:
+        // they give privileges up, they never gain them.
+        security_opt: vec!["no-new-privileges:true"],
         volumes,
         configs: Vec::new(),
         secrets: spec.secrets.iter().cloned().map(SecretRef).collect(),

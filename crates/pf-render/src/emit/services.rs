@@ -57,10 +57,41 @@ fn monitoring_sizing(cpus_millis: u64, memory_mib: u64) -> Sizing {
     }
 }
 
+/// What a service is: decides its networks, its hardening and the lint
+/// waivers the stack file states for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    LoadBalancer,
+    App,
+    Postgres,
+    Redis,
+    Sentinel,
+    Exporter,
+    Prometheus,
+    Grafana,
+}
+
+/// Writable paths of the official nginx image when its root file system is
+/// read-only. Source: docker-library/docs nginx/content.md, "Running nginx
+/// in read-only mode": "The default nginx configuration requires write
+/// access to `/var/cache` and `/var/run`" (its example mounts
+/// /var/cache/nginx and /var/run). The generated nginx.conf logs to
+/// stdout/stderr and keeps the default pid and temp paths. No other image
+/// of the stack documents where it writes, so no other is read-only.
+const NGINX_WRITABLE: &[&str] = &["/var/cache/nginx", "/var/run"];
+
 /// One service (Swarm) or one container (Compose).
 #[derive(Debug, Clone)]
 pub(crate) struct Spec {
     pub(crate) instance: Instance,
+    pub(crate) role: Role,
+    /// On the front network: the load balancer and what it proxies to.
+    pub(crate) front: bool,
+    /// On the internal data network: PostgreSQL, Redis, Sentinels and
+    /// everything that talks to them.
+    pub(crate) data: bool,
+    /// A read-only root file system with tmpfs at these paths.
+    pub(crate) read_only: Option<&'static [&'static str]>,
     pub(crate) image: String,
     pub(crate) replicas: u32,
     /// Keeps state on a volume: one instance, stop-first, pinned placement.
@@ -89,9 +120,19 @@ pub(crate) struct Spec {
 }
 
 impl Spec {
-    fn new(instance: Instance, image: String, sizing: Sizing, order: UpdateOrder) -> Self {
+    fn new(
+        role: Role,
+        instance: Instance,
+        image: String,
+        sizing: Sizing,
+        order: UpdateOrder,
+    ) -> Self {
         Self {
             instance,
+            role,
+            front: matches!(role, Role::LoadBalancer | Role::App),
+            data: role != Role::LoadBalancer,
+            read_only: None,
             image,
             replicas: 1,
             stateful: false,
@@ -174,6 +215,7 @@ fn load_balancer(cx: &Cx<'_>, out: &mut Vec<Spec>) {
     let lb = &cx.t.load_balancer;
     let plan = &cx.plan.lb;
     let mut s = Spec::new(
+        Role::LoadBalancer,
         plan.instance.clone(),
         lb.image.to_string(),
         Sizing::from(&lb.resources),
@@ -192,8 +234,17 @@ fn load_balancer(cx: &Cx<'_>, out: &mut Vec<Spec>) {
     }
     // Host-mode ports allow one task per node anyway; say so explicitly so
     // the scheduler spreads the load balancers instead of failing a task.
+    // Behind the routing mesh, spread them like the apps.
+    let nodes = cx.t.capacity.nodes;
     if lb.publish_mode == PublishMode::Host {
         s.max_replicas_per_node = Some(1);
+    } else if nodes > 1 && plan.replicas > 1 {
+        s.max_replicas_per_node = Some(plan.replicas.div_ceil(nodes - 1));
+    }
+    // The PostgreSQL read endpoint proxies to the replicas.
+    s.data = plan.read_upstream.is_some();
+    if official_nginx(&lb.image) {
+        s.read_only = Some(NGINX_WRITABLE);
     }
     let probe = format!("http://127.0.0.1:{}/health", lb.status.port);
     // The official Debian-based image has curl; the Alpine one has busybox wget.
@@ -211,6 +262,7 @@ fn apps(cx: &Cx<'_>, out: &mut Vec<Spec>) {
     for (app, spec) in cx.plan.apps.iter().zip(&cx.t.services) {
         for instance in &app.instances {
             let mut s = Spec::new(
+                Role::App,
                 instance.clone(),
                 spec.image.to_string(),
                 Sizing::from(&spec.resources),
@@ -272,11 +324,17 @@ fn postgres(cx: &Cx<'_>, out: &mut Vec<Spec>) {
     let sizing = Sizing::from(&pg.resources);
     let order = order_of(cx, pg.update_order);
 
-    let mut primary = Spec::new(plan.primary.clone(), pg.image.to_string(), sizing, order)
-        .stateful(pinned, plan.volume_target)
-        .file(files::PG_PRIMARY_CONF, mount::PG_CONF, READ_ONLY)
-        .file(files::PG_HBA, mount::PG_HBA, READ_ONLY)
-        .file(files::PG_INIT, mount::PG_INIT, EXECUTABLE);
+    let mut primary = Spec::new(
+        Role::Postgres,
+        plan.primary.clone(),
+        pg.image.to_string(),
+        sizing,
+        order,
+    )
+    .stateful(pinned, plan.volume_target)
+    .file(files::PG_PRIMARY_CONF, mount::PG_CONF, READ_ONLY)
+    .file(files::PG_HBA, mount::PG_HBA, READ_ONLY)
+    .file(files::PG_INIT, mount::PG_INIT, EXECUTABLE);
     primary.command = vec![
         "postgres".into(),
         "-c".into(),
@@ -298,6 +356,7 @@ fn postgres(cx: &Cx<'_>, out: &mut Vec<Spec>) {
 
     for replica in &plan.replicas {
         let mut s = Spec::new(
+            Role::Postgres,
             replica.instance.clone(),
             pg.image.to_string(),
             sizing,
@@ -334,6 +393,7 @@ fn redis(cx: &Cx<'_>, out: &mut Vec<Spec>) {
         .chain(plan.replicas.iter().map(|i| (i, files::REDIS_REPLICA_CONF)));
     for (instance, template) in nodes {
         let mut s = Spec::new(
+            Role::Redis,
             instance.clone(),
             r.image.to_string(),
             Sizing::from(&r.resources),
@@ -357,6 +417,7 @@ fn redis(cx: &Cx<'_>, out: &mut Vec<Spec>) {
     let sentinel = &r.sentinel;
     for sp in &plan.sentinels {
         let mut s = Spec::new(
+            Role::Sentinel,
             sp.instance.clone(),
             r.image.to_string(),
             Sizing::from(&sentinel.resources),
@@ -402,6 +463,7 @@ fn monitoring(cx: &Cx<'_>, out: &mut Vec<Spec>) {
     let t = cx.t;
 
     let mut prometheus = Spec::new(
+        Role::Prometheus,
         named("prometheus"),
         m.prometheus_image.to_string(),
         monitoring_sizing(1000, 1024),
@@ -425,6 +487,7 @@ fn monitoring(cx: &Cx<'_>, out: &mut Vec<Spec>) {
     out.push(prometheus);
 
     let mut nginx_exporter = Spec::new(
+        Role::Exporter,
         named("nginx-exporter"),
         m.nginx_exporter_image.to_string(),
         monitoring_sizing(250, 64),
@@ -434,9 +497,12 @@ fn monitoring(cx: &Cx<'_>, out: &mut Vec<Spec>) {
         "--nginx.scrape-uri=http://{}:{}/nginx_status",
         cx.plan.lb.instance.host, t.load_balancer.status.port
     )];
+    // The load balancer's status port is on the front network only.
+    nginx_exporter.front = true;
     out.push(nginx_exporter);
 
     let mut pg_exporter = Spec::new(
+        Role::Exporter,
         named("postgres-exporter"),
         m.postgres_exporter_image.to_string(),
         monitoring_sizing(250, 128),
@@ -460,6 +526,7 @@ fn monitoring(cx: &Cx<'_>, out: &mut Vec<Spec>) {
     out.push(pg_exporter);
 
     let mut redis_exporter = Spec::new(
+        Role::Exporter,
         named("redis-exporter"),
         m.redis_exporter_image.to_string(),
         monitoring_sizing(250, 64),
@@ -478,6 +545,7 @@ fn monitoring(cx: &Cx<'_>, out: &mut Vec<Spec>) {
 
     if let (true, Some(secret)) = (m.grafana, &m.grafana_admin_password_secret) {
         let mut grafana = Spec::new(
+            Role::Grafana,
             named("grafana"),
             m.grafana_image.to_string(),
             monitoring_sizing(500, 512),
@@ -507,5 +575,298 @@ fn monitoring(cx: &Cx<'_>, out: &mut Vec<Spec>) {
             Duration::from_secs(60),
         );
         out.push(grafana);
+    }
+}
+
+/// The two networks of a stack. The front network joins the load balancer
+/// to what it proxies; the data network (internal: no route out, nothing
+/// published) joins PostgreSQL, Redis and Sentinels to their clients.
+/// Each takes one half of the topology's subnet, so every allow-list
+/// written for that subnet (pg_hba.conf, the nginx status endpoint) still
+/// covers both.
+pub(crate) struct Networks {
+    pub(crate) front: String,
+    pub(crate) front_subnet: Option<String>,
+    pub(crate) data: String,
+    pub(crate) data_subnet: Option<String>,
+}
+
+impl Networks {
+    pub(crate) fn new(cx: &Cx<'_>) -> Self {
+        let (low, high) = halves(&cx.plan.subnet).unzip();
+        Self {
+            front: format!("{}-front", cx.plan.network),
+            front_subnet: high,
+            data: format!("{}-data", cx.plan.network),
+            data_subnet: low,
+        }
+    }
+
+    /// The networks a service joins.
+    pub(crate) fn of(&self, spec: &Spec) -> Vec<String> {
+        let mut out = Vec::new();
+        if spec.front {
+            out.push(self.front.clone());
+        }
+        if spec.data {
+            out.push(self.data.clone());
+        }
+        out
+    }
+}
+
+/// The two halves of a CIDR block; `None` for a single address.
+fn halves(subnet: &str) -> Option<(String, String)> {
+    let cidr: pf_model::units::Cidr = subnet.parse().ok()?;
+    let prefix = cidr.prefix();
+    match cidr.addr() {
+        std::net::IpAddr::V4(a) if prefix < 32 => {
+            let high = u32::from(a) | (1u32 << (31 - u32::from(prefix)));
+            Some((
+                format!("{a}/{}", prefix + 1),
+                format!("{}/{}", std::net::Ipv4Addr::from(high), prefix + 1),
+            ))
+        }
+        std::net::IpAddr::V6(a) if prefix < 128 => {
+            let high = u128::from(a) | (1u128 << (127 - u32::from(prefix)));
+            Some((
+                format!("{a}/{}", prefix + 1),
+                format!("{}/{}", std::net::Ipv6Addr::from(high), prefix + 1),
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// True for the official nginx image, whose read-only needs are documented.
+fn official_nginx(image: &pf_model::units::ImageRef) -> bool {
+    matches!(
+        image.repository(),
+        "nginx" | "library/nginx" | "docker.io/library/nginx"
+    )
+}
+
+/// tmpfs mounts of a read-only service.
+pub(crate) fn tmpfs(spec: &Spec) -> Vec<super::yaml::Mount> {
+    spec.read_only
+        .unwrap_or_default()
+        .iter()
+        .map(|target| super::yaml::Mount {
+            kind: "tmpfs",
+            source: String::new(),
+            target: (*target).to_owned(),
+            read_only: false,
+        })
+        .collect()
+}
+
+/// The findings of `pf-render lint` this bundle accepts, each with its
+/// reason. A test lints every bundle: a waiver that matches nothing is a
+/// finding too, so these stay exact.
+pub(crate) fn waivers(cx: &Cx<'_>, specs: &[Spec]) -> Vec<super::yaml::Waiver> {
+    use super::yaml::Waiver;
+    let names = |pred: &dyn Fn(&Spec) -> bool| -> Vec<String> {
+        specs
+            .iter()
+            .filter(|s| pred(s))
+            .map(|s| s.instance.name.clone())
+            .collect()
+    };
+    let mut out = Vec::new();
+    // Only for services or files that exist: an unused waiver is a finding.
+    let mut add =
+        |rule: &'static str, services: Vec<String>, files: Vec<String>, reason: String| {
+            if !services.is_empty() || !files.is_empty() {
+                out.push(Waiver {
+                    rule,
+                    services,
+                    files,
+                    reason,
+                });
+            }
+        };
+    let mut whole_file: Option<Waiver> = None;
+    let swarm = cx.plan.swarm;
+
+    add(
+        "capabilities-not-dropped",
+        names(&|_| true),
+        Vec::new(),
+        "no image of this stack documents the capabilities it needs (docker-library/docs for nginx, postgres and redis say nothing; the entrypoints chown and switch users), so none are dropped rather than guessed".to_owned(),
+    );
+    add(
+        "root-fs-writable",
+        names(&|s| s.read_only.is_none()),
+        Vec::new(),
+        "the image does not document where it writes; only the official nginx image does (docker-library/docs nginx, \"Running nginx in read-only mode\"), and the load balancer is read-only".to_owned(),
+    );
+    add(
+        "user-not-set",
+        names(&|s| matches!(s.role, Role::LoadBalancer | Role::Postgres | Role::Redis | Role::Sentinel)),
+        Vec::new(),
+        "the official image starts as root and drops privileges itself: nginx workers run as `nginx` (docker-library/docs nginx, \"User and group id\"); the PostgreSQL and Redis entrypoints fix data-folder ownership, then switch users with gosu (docker-entrypoint.sh)".to_owned(),
+    );
+    add(
+        "user-not-set",
+        names(&|s| s.role == Role::App),
+        Vec::new(),
+        "the user is the image's choice: the topology does not say which users the app images support".to_owned(),
+    );
+    add(
+        "user-not-set",
+        names(&|s| matches!(s.role, Role::Exporter | Role::Prometheus | Role::Grafana)),
+        Vec::new(),
+        "the monitoring images choose their own user in their Dockerfiles; overriding it would change who owns their data".to_owned(),
+    );
+    add(
+        "healthcheck-missing",
+        names(&|s| s.healthcheck.is_none()),
+        Vec::new(),
+        "the exporter images document no health-check command (some are built FROM scratch, without a shell); Prometheus scrapes each exporter and monitoring/alerts.yml alerts when `up == 0`".to_owned(),
+    );
+
+    // A single instance of a stateless tier (Compose: one service per
+    // instance, so a tier is every service of one image).
+    let instances = |s: &Spec| -> u32 {
+        if swarm {
+            s.replicas
+        } else {
+            specs.iter().filter(|o| o.image == s.image).count() as u32
+        }
+    };
+    let stateless = |s: &Spec| !s.stateful && s.volume.is_none();
+    add(
+        "single-replica-stateless",
+        names(&|s| s.role == Role::Exporter && instances(s) < 2),
+        Vec::new(),
+        "one exporter per target: a second copy would double every series; Prometheus alerts when it is down and the orchestrator restarts it".to_owned(),
+    );
+    add(
+        "single-replica-stateless",
+        names(&|s| s.role == Role::LoadBalancer && instances(s) < 2),
+        Vec::new(),
+        if swarm {
+            "the topology runs one load balancer (`load-balancer.instances = 1`)".to_owned()
+        } else {
+            "one host: a second load balancer could not bind the same host ports; the guide puts an external balancer in front for full HA".to_owned()
+        },
+    );
+    add(
+        "single-replica-stateless",
+        names(&|s| s.role == Role::App && stateless(s) && instances(s) < 2),
+        Vec::new(),
+        "the topology runs a single instance of this service (the topology check warns `single-replica-tier`)".to_owned(),
+    );
+    if swarm {
+        add(
+            "replicas-not-spread",
+            names(&|s| s.replicas > 1 && s.max_replicas_per_node.is_none()),
+            Vec::new(),
+            format!(
+                "the topology declares {} node(s) (`capacity.nodes`): there is no second node to spread to",
+                cx.t.capacity.nodes
+            ),
+        );
+        if !cx.t.network.encrypted {
+            whole_file = Some(Waiver {
+                rule: "overlay-unencrypted",
+                services: Vec::new(),
+                files: Vec::new(),
+                reason: "the topology sets `network.encrypted = false` (the topology check warns `network-unencrypted`)".to_owned(),
+            });
+        }
+    } else {
+        if cx.t.restart.condition == pf_model::model::RestartCondition::Any {
+            add(
+                "restart-policy-unbounded",
+                names(&|_| true),
+                Vec::new(),
+                "the topology's `restart.condition` is `any`: an HA service must come back after any exit, and Docker Engine bounds only `on-failure` (the CIS 5.15 trade-off)".to_owned(),
+            );
+        }
+        add(
+            "port-not-bound-to-host-ip",
+            names(&|s| s.role == Role::LoadBalancer),
+            Vec::new(),
+            "the load balancer is the public entry point and the topology names no listen address: it serves every interface of the host".to_owned(),
+        );
+    }
+
+    let password = &cx.plan.redis.password_file;
+    add(
+        "redis-auth-missing",
+        Vec::new(),
+        vec![
+            files::REDIS_MASTER_CONF.to_owned(),
+            files::REDIS_REPLICA_CONF.to_owned(),
+        ],
+        format!(
+            "the template holds no password: redis-entrypoint.sh appends requirepass and masterauth from {password} at every start"
+        ),
+    );
+    add(
+        "redis-replica-auth-missing",
+        Vec::new(),
+        vec![files::REDIS_REPLICA_CONF.to_owned()],
+        format!(
+            "the template holds no password: redis-entrypoint.sh appends masterauth from {password} at every start"
+        ),
+    );
+    let sentinel_files: Vec<String> = cx
+        .plan
+        .redis
+        .sentinels
+        .iter()
+        .map(|s| files::sentinel_conf(s.index))
+        .collect();
+    add(
+        "sentinel-auth-pass-missing",
+        Vec::new(),
+        sentinel_files.clone(),
+        format!(
+            "the template holds no password: sentinel-entrypoint.sh appends `sentinel auth-pass` from {password} at every start"
+        ),
+    );
+    add(
+        "sentinel-without-password",
+        Vec::new(),
+        sentinel_files,
+        "clients discover the master through Sentinel without a password; Sentinel listens only on the internal data network".to_owned(),
+    );
+    add(
+        "pg-hba-tcp-without-tls",
+        Vec::new(),
+        vec![files::PG_HBA.to_owned()],
+        if swarm && cx.t.network.encrypted {
+            "the generator does not set up TLS for PostgreSQL; database traffic stays on the internal data network, IPsec-encrypted between nodes".to_owned()
+        } else if swarm {
+            "the generator does not set up TLS for PostgreSQL; database traffic stays on the internal data network (not encrypted: `network.encrypted = false`)".to_owned()
+        } else {
+            "the generator does not set up TLS for PostgreSQL; database traffic stays on the internal data network of one host".to_owned()
+        },
+    );
+    out.extend(whole_file);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::halves;
+
+    #[test]
+    fn subnets_split_in_two_halves() {
+        assert_eq!(
+            halves("172.26.0.0/16"),
+            Some(("172.26.0.0/17".into(), "172.26.128.0/17".into()))
+        );
+        assert_eq!(
+            halves("172.28.0.0/24"),
+            Some(("172.28.0.0/25".into(), "172.28.0.128/25".into()))
+        );
+        assert_eq!(
+            halves("fd00::/64").map(|h| h.1),
+            Some("fd00::8000:0:0:0/65".into())
+        );
+        assert_eq!(halves("10.0.0.1/32"), None);
     }
 }

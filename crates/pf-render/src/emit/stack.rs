@@ -5,10 +5,10 @@
 //! instead. Configs are immutable in Swarm, so each is named after the hash
 //! of its contents: a changed file becomes a new config and a rolling update.
 
-use super::services::{self, Spec};
+use super::services::{self, Networks, Spec};
 use super::yaml::{
-    Deploy, File, FileObject, Ipam, Limits, Mount, Network, ObjectRef, Ordered, Placement, Port,
-    Reservations, Resources, RestartPolicy, SecretRef, Service, Subnet, UpdateConfig, Volume,
+    Deploy, File, FileObject, Ipam, Limits, Lint, Mount, Network, ObjectRef, Ordered, Placement,
+    Port, Reservations, Resources, RestartPolicy, SecretRef, Service, Subnet, UpdateConfig, Volume,
 };
 use super::{Cx, artifact_key, yaml_text};
 use crate::bundle::Bundle;
@@ -22,6 +22,8 @@ const VERSION: &str = "3.9";
 
 pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> {
     let specs = services::all(cx);
+    let nets = Networks::new(cx);
+    let waivers = services::waivers(cx, &specs);
     let mut file = File {
         version: Some(VERSION),
         name: None,
@@ -30,6 +32,7 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
         volumes: Ordered::default(),
         configs: Ordered::default(),
         secrets: Ordered::default(),
+        lint: (!waivers.is_empty()).then_some(Lint { waivers }),
     };
     let mut config_keys: Vec<String> = Vec::new();
     for spec in &specs {
@@ -62,7 +65,7 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
             file.volumes.push(volume.clone(), Volume::default());
         }
         file.services
-            .push(spec.instance.name.clone(), service(cx, spec));
+            .push(spec.instance.name.clone(), service(cx, &nets, spec));
     }
     for secret in &cx.plan.secrets {
         // Created from files by setup-swarm.sh --create-secrets; never in the stack.
@@ -79,18 +82,31 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
     if cx.t.network.encrypted {
         driver_opts.insert("encrypted".to_owned(), String::new());
     }
+    let ipam = |subnet: &Option<String>| Ipam {
+        config: subnet
+            .iter()
+            .map(|s| Subnet { subnet: s.clone() })
+            .collect(),
+    };
     file.networks.push(
-        cx.plan.network,
+        nets.front.clone(),
+        Network {
+            driver: "overlay",
+            driver_opts: driver_opts.clone(),
+            attachable: false,
+            internal: false,
+            ipam: ipam(&nets.front_subnet),
+        },
+    );
+    file.networks.push(
+        nets.data.clone(),
         Network {
             driver: "overlay",
             driver_opts,
-            // Lets a person attach a debug container (psql, redis-cli) to the overlay.
+            // Lets a person attach a debug container (psql, redis-cli).
             attachable: true,
-            ipam: Ipam {
-                config: vec![Subnet {
-                    subnet: cx.plan.subnet.clone(),
-                }],
-            },
+            internal: true,
+            ipam: ipam(&nets.data_subnet),
         },
     );
     let text = yaml_text(files::STACK, &file)?;
@@ -98,7 +114,7 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
     Ok(())
 }
 
-fn service(cx: &Cx<'_>, spec: &Spec) -> Service {
+fn service(cx: &Cx<'_>, nets: &Networks, spec: &Spec) -> Service {
     let rollout = &cx.t.rollout;
     let restart = &cx.t.restart;
     let mut constraints = Vec::new();
@@ -132,7 +148,8 @@ fn service(cx: &Cx<'_>, spec: &Spec) -> Service {
                 mode,
             })
             .collect(),
-        networks: vec![cx.plan.network.to_owned()],
+        networks: nets.of(spec),
+        read_only: spec.read_only.is_some(),
         volumes: spec
             .volume
             .iter()
@@ -142,6 +159,7 @@ fn service(cx: &Cx<'_>, spec: &Spec) -> Service {
                 target: (*target).to_owned(),
                 read_only: false,
             })
+            .chain(services::tmpfs(spec))
             .collect(),
         configs: spec
             .files

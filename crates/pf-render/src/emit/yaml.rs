@@ -53,6 +53,28 @@ pub(crate) struct File {
     pub(crate) configs: Ordered<FileObject>,
     #[serde(skip_serializing_if = "Ordered::is_empty")]
     pub(crate) secrets: Ordered<FileObject>,
+    /// Findings of `pf-render lint` this file accepts, each with its reason.
+    /// `x-` keys are ignored by Compose and by `docker stack deploy` (3.4+).
+    #[serde(rename = "x-pf-lint", skip_serializing_if = "Option::is_none")]
+    pub(crate) lint: Option<Lint>,
+}
+
+/// `x-pf-lint`: the waivers of this bundle.
+#[derive(Debug, Serialize)]
+pub(crate) struct Lint {
+    pub(crate) waivers: Vec<Waiver>,
+}
+
+/// One accepted lint finding: which rule, where, and why.
+#[derive(Debug, Serialize)]
+pub(crate) struct Waiver {
+    pub(crate) rule: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) services: Vec<String>,
+    /// Other files of the bundle, relative to the stack file.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) files: Vec<String>,
+    pub(crate) reason: String,
 }
 
 /// One service.
@@ -72,6 +94,11 @@ pub(crate) struct Service {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) ports: Vec<Port>,
     pub(crate) networks: Vec<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) read_only: bool,
+    /// Compose only: `docker stack deploy` ignores it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) security_opt: Vec<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) volumes: Vec<Mount>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -98,11 +125,13 @@ pub(crate) struct Port {
     pub(crate) mode: &'static str,
 }
 
-/// A volume or bind mount, long syntax.
+/// A volume, bind or tmpfs mount, long syntax.
 #[derive(Debug, Serialize)]
 pub(crate) struct Mount {
     #[serde(rename = "type")]
     pub(crate) kind: &'static str,
+    /// Empty for tmpfs (Docker rejects a tmpfs source).
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub(crate) source: String,
     pub(crate) target: String,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -215,6 +244,9 @@ pub(crate) struct Network {
     pub(crate) driver_opts: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub(crate) attachable: bool,
+    /// No route out of the host or swarm, and nothing can be published from it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) internal: bool,
     pub(crate) ipam: Ipam,
 }
 

@@ -1,0 +1,324 @@
+//! Findings and how they are printed: the same compiler-style text, GitHub
+//! annotations and flat JSON objects as `pf-render check`.
+
+use std::fmt::Write as _;
+
+use pf_model::Severity;
+use serde::Serialize;
+
+use crate::rules::{Exception, FileKind, Rule, Target};
+
+/// Where a finding is: file, 1-based line and column, and the line's text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Location {
+    /// The file as given on the command line (or inside a folder given).
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+    /// Characters to underline, at least 1.
+    #[serde(skip)]
+    pub width: usize,
+    /// The text of the line, for the caret excerpt.
+    #[serde(skip)]
+    pub source_line: String,
+}
+
+/// One problem: a rule, what is wrong, how to fix it, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// The rule that found it.
+    pub rule: Rule,
+    /// What is wrong, naming the values involved.
+    pub message: String,
+    /// How to fix it.
+    pub help: String,
+    /// The key path (`services.web.deploy.resources`) or directive.
+    pub path: String,
+    /// The stack service it is about, if any (waivers can name it).
+    pub service: Option<String>,
+    /// Where.
+    pub location: Location,
+}
+
+impl Finding {
+    /// The severity of the rule.
+    pub fn severity(&self) -> Severity {
+        self.rule.severity()
+    }
+
+    /// True for errors.
+    pub fn is_error(&self) -> bool {
+        self.severity() == Severity::Error
+    }
+
+    /// Compiler-style text with the source line and a caret.
+    pub fn to_human(&self) -> String {
+        let loc = &self.location;
+        let source_line = printable(&loc.source_line);
+        let gutter = loc.line.to_string().len();
+        let pad = " ".repeat(gutter);
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "{}[{}]: {}",
+            self.severity(),
+            self.rule,
+            printable(&self.message)
+        );
+        let _ = writeln!(out, "{pad}--> {}:{}:{}", loc.file, loc.line, loc.column);
+        let _ = writeln!(out, "{pad} |");
+        let _ = writeln!(out, "{} | {}", loc.line, source_line);
+        let indent: String = loc
+            .source_line
+            .chars()
+            .take(loc.column.saturating_sub(1))
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+        let _ = writeln!(out, "{pad} | {indent}{}", "^".repeat(loc.width.max(1)));
+        let _ = write!(out, "{pad} = help: {}", printable(&self.help));
+        out
+    }
+
+    /// A GitHub Actions workflow command that annotates the line.
+    pub fn to_github(&self) -> String {
+        let kind = match self.severity() {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let data = escape_data(&printable(&format!(
+            "{} (help: {})",
+            self.message, self.help
+        )));
+        format!(
+            "::{kind} file={},line={},col={},title={}::{data}",
+            escape_property(&self.location.file),
+            self.location.line,
+            self.location.column,
+            escape_property(self.rule.name()),
+        )
+    }
+}
+
+/// JSON form: the flat object of `pf-render check`, plus the service.
+impl Serialize for Finding {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Finding", 9)?;
+        st.serialize_field("file", &self.location.file)?;
+        st.serialize_field("line", &self.location.line)?;
+        st.serialize_field("column", &self.location.column)?;
+        st.serialize_field("severity", &self.severity())?;
+        st.serialize_field("code", &self.rule)?;
+        st.serialize_field("message", &self.message)?;
+        st.serialize_field("help", &self.help)?;
+        st.serialize_field("path", &self.path)?;
+        st.serialize_field("service", &self.service)?;
+        st.end()
+    }
+}
+
+/// A finding that a waiver switched off, and the waiver's reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Waived {
+    /// The finding.
+    pub finding: Finding,
+    /// Why it is accepted.
+    pub reason: String,
+    /// Where the waiver is.
+    pub waiver: Location,
+}
+
+/// A target exception that applied to a file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AppliedException {
+    /// The file.
+    pub file: String,
+    /// The exception.
+    #[serde(flatten)]
+    pub exception: Exception,
+}
+
+/// What was linted in one file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileReport {
+    /// The file.
+    pub file: String,
+    /// What it was read as.
+    pub kind: FileKind,
+    /// For stack files: the target it was checked for.
+    pub target: Option<Target>,
+    /// How the target was chosen (`--target`, or what in the file decided).
+    pub target_reason: Option<String>,
+    /// Errors not waived.
+    pub errors: usize,
+    /// Warnings not waived.
+    pub warnings: usize,
+    /// Findings waived.
+    pub waived: usize,
+}
+
+/// Everything `lint` found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// One entry per file, in input order.
+    pub files: Vec<FileReport>,
+    /// Findings that count, in file order, then line and column.
+    pub findings: Vec<Finding>,
+    /// Findings switched off by a waiver.
+    pub waived: Vec<Waived>,
+    /// Target exceptions, per file.
+    pub exceptions: Vec<AppliedException>,
+}
+
+impl Report {
+    /// Number of errors.
+    pub fn errors(&self) -> usize {
+        self.findings.iter().filter(|f| f.is_error()).count()
+    }
+
+    /// Number of warnings.
+    pub fn warnings(&self) -> usize {
+        self.findings.len() - self.errors()
+    }
+
+    /// The human form: findings, then notes (target, exceptions, waivers),
+    /// then one summary line per file.
+    pub fn to_human(&self) -> String {
+        let mut t = String::new();
+        for f in &self.findings {
+            t.push_str(&f.to_human());
+            t.push_str("\n\n");
+        }
+        for file in &self.files {
+            if let (Some(target), Some(reason)) = (file.target, &file.target_reason) {
+                let _ = writeln!(
+                    t,
+                    "note: {}: checked as a {target} file ({reason})",
+                    file.file
+                );
+            }
+        }
+        for e in &self.exceptions {
+            let _ = writeln!(
+                t,
+                "note[{}]: {}: not applied on {}: {}",
+                e.exception.rule, e.file, e.exception.target, e.exception.reason
+            );
+        }
+        // One line per waiver, not per waived finding: a waiver for twelve
+        // services says the same thing twelve times.
+        let mut seen: Vec<(&Location, Rule, &str, usize)> = Vec::new();
+        for w in &self.waived {
+            match seen
+                .iter_mut()
+                .find(|(l, r, _, _)| *l == &w.waiver && *r == w.finding.rule)
+            {
+                Some(entry) => entry.3 += 1,
+                None => seen.push((&w.waiver, w.finding.rule, &w.reason, 1)),
+            }
+        }
+        seen.sort_by_key(|(l, _, _, _)| (l.file.clone(), l.line));
+        for (at, rule, reason, count) in seen {
+            let _ = writeln!(
+                t,
+                "note[{rule}]: {count} finding(s) waived at {}:{}: {}",
+                at.file,
+                at.line,
+                printable(reason)
+            );
+        }
+        if !self.files.is_empty() && (!self.exceptions.is_empty() || !self.waived.is_empty()) {
+            t.push('\n');
+        }
+        for file in &self.files {
+            let _ = writeln!(
+                t,
+                "{}: {} error(s), {} warning(s), {} waived",
+                file.file, file.errors, file.warnings, file.waived
+            );
+        }
+        t
+    }
+
+    /// Pretty JSON with a trailing newline.
+    pub fn to_json(&self) -> String {
+        let mut t = serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".into());
+        t.push('\n');
+        t
+    }
+
+    /// GitHub annotations: one per finding.
+    pub fn to_github(&self) -> String {
+        self.findings.iter().map(|f| f.to_github() + "\n").collect()
+    }
+}
+
+/// Control characters (escape sequences, NUL) shown as `\u{..}`; tabs kept.
+pub(crate) fn printable(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() && c != '\t' {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+// Escaping rules of GitHub workflow commands (actions/toolkit `command.ts`).
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Finding {
+        Finding {
+            rule: Rule::SecretInEnvironment,
+            message: "`DB_PASSWORD` holds a literal value".into(),
+            help: "use a secret file".into(),
+            path: "services.web.environment.DB_PASSWORD".into(),
+            service: Some("web".into()),
+            location: Location {
+                file: "a,b:c.yml".into(),
+                line: 7,
+                column: 7,
+                width: 11,
+                source_line: "      DB_PASSWORD: x\u{1b}[2J".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn human_output_has_caret_under_the_column() {
+        let text = sample().to_human();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "error[env-secret-value]: `DB_PASSWORD` holds a literal value"
+        );
+        assert_eq!(lines[1], " --> a,b:c.yml:7:7");
+        assert_eq!(lines[4], "  |       ^^^^^^^^^^^");
+        assert!(!text.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn github_output_escapes_properties() {
+        assert!(
+            sample()
+                .to_github()
+                .starts_with("::error file=a%2Cb%3Ac.yml,line=7,col=7,title=env-secret-value::")
+        );
+    }
+}
