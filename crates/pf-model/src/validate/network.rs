@@ -29,19 +29,20 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
         + if file.monitoring.prometheus { 5 } else { 0 };
     let services = file.services.len() as u64 + 8;
     let needed = tasks * 2 + services + 3;
+    // The stack splits the subnet into a front and an internal data network,
+    // one half each; the apps join both, so either half must hold them all.
     if let Some(size) = net.subnet.ipv4_size()
-        && size < needed
+        && size / 2 < needed
     {
-        {
-            out.push(Finding::new(
-                Code::SubnetTooSmall,
-                "network.subnet",
-                format!(
-                    "{} has {size} addresses but the stack needs about {needed}",
-                    net.subnet
-                ),
-                "use a larger subnet, for example a /16",
-            ));
-        }
+        out.push(Finding::new(
+            Code::SubnetTooSmall,
+            "network.subnet",
+            format!(
+                "{} gives each of the two networks {} addresses but the stack needs about {needed}",
+                net.subnet,
+                size / 2
+            ),
+            "use a larger subnet, for example a /16",
+        ));
     }
 }
