@@ -287,9 +287,10 @@ fn postgres(cx: &Cx<'_>, out: &mut Vec<Spec>) {
     // against our config; with synchronous_standby_names that commit would
     // wait forever for a standby that cannot exist yet. Only libpq clients
     // inside the primary's container read this (not the replicas' clones).
-    primary
-        .environment
-        .insert("PGOPTIONS".to_owned(), "-c synchronous_commit=local".to_owned());
+    primary.environment.insert(
+        "PGOPTIONS".to_owned(),
+        "-c synchronous_commit=local".to_owned(),
+    );
     primary.secrets = secrets.clone();
     primary.healthcheck = check(ready.clone(), 10, 5, Duration::from_secs(60));
     primary.stop_grace_period = Some(pg.stop_grace_period);
