@@ -78,18 +78,42 @@ impl RedisTier {
         let limit = r.down_after + Duration::from_secs(20);
         let want_others = r.sentinels.len().saturating_sub(1).to_string();
         let want_replicas = r.replicas.len().to_string();
+        let master_up = || {
+            connect(ctx, r.master.addr)
+                .and_then(|mut c| c.cmd(&["PING"]))
+                .is_ok_and(|v| v.text() == Some("PONG"))
+        };
+        let mut wrong = false;
         let healthy = poll(ctx, limit, Duration::from_millis(250), || {
-            let all = r.sentinels.iter().all(|s| {
-                sentinel_master(ctx, s.addr).is_some_and(|m| {
-                    resp::field(&m, "flags") == Some("master")
-                        && resp::field(&m, "num-slaves") == Some(&want_replicas)
-                        && resp::field(&m, "num-other-sentinels") == Some(&want_others)
+            let views: Vec<_> = r
+                .sentinels
+                .iter()
+                .map(|s| sentinel_master(ctx, s.addr))
+                .collect();
+            // A Sentinel that calls a master down while it answers us will
+            // not change its mind: stop waiting.
+            let down = views
+                .iter()
+                .flatten()
+                .any(|m| resp::field(m, "flags").is_some_and(|f| f.contains("s_down")));
+            if down && master_up() {
+                wrong = true;
+                return Ok(Some(()));
+            }
+            let all = views.iter().all(|m| {
+                m.as_ref().is_some_and(|m| {
+                    resp::field(m, "flags") == Some("master")
+                        && resp::field(m, "num-slaves") == Some(&want_replicas)
+                        && resp::field(m, "num-other-sentinels") == Some(&want_others)
                 })
             });
             Ok(all.then_some(()))
         })?;
+        if wrong {
+            return finding(self.diagnose_sentinels(ctx, None));
+        }
         if healthy.is_none() {
-            return finding(self.diagnose_sentinels(ctx, limit));
+            return finding(self.diagnose_sentinels(ctx, Some(limit)));
         }
         ctx.say(
             "setup",
@@ -103,15 +127,21 @@ impl RedisTier {
 
     /// Why the Sentinels do not see a healthy master, as precisely as the
     /// servers tell.
-    fn diagnose_sentinels(&self, ctx: &Ctx<'_>, limit: Duration) -> String {
+    fn diagnose_sentinels(&self, ctx: &Ctx<'_>, limit: Option<Duration>) -> String {
         let r = &ctx.layout.redis;
-        let mut msg = format!(
-            "the Sentinels did not all see a healthy master {} with {} replica(s) and {} other \
-             Sentinel(s) within {limit:?}:",
-            r.master_name,
-            r.replicas.len(),
-            r.sentinels.len().saturating_sub(1)
-        );
+        let mut msg = match limit {
+            Some(limit) => format!(
+                "the Sentinels did not all see a healthy master {} with {} replica(s) and {} other \
+                 Sentinel(s) within {limit:?}:",
+                r.master_name,
+                r.replicas.len(),
+                r.sentinels.len().saturating_sub(1)
+            ),
+            None => format!(
+                "a Sentinel reports master {} ({}) down while it answers PING:",
+                r.master_name, r.master.addr
+            ),
+        };
         for s in &r.sentinels {
             match sentinel_master(ctx, s.addr) {
                 Some(m) => {
@@ -132,14 +162,18 @@ impl RedisTier {
         let auth_failures = connect(ctx, r.master.addr)
             .and_then(|mut c| c.cmd(&["ACL", "LOG"]))
             .map(|v| {
+                // Repeated failures share one entry with a count.
                 v.items()
                     .iter()
-                    .filter(|e| {
-                        resp::pairs(e)
-                            .iter()
-                            .any(|(k, v)| k == "reason" && v == "auth")
+                    .map(|e| resp::pairs_mixed(e))
+                    .filter(|p| p.iter().any(|(k, v)| k == "reason" && v == "auth"))
+                    .map(|p| {
+                        p.iter()
+                            .find(|(k, _)| k == "count")
+                            .and_then(|(_, v)| v.parse::<u64>().ok())
+                            .unwrap_or(1)
                     })
-                    .count()
+                    .sum::<u64>()
             })
             .unwrap_or(0);
         if auth_failures > 0 {

@@ -138,6 +138,21 @@ pub(crate) fn field<'a>(info: &'a [(String, String)], key: &str) -> Option<&'a s
     info.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
+/// A flat [k1, v1, ...] reply whose values may be integers (ACL LOG).
+pub(crate) fn pairs_mixed(v: &Value) -> Vec<(String, String)> {
+    v.items()
+        .chunks(2)
+        .filter_map(|c| {
+            let k = c.first()?.text()?.to_owned();
+            let v = match c.get(1)? {
+                Value::Int(i) => i.to_string(),
+                other => other.text()?.to_owned(),
+            };
+            Some((k, v))
+        })
+        .collect()
+}
+
 /// A flat [k1, v1, k2, v2, ...] reply (SENTINEL master) as pairs.
 pub(crate) fn pairs(v: &Value) -> Vec<(String, String)> {
     v.items()

@@ -12,6 +12,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use pf_model::model::LbMethod;
+
 use super::secs;
 use crate::ctx::Ctx;
 use crate::error::{Failure, finding};
@@ -36,6 +38,18 @@ pub(crate) fn pick_app(ctx: &Ctx<'_>) -> Result<usize, Failure> {
         Some(i) if apps[i].instances.len() >= 2 => Ok(i),
         _ => finding("no app service has 2 or more instances: there is nothing to fail over to"),
     }
+}
+
+/// The index of the instance that answered most of `responses`.
+fn busiest(app: &App, responses: &[Response]) -> usize {
+    (0..app.instances.len())
+        .max_by_key(|&i| {
+            responses
+                .iter()
+                .filter(|r| r.backend.as_deref() == Some(app.instances[i].name.as_str()))
+                .count()
+        })
+        .unwrap_or(0)
 }
 
 /// Counts of answering instances: `backend1 120, backend2 98`.
@@ -65,20 +79,17 @@ pub(crate) fn backend_failover(
     let lb = &ctx.layout.lb;
     let a = pick_app(ctx)?;
     let app = &ctx.layout.apps[a];
-    let victim = app.instances[0].clone();
-    let victim_upstream = format!("{}:{}", victim.addr, app.port);
     let fail_timeout = lb.fail_timeout;
     let hold = (fail_timeout / 3).clamp(Duration::from_secs(2), Duration::from_secs(5));
     let client = web.client.clone();
     let stop = AtomicBool::new(false);
     let responses: Mutex<Vec<Response>> = Mutex::new(Vec::new());
     let nginx_log = ctx.layout.logs.join("nginx.log");
-    let victim_failures = || {
+    let failures_of = |upstream: &str| {
         String::from_utf8_lossy(&std::fs::read(&nginx_log).unwrap_or_default())
             .lines()
             .filter(|l| {
-                l.contains("[error]")
-                    && l.contains(&format!("upstream: \"http://{victim_upstream}"))
+                l.contains("[error]") && l.contains(&format!("upstream: \"http://{upstream}"))
             })
             .count()
     };
@@ -103,10 +114,17 @@ pub(crate) fn backend_failover(
                 &format!("streaming requests to {} through nginx", app.route),
             );
             ctx.cancel.sleep(Duration::from_millis(1500))?;
+            // The instance serving the stream: with ip-hash the one client
+            // only ever reaches one.
+            let warm = responses.lock().map(|r| r.clone()).unwrap_or_default();
+            let v = busiest(app, &warm);
+            let victim = app.instances[v].clone();
+            let victim_upstream = format!("{}:{}", victim.addr, app.port);
+            let victim_failures = || failures_of(&victim_upstream);
             let failures_before = victim_failures();
             let t_stop = Instant::now();
             let sent_before_stop = responses.lock().map(|v| v.len()).unwrap_or(0);
-            web.apps[a][0].stop();
+            web.apps[a][v].stop();
             ctx.say(
                 NAME,
                 &format!("stopped {} ({victim_upstream})", victim.name),
@@ -114,8 +132,8 @@ pub(crate) fn backend_failover(
             ctx.cancel.sleep(hold)?;
             let attempts = victim_failures().saturating_sub(failures_before);
             let sent_while_down = responses.lock().map(|v| v.len()).unwrap_or(0) - sent_before_stop;
-            let before = web.apps[a][0].requests();
-            web.apps[a][0]
+            let before = web.apps[a][v].requests();
+            web.apps[a][v]
                 .restart()
                 .map_err(|e| Failure::Finding(format!("cannot restart {}: {e}", victim.name)))?;
             let t_restart = Instant::now();
@@ -132,7 +150,7 @@ pub(crate) fn backend_failover(
             let limit = fail_timeout + Duration::from_secs(15);
             let mut back = None;
             while t_restart.elapsed() < limit {
-                if web.apps[a][0].requests() > before {
+                if web.apps[a][v].requests() > before {
                     back = Some(Instant::now());
                     break;
                 }
@@ -143,7 +161,7 @@ pub(crate) fn backend_failover(
             }
             // A few more requests with every instance back.
             ctx.cancel.sleep(Duration::from_millis(500))?;
-            Ok((t_stop, t_restart, back, attempts, sent_while_down))
+            Ok((victim, t_stop, t_restart, back, attempts, sent_while_down))
         })();
         stop.store(true, Ordering::SeqCst);
         let streamed = stream
@@ -153,7 +171,7 @@ pub(crate) fn backend_failover(
         streamed?;
         Ok(r)
     })?;
-    let (t_stop, t_restart, back, attempts, sent_while_down) = outcome;
+    let (victim, t_stop, t_restart, back, attempts, sent_while_down) = outcome;
     let responses = responses.into_inner().unwrap_or_default();
 
     let failed: Vec<&Response> = responses.iter().filter(|r| !r.ok()).collect();
@@ -163,16 +181,27 @@ pub(crate) fn backend_failover(
         format!("0 (next-upstream-tries {})", lb.next_upstream_tries),
         failed.is_empty(),
     ));
-    checks.push(Check::new(
-        format!("spread over {} instances", app.name),
-        spread(app, &responses),
-        "every instance answers",
-        app.instances.iter().all(|i| {
-            responses
-                .iter()
-                .any(|r| r.backend.as_deref() == Some(&i.name))
-        }),
-    ));
+    let answered = |name: &str| responses.iter().any(|r| r.backend.as_deref() == Some(name));
+    if lb.method == LbMethod::IpHash {
+        // One client: its own instance, and another while that one is out.
+        checks.push(Check::new(
+            format!("spread over {} instances (one client)", app.name),
+            spread(app, &responses),
+            format!("{} (ip-hash), another while it is out", victim.name),
+            answered(&victim.name)
+                && app
+                    .instances
+                    .iter()
+                    .any(|i| i.name != victim.name && answered(&i.name)),
+        ));
+    } else {
+        checks.push(Check::new(
+            format!("spread over {} instances", app.name),
+            spread(app, &responses),
+            "every instance answers",
+            app.instances.iter().all(|i| answered(&i.name)),
+        ));
+    }
     if let Some(f) = failed.first() {
         checks.push(Check::new(
             "first failed request",
