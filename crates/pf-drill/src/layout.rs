@@ -385,3 +385,79 @@ fn check(bundle: &Bundle, path: &str, needle: &str) -> Result<(), DrillError> {
         )))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn topologies() -> Vec<(String, Topology)> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut out = Vec::new();
+        for dir in ["topologies", "examples"] {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(root.join(dir))
+                .expect("topology folder")
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+                .collect();
+            files.sort();
+            for f in files {
+                let shown = f.display().to_string();
+                let loaded = pf_model::load(&f).unwrap_or_else(|e| panic!("{shown}: {e}"));
+                let t = loaded.validate().topology.expect("valid topology");
+                out.push((shown, t));
+            }
+        }
+        assert!(out.len() >= 3, "prod and the examples");
+        out
+    }
+
+    /// The drill's copy of the address scheme matches what pf-render
+    /// renders, with and without root, for every committed topology.
+    #[test]
+    fn layout_matches_every_rendered_local_bundle() {
+        for (name, t) in topologies() {
+            for remap in [false, true] {
+                let run = Path::new("/tmp/pf-drill-layout-test");
+                let layout = Layout::new(&t, run, remap);
+                let options = pf_render::LocalOptions {
+                    run_dir: run.display().to_string(),
+                    remap_privileged_ports: remap,
+                };
+                let bundle = pf_render::render_with(&t, pf_render::Target::Local, &options)
+                    .expect("render local");
+                layout
+                    .verify(&bundle)
+                    .unwrap_or_else(|e| panic!("{name} (remap {remap}): {e}"));
+                let endpoints = layout.endpoints();
+                let unique: std::collections::BTreeSet<_> =
+                    endpoints.iter().map(|(_, a, p)| (a, p)).collect();
+                assert_eq!(
+                    unique.len(),
+                    endpoints.len(),
+                    "{name}: an address is used twice"
+                );
+                assert!(endpoints.iter().all(|(_, a, _)| a.is_loopback()));
+            }
+        }
+    }
+
+    /// A layout that disagrees with the bundle is refused, naming the file.
+    #[test]
+    fn a_drifted_layout_is_refused() {
+        let (_, t) = topologies().remove(0);
+        let run = Path::new("/tmp/pf-drill-layout-test");
+        let mut layout = Layout::new(&t, run, true);
+        let bundle = pf_render::render_with(
+            &t,
+            pf_render::Target::Local,
+            &pf_render::LocalOptions {
+                run_dir: run.display().to_string(),
+                remap_privileged_ports: true,
+            },
+        )
+        .expect("render");
+        layout.redis.master.addr = Ipv4Addr::new(127, 0, 3, 9);
+        let e = layout.verify(&bundle).expect_err("drift must be caught");
+        assert!(e.to_string().contains("redis/"), "{e}");
+    }
+}

@@ -165,7 +165,7 @@ impl RedisTier {
                 // Repeated failures share one entry with a count.
                 v.items()
                     .iter()
-                    .map(|e| resp::pairs_mixed(e))
+                    .map(resp::pairs_mixed)
                     .filter(|p| p.iter().any(|(k, v)| k == "reason" && v == "auth"))
                     .map(|p| {
                         p.iter()

@@ -52,16 +52,14 @@ impl Conn {
         let mut c = Self {
             reader: BufReader::new(stream),
         };
-        if let Some(pw) = password {
-            match c.cmd(&["AUTH", pw])? {
-                Value::Error(e) => {
-                    return Err(std::io::Error::other(format!(
-                        "AUTH refused: {}",
-                        e.split_whitespace().next().unwrap_or("error")
-                    )));
-                }
-                _ => {}
-            }
+        // Only the error code of a refusal: the message could quote the command.
+        if let Some(pw) = password
+            && let Value::Error(e) = c.cmd(&["AUTH", pw])?
+        {
+            return Err(std::io::Error::other(format!(
+                "AUTH refused: {}",
+                e.split_whitespace().next().unwrap_or("error")
+            )));
         }
         Ok(c)
     }
@@ -159,4 +157,39 @@ pub(crate) fn pairs(v: &Value) -> Vec<(String, String)> {
         .chunks(2)
         .filter_map(|c| Some((c.first()?.text()?.to_owned(), c.get(1)?.text()?.to_owned())))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    /// Replies as a server writes them, parsed back.
+    #[test]
+    fn parses_every_reply_type() {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().expect("accept");
+            s.write_all(
+                b"*6\r\n+OK\r\n-ERR bad\r\n:42\r\n$5\r\nhe\r\nl\r\n$-1\r\n*2\r\n$1\r\na\r\n:1\r\n",
+            )
+            .expect("write");
+            // Keep the socket open until the client has read.
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        });
+        let mut c = Conn::open(Ipv4Addr::LOCALHOST, port, None).expect("connect");
+        let v = c.cmd(&["PING"]).expect("reply");
+        let items = v.items();
+        assert_eq!(items[0], Value::Simple("OK".into()));
+        assert_eq!(items[1], Value::Error("ERR bad".into()));
+        assert_eq!(items[2], Value::Int(42));
+        assert_eq!(items[3].text(), Some("he\r\nl"));
+        assert_eq!(items[4], Value::Bulk(None));
+        assert_eq!(
+            pairs_mixed(&items[5]),
+            vec![("a".to_owned(), "1".to_owned())]
+        );
+        server.join().expect("server");
+    }
 }
