@@ -234,6 +234,23 @@ fn prod_passes_every_scenario_and_leaks_no_secret() {
             "a secret is on stderr"
         );
     }
+    // The local variants of the rendered scripts pass shellcheck too (the
+    // render tests check the Swarm and Compose ones).
+    let scripts: Vec<PathBuf> = files_under(&run.join("bundle"))
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "sh"))
+        .collect();
+    assert!(scripts.len() >= 5, "{scripts:?}");
+    let check = Command::new("shellcheck")
+        .args(&scripts)
+        .output()
+        .expect("shellcheck is not installed: apt-get install shellcheck");
+    assert!(
+        check.status.success(),
+        "{}{}",
+        text(&check.stdout),
+        text(&check.stderr)
+    );
     drop(kept);
     assert_clean(&run, false);
 }

@@ -50,7 +50,7 @@ pub(crate) fn sql(ctx: &Ctx<'_>, node: &PgNode, db: &str, query: &str) -> Result
         .arg(&node.socket_dir)
         .args(["-p", &ctx.layout.pg.port.to_string()])
         .args(["-U", &ctx.layout.pg.owner, "-d", db, "-c", query])
-        .env("PGCONNECT_TIMEOUT", "5")
+        .env("PGCONNECT_TIMEOUT", "10")
         // Setup statements must not wait for a standby that does not exist yet.
         .env("PGOPTIONS", "-c synchronous_commit=local");
     let (ok, out, err) = proc::run(&mut cmd, QUERY_LIMIT, &ctx.cancel)?;
@@ -96,7 +96,7 @@ pub(crate) fn tcp_psql(ctx: &Ctx<'_>, addr: Ipv4Addr) -> std::process::Command {
             &pg.database,
         ])
         .env("PGPASSFILE", &ctx.owner_passfile)
-        .env("PGCONNECT_TIMEOUT", "5");
+        .env("PGCONNECT_TIMEOUT", "10");
     cmd
 }
 
