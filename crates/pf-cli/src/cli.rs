@@ -97,7 +97,7 @@ struct DrillArgs {
     /// Print the results as JSON on stdout instead of the table.
     #[arg(long)]
     json: bool,
-    /// The run folder (must not exist or be empty) [default: a new folder in the temp folder].
+    /// The run folder (must not exist or be empty) [default: /dev/shm/pf-drill-<random> when /dev/shm is a memory file system, else in the temp folder].
     #[arg(long, value_name = "DIR")]
     run_dir: Option<PathBuf>,
 }

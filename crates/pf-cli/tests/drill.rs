@@ -426,5 +426,16 @@ fn usage_errors_exit_2() {
     let out = drill(PROD, &run, &[], Some("no-such-fault"));
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("unknown fault"));
+    // A missing program names the Debian package that brings it.
+    let out = drill_cmd(PROD, &run, &[], None)
+        .env("PF_DRILL_PG_BIN", "/nonexistent/bin")
+        .output()
+        .expect("pf-render runs");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("install the Debian package postgresql"),
+        "{}",
+        text(&out.stderr)
+    );
     assert_clean(&run, false);
 }

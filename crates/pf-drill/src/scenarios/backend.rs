@@ -80,7 +80,9 @@ pub(crate) fn backend_failover(
     let a = pick_app(ctx)?;
     let app = &ctx.layout.apps[a];
     let fail_timeout = lb.fail_timeout;
-    let hold = (fail_timeout / 3).clamp(Duration::from_secs(2), Duration::from_secs(5));
+    // Short enough that nginx has not tried the instance again when it
+    // comes back (it would fail and count again).
+    let hold = (fail_timeout / 3).clamp(Duration::from_millis(500), Duration::from_secs(5));
     let client = web.client.clone();
     let stop = AtomicBool::new(false);
     let responses: Mutex<Vec<Response>> = Mutex::new(Vec::new());
