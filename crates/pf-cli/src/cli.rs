@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use pf_model::Code;
 
 use crate::exit::Outcome;
-use crate::{check, lint, render};
+use crate::{check, drill, lint, render};
 
 const EXIT_CODES: &str = "\
 Exit status:
@@ -48,6 +48,11 @@ enum Command {
     /// Check stack/Compose files, nginx, pg_hba, Redis and Sentinel configs against the security and HA catalog.
     #[command(after_help = lint::HELP)]
     Lint(lint::Args),
+    /// Run the HA guide's failover tests on real servers: render the local bundle, start nginx,
+    /// PostgreSQL, Redis and Sentinels from it on loopback, measure each scenario against the
+    /// topology's budgets, stop everything and remove the run folder.
+    #[command(after_help = DRILL_HELP)]
+    Drill(DrillArgs),
     /// Print the JSON Schema of topology files (for editors and CI).
     Schema,
     /// Print the documentation of a diagnostic code or a lint rule.
@@ -72,6 +77,60 @@ Exit status:
   0  rendered (or, with --check, the folder is up to date)
   1  the topology has errors (nothing written), or --check found drift (a diff is printed)
   2  usage or I/O error";
+
+const DRILL_HELP: &str = "\
+Needs PostgreSQL (Debian package postgresql), redis-server, nginx >= 1.25.1, curl and openssl.
+Runs as root (PostgreSQL then runs as the postgres user) or as a normal user (ports below 1024
+are then moved up by 10000). Uses only loopback addresses: 127.0.<group>.<index> with the
+production ports. Ctrl-C stops every process and removes the run folder.
+
+Exit status:
+  0  every selected scenario passed
+  1  a scenario failed, the system did not start, or the topology has errors
+  2  usage or environment error (missing program, address in use), or interrupted";
+
+/// Arguments of `drill`.
+#[derive(Debug, clap::Args)]
+struct DrillArgs {
+    /// The topology file.
+    file: PathBuf,
+    /// Run only this scenario (repeatable) [default: all].
+    #[arg(long, value_enum, value_name = "NAME")]
+    scenario: Vec<ScenarioArg>,
+    /// Leave the run folder (bundle, data, logs) for inspection.
+    #[arg(long)]
+    keep: bool,
+    /// Print the results as JSON on stdout instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// The run folder (must not exist or be empty) [default: /dev/shm/pf-drill-<random> when /dev/shm is a memory file system, else in the temp folder].
+    #[arg(long, value_name = "DIR")]
+    run_dir: Option<PathBuf>,
+}
+
+/// A drill scenario on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ScenarioArg {
+    /// Stop a backend under a request stream: no failed request, out for fail-timeout, back after.
+    BackendFailover,
+    /// Kill the Redis master under writes: Sentinels agree on a new one, the old one rejoins.
+    RedisFailover,
+    /// Replicas stream, lag under load, then kill the primary and promote a replica.
+    Postgres,
+    /// least-conn / round-robin / ip-hash as configured; status page only from its allow-list.
+    LoadBalancer,
+}
+
+impl From<ScenarioArg> for pf_drill::Scenario {
+    fn from(s: ScenarioArg) -> Self {
+        match s {
+            ScenarioArg::BackendFailover => Self::BackendFailover,
+            ScenarioArg::RedisFailover => Self::RedisFailover,
+            ScenarioArg::Postgres => Self::Postgres,
+            ScenarioArg::LoadBalancer => Self::LoadBalancer,
+        }
+    }
+}
 
 /// Arguments of `swarm` and `compose`.
 #[derive(Debug, clap::Args)]
@@ -112,6 +171,13 @@ pub(crate) fn execute() -> ExitCode {
         Command::Swarm(args) => render_cmd(args, pf_render::Target::Swarm),
         Command::Compose(args) => render_cmd(args, pf_render::Target::Compose),
         Command::Lint(args) => lint::run(&args),
+        Command::Drill(args) => drill::run(&drill::Options {
+            file: args.file,
+            scenarios: args.scenario.into_iter().map(Into::into).collect(),
+            keep: args.keep,
+            json: args.json,
+            run_dir: args.run_dir,
+        }),
         Command::Schema => emit(&pf_model::json_schema()),
         Command::Explain { code, all, catalog } => {
             if catalog {

@@ -7,6 +7,7 @@
 mod check;
 mod cli;
 mod drift;
+mod drill;
 mod exit;
 mod lint;
 mod render;

@@ -60,8 +60,12 @@ struct PgCx<'a> {
     stack: &'a str,
     /// Which postgresql.conf is rendered (unused by the other templates).
     primary: bool,
-    config_file: &'static str,
-    hba_file: &'static str,
+    /// Where the postgresql.conf being rendered is read from: the mount
+    /// point in a container, its bundle path on the local target.
+    config_file: String,
+    hba_file: String,
+    /// Local target: plain processes on this machine (None in containers).
+    local: Option<LocalPg<'a>>,
     port: u16,
     database: &'a str,
     owner: &'a str,
@@ -90,21 +94,70 @@ struct PgCx<'a> {
     pgdata: &'a str,
     password_file: &'a str,
     replication_password_file: &'a str,
-    replication_passfile: &'static str,
+    replication_passfile: String,
     primary_wait_seconds: u32,
     init_mount: &'static str,
     bootstrap_mount: &'static str,
+}
+
+/// What the container image and the stack file provide per instance, on the
+/// local target: every instance runs on this machine, so each has its own
+/// loopback address, data folder and socket folder.
+#[derive(Serialize)]
+struct LocalPg<'a> {
+    /// The primary's loopback address (`listen_addresses`).
+    primary_listen: &'a str,
+    /// The primary's socket folder (the image's /var/run/postgresql).
+    primary_socket_dir: String,
+    /// Per replica: what its slot selects in the replica start script.
+    replicas: Vec<LocalReplica<'a>>,
+}
+
+#[derive(Serialize)]
+struct LocalReplica<'a> {
+    slot: &'a str,
+    data_dir: &'a str,
+    listen: &'a str,
+    socket_dir: String,
+}
+
+/// The socket folder of a local instance: `<run>/run/<instance>`. Every
+/// instance keeps the production port, so they cannot share one folder
+/// (the socket is named after the port).
+pub(crate) fn local_socket_dir(state_dir: &str, instance: &str) -> String {
+    format!("{state_dir}/{instance}")
 }
 
 pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> {
     let spec = &cx.t.postgres;
     let pg = &cx.plan.postgres;
     let backup = pg.replicas.first().map_or(&pg.primary, |r| &r.instance);
+    let local_plan = cx.plan.local.as_ref();
+    // On the local target the files are read where the bundle is written.
+    let path = |artifact: &str, mounted: &str| match local_plan {
+        Some(l) => format!("{}/{artifact}", l.bundle_dir),
+        None => mounted.to_owned(),
+    };
+    let local = local_plan.map(|l| LocalPg {
+        primary_listen: &pg.primary.listen,
+        primary_socket_dir: local_socket_dir(&l.state_dir, &pg.primary.name),
+        replicas: pg
+            .replicas
+            .iter()
+            .map(|r| LocalReplica {
+                slot: &r.slot,
+                data_dir: r.instance.data_dir.as_deref().unwrap_or_default(),
+                listen: &r.instance.listen,
+                socket_dir: local_socket_dir(&l.state_dir, &r.instance.name),
+            })
+            .collect(),
+    });
     let mut v = PgCx {
         stack: &cx.plan.stack,
         primary: true,
-        config_file: mount::PG_CONF,
-        hba_file: mount::PG_HBA,
+        config_file: path(files::PG_PRIMARY_CONF, mount::PG_CONF),
+        hba_file: path(files::PG_HBA, mount::PG_HBA),
+        local,
         port: spec.port,
         database: spec.database.as_str(),
         owner: spec.owner.as_str(),
@@ -127,7 +180,10 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
         pgdata: &pg.pgdata,
         password_file: &pg.password_file,
         replication_password_file: &pg.replication_password_file,
-        replication_passfile: REPLICATION_PASSFILE,
+        replication_passfile: match local_plan {
+            Some(l) => format!("{}/replication.pgpass", l.state_dir),
+            None => REPLICATION_PASSFILE.to_owned(),
+        },
         primary_wait_seconds: PRIMARY_WAIT_SECONDS,
         init_mount: mount::PG_INIT,
         bootstrap_mount: mount::PG_BOOTSTRAP,
@@ -145,6 +201,8 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
     );
     // Without replicas no service mounts the standby files.
     if !pg.replicas.is_empty() {
+        // The replica start script starts PostgreSQL with the replica file.
+        v.config_file = path(files::PG_REPLICA_CONF, mount::PG_CONF);
         bundle.add(
             files::PG_BOOTSTRAP,
             &render("postgres/bootstrap-replica.sh", &v)?,

@@ -3,12 +3,14 @@
 //! template into the writable data volume once and add the password from the
 //! secret file on every start. No rendered file holds a password.
 
+use pf_model::naming;
 use serde::Serialize;
 
 use super::Cx;
 use crate::bundle::Bundle;
 use crate::error::RenderError;
 use crate::files::{self, mount};
+use crate::plan::{self, group};
 use crate::templates::render;
 
 /// Templates of this area.
@@ -37,8 +39,13 @@ struct DataNode<'a> {
     role: &'static str,
     /// The instance(s) using it, for the reader.
     instance: String,
+    /// Local target: plain processes on this machine.
+    local: bool,
+    /// Local target: the loopback address of the template's first instance
+    /// (the entrypoint replaces it per instance from REDIS_BIND).
+    bind: String,
     port: u16,
-    data_dir: &'static str,
+    data_dir: String,
     appendonly: &'static str,
     min_replicas_to_write: u32,
     /// Seconds.
@@ -54,8 +61,13 @@ struct SentinelConf<'a> {
     index: u32,
     count: usize,
     host: &'a str,
+    /// Local target: plain processes on this machine.
+    local: bool,
+    /// The address it binds: all addresses in a container, its own
+    /// loopback address on the local target.
+    listen: &'a str,
     port: u16,
-    data_dir: &'static str,
+    data_dir: String,
     myid: &'a str,
     master_name: &'a str,
     master_host: &'a str,
@@ -69,10 +81,36 @@ struct SentinelConf<'a> {
 /// Defaults baked into an entrypoint (the container's mount points).
 #[derive(Serialize)]
 struct Entrypoint<'a> {
-    template: &'static str,
-    data_dir: &'static str,
+    template: String,
+    data_dir: String,
     password_file: &'a str,
     master_name: &'a str,
+    /// Local target: plain processes on this machine.
+    local: bool,
+    /// Local target: the first instance's address, the default of REDIS_BIND.
+    local_bind: Option<String>,
+}
+
+/// A local instance as the templates need it: (address, data folder).
+/// Falls back to the plan's address scheme for an instance the topology does
+/// not have (the replica template is rendered even without replicas).
+fn local_instance(
+    cx: &Cx<'_>,
+    instance: Option<&plan::Instance>,
+    name: &str,
+    group: u32,
+    index: u32,
+) -> (String, String) {
+    let run = cx.plan.local.as_ref().map_or("", |l| l.run_dir.as_str());
+    match instance {
+        Some(i) => (
+            i.listen.clone(),
+            i.data_dir
+                .clone()
+                .unwrap_or_else(|| format!("{run}/data/{name}")),
+        ),
+        None => (plan::local_ip(group, index), format!("{run}/data/{name}")),
+    }
 }
 
 pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> {
@@ -80,13 +118,30 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
     let plan = &cx.plan.redis;
     let master_host = plan.master.host.as_str();
     let replicaof = format!("{master_host} {}", redis.port);
+    let local = cx.plan.local.is_some();
+    let names = naming::redis_instances(1);
+    // Local target: each template names its first instance's address and
+    // folder; the entrypoint sets them per instance.
+    let (master_bind, master_dir) =
+        local_instance(cx, Some(&plan.master), &names[0], group::REDIS, 1);
+    let (replica_bind, replica_dir) =
+        local_instance(cx, plan.replicas.first(), &names[1], group::REDIS, 2);
+    let in_container = |local_value: &str| {
+        if local {
+            local_value.to_owned()
+        } else {
+            mount::REDIS_DATA.to_owned()
+        }
+    };
 
-    let node = |role, instance: String, replicaof: Option<&str>| {
+    let node = |role, instance: String, replicaof: Option<&str>, bind: &str, dir: &str| {
         let ctx = DataNode {
             role,
             instance,
+            local,
+            bind: bind.to_owned(),
             port: redis.port,
-            data_dir: mount::REDIS_DATA,
+            data_dir: in_container(dir),
             appendonly: if redis.appendonly { "yes" } else { "no" },
             min_replicas_to_write: redis.min_replicas_to_write,
             min_replicas_max_lag: redis.min_replicas_max_lag.as_secs_ceil(),
@@ -95,7 +150,13 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
         };
         render("redis/data-node.conf", &ctx)
     };
-    let master = node("master", plan.master.name.clone(), None)?;
+    let master = node(
+        "master",
+        plan.master.name.clone(),
+        None,
+        &master_bind,
+        &master_dir,
+    )?;
     bundle.add(files::REDIS_MASTER_CONF, &master);
     // Rendered even without replicas: a later scale-up needs it, and the
     // stack file mounts nothing that does not exist.
@@ -105,7 +166,13 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
     } else {
         replica_names.join(", ")
     };
-    let replica = node("replica", replica_label, Some(&replicaof))?;
+    let replica = node(
+        "replica",
+        replica_label,
+        Some(&replicaof),
+        &replica_bind,
+        &replica_dir,
+    )?;
     bundle.add(files::REDIS_REPLICA_CONF, &replica);
 
     let s = &redis.sentinel;
@@ -114,8 +181,10 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
             index: sentinel.index,
             count: plan.sentinels.len(),
             host: &sentinel.instance.host,
+            local,
+            listen: &sentinel.instance.listen,
             port: s.port,
-            data_dir: mount::REDIS_DATA,
+            data_dir: in_container(sentinel.instance.data_dir.as_deref().unwrap_or_default()),
             myid: &sentinel.myid,
             master_name: &redis.master_name,
             master_host,
@@ -129,18 +198,36 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
         bundle.add(&files::sentinel_conf(sentinel.index), &text);
     }
 
-    let entry = |template| Entrypoint {
-        template,
-        data_dir: mount::REDIS_DATA,
+    // Local target: the defaults are the first instance's (the master, the
+    // first Sentinel); every other instance is started with the overrides.
+    let bundle_path = |artifact: &str, mounted: &str| match &cx.plan.local {
+        Some(l) => format!("{}/{artifact}", l.bundle_dir),
+        None => mounted.to_owned(),
+    };
+    let entry = Entrypoint {
+        template: bundle_path(files::REDIS_MASTER_CONF, mount::REDIS_TEMPLATE),
+        data_dir: in_container(&master_dir),
         password_file: &plan.password_file,
         master_name: &redis.master_name,
+        local,
+        local_bind: local.then(|| master_bind.clone()),
     };
-    let text = render("redis/redis-entrypoint.sh", entry(mount::REDIS_TEMPLATE))?;
+    let text = render("redis/redis-entrypoint.sh", entry)?;
     bundle.add(files::REDIS_ENTRYPOINT, &text);
-    let text = render(
-        "redis/sentinel-entrypoint.sh",
-        entry(mount::SENTINEL_TEMPLATE),
-    )?;
+    let first_sentinel = plan.sentinels.first();
+    let entry = Entrypoint {
+        template: bundle_path(&files::sentinel_conf(1), mount::SENTINEL_TEMPLATE),
+        data_dir: in_container(
+            first_sentinel
+                .and_then(|s| s.instance.data_dir.as_deref())
+                .unwrap_or_default(),
+        ),
+        password_file: &plan.password_file,
+        master_name: &redis.master_name,
+        local,
+        local_bind: None,
+    };
+    let text = render("redis/sentinel-entrypoint.sh", entry)?;
     bundle.add(files::SENTINEL_ENTRYPOINT, &text);
     Ok(())
 }

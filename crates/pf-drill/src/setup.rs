@@ -1,0 +1,299 @@
+//! The run folder: the rendered local bundle, secret files with random
+//! values, folders for data, sockets and logs, owned by whoever runs the
+//! servers; and the faults a test can inject.
+
+use std::fs;
+use std::io::Read as _;
+use std::os::unix::fs::{PermissionsExt as _, chown};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use pf_model::Topology;
+use pf_render::{Bundle, LocalOptions, Target};
+
+use crate::cancel::Cancel;
+use crate::error::DrillError;
+use crate::layout::{self, Layout};
+use crate::proc;
+use crate::tools::Tools;
+
+/// Who runs the servers: the drill's own user, or `postgres` for
+/// PostgreSQL when the drill runs as root (PostgreSQL refuses root).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Users {
+    /// The drill runs as root.
+    pub(crate) root: bool,
+    /// (uid, gid) PostgreSQL runs as, when it is not the drill's user.
+    pub(crate) postgres: Option<(u32, u32)>,
+}
+
+impl Users {
+    /// Looks up the `postgres` account when running as root.
+    pub(crate) fn detect() -> Result<Self, DrillError> {
+        let root = rustix::process::getuid().is_root();
+        if !root {
+            return Ok(Self {
+                root,
+                postgres: None,
+            });
+        }
+        let passwd = fs::read_to_string("/etc/passwd")
+            .map_err(|e| DrillError::io("cannot read /etc/passwd", &e))?;
+        let ids = passwd.lines().find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() > 3 && f[0] == "postgres")
+                .then(|| Some((f[2].parse().ok()?, f[3].parse().ok()?)))
+                .flatten()
+        });
+        match ids {
+            Some(ids) => Ok(Self {
+                root,
+                postgres: Some(ids),
+            }),
+            None => Err(DrillError::env(
+                "PostgreSQL refuses to run as root and there is no `postgres` account: run the \
+                 drill as a normal user, or install the Debian package postgresql (it creates \
+                 the account)",
+            )),
+        }
+    }
+
+    /// Gives `path` to the PostgreSQL user (no-op when that is the drill's).
+    pub(crate) fn give_to_postgres(&self, path: &Path) -> Result<(), DrillError> {
+        if let Some((uid, gid)) = self.postgres {
+            chown(path, Some(uid), Some(gid))
+                .map_err(|e| DrillError::io(format!("cannot chown {}", path.display()), &e))?;
+        }
+        Ok(())
+    }
+}
+
+/// Faults a test injects through `PF_DRILL_FAULT` (comma-separated), to
+/// prove the drill catches a broken configuration:
+///
+/// - `no-replication-hba`: the `host replication` lines are removed from the
+///   rendered pg_hba.conf, so replicas cannot clone or stream;
+/// - `wrong-sentinel-auth`: the Sentinels get a password file with another
+///   value than the data nodes' (a wrong `sentinel auth-pass`);
+/// - `no-next-upstream`: `proxy_next_upstream off;` in the rendered nginx
+///   file, so a stopped backend fails client requests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Faults {
+    pub(crate) no_replication_hba: bool,
+    pub(crate) wrong_sentinel_auth: bool,
+    pub(crate) no_next_upstream: bool,
+}
+
+/// The variable tests set to inject faults.
+pub const FAULT_VARIABLE: &str = "PF_DRILL_FAULT";
+
+impl Faults {
+    /// Reads [`FAULT_VARIABLE`].
+    pub(crate) fn from_env() -> Result<Self, DrillError> {
+        let mut f = Self::default();
+        let value = std::env::var(FAULT_VARIABLE).unwrap_or_default();
+        for name in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            match name {
+                "no-replication-hba" => f.no_replication_hba = true,
+                "wrong-sentinel-auth" => f.wrong_sentinel_auth = true,
+                "no-next-upstream" => f.no_next_upstream = true,
+                other => {
+                    return Err(DrillError::env(format!(
+                        "{FAULT_VARIABLE}: unknown fault `{other}` (known: no-replication-hba, \
+                         wrong-sentinel-auth, no-next-upstream)"
+                    )));
+                }
+            }
+        }
+        Ok(f)
+    }
+
+    /// What is injected, for the progress lines.
+    pub(crate) fn describe(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        if self.no_replication_hba {
+            v.push(
+                "no-replication-hba (the `host replication` lines are removed from pg_hba.conf)",
+            );
+        }
+        if self.wrong_sentinel_auth {
+            v.push("wrong-sentinel-auth (the Sentinels get another password than the data nodes)");
+        }
+        if self.no_next_upstream {
+            v.push("no-next-upstream (`proxy_next_upstream off;` in the nginx file)");
+        }
+        v
+    }
+}
+
+/// Random bytes as hex, from the kernel.
+pub(crate) fn random_hex(bytes: usize) -> Result<String, DrillError> {
+    let mut buf = vec![0u8; bytes];
+    fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut buf))
+        .map_err(|e| DrillError::io("cannot read /dev/urandom", &e))?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn mkdir(path: &Path, mode: u32) -> Result<(), DrillError> {
+    fs::create_dir_all(path)
+        .and_then(|()| fs::set_permissions(path, fs::Permissions::from_mode(mode)))
+        .map_err(|e| DrillError::io(format!("cannot create {}", path.display()), &e))
+}
+
+fn write(path: &Path, text: &str, mode: u32) -> Result<(), DrillError> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent)
+            .map_err(|e| DrillError::io(format!("cannot create {}", parent.display()), &e))?;
+    }
+    fs::write(path, text)
+        .and_then(|()| fs::set_permissions(path, fs::Permissions::from_mode(mode)))
+        .map_err(|e| DrillError::io(format!("cannot write {}", path.display()), &e))
+}
+
+/// What setting up the run folder produced.
+pub(crate) struct Prepared {
+    pub(crate) bundle: Bundle,
+    /// Every secret value the drill made up; never printed. Used to scrub
+    /// anything the drill prints, and by the scenarios to log in.
+    pub(crate) secrets: Vec<String>,
+    /// The password the Sentinels are started with (the data nodes' unless
+    /// a fault is injected).
+    pub(crate) sentinel_password_file: std::path::PathBuf,
+}
+
+/// Creates the folders, writes the secrets, renders and writes the local
+/// bundle (with the injected faults).
+pub(crate) fn prepare(
+    topology: &Topology,
+    layout: &Layout,
+    users: &Users,
+    tools: &Tools,
+    faults: Faults,
+    cancel: &Cancel,
+) -> Result<Prepared, DrillError> {
+    // Readable by the unprivileged servers (postgres, nginx workers).
+    mkdir(&layout.run, 0o755)?;
+    mkdir(&layout.logs, 0o755)?;
+    mkdir(&layout.data, 0o755)?;
+    // Enterable, not listable: each server opens only its own files.
+    mkdir(&layout.secrets, 0o711)?;
+    // PostgreSQL writes its sockets and the replication password file here.
+    mkdir(&layout.state, 0o755)?;
+    users.give_to_postgres(&layout.state)?;
+    for n in std::iter::once(&layout.pg.primary).chain(&layout.pg.replicas) {
+        mkdir(&n.node.data_dir, 0o700)?;
+        users.give_to_postgres(&n.node.data_dir)?;
+    }
+    mkdir(&layout.pg.primary.socket_dir, 0o700)?;
+    users.give_to_postgres(&layout.pg.primary.socket_dir)?;
+
+    let spec = topology.spec();
+    let tls: Vec<&str> = spec
+        .load_balancer
+        .tls
+        .iter()
+        .flat_map(|t| [t.certificate_secret.as_str(), t.key_secret.as_str()])
+        .collect();
+    let mut secrets = Vec::new();
+    for name in spec.secrets.keys() {
+        if tls.contains(&name.as_str()) {
+            continue;
+        }
+        let value = random_hex(16)?;
+        let path = layout.secrets.join(name.as_str());
+        write(&path, &format!("{value}\n"), 0o600)?;
+        secrets.push(value);
+    }
+    for secret in [
+        &layout.pg.password_file,
+        &layout.pg.replication_password_file,
+    ] {
+        users.give_to_postgres(secret)?;
+    }
+    if let Some((cert, key)) = &layout.lb.tls {
+        self_signed(tools, &layout.lb.server_name, cert, key, cancel)?;
+    }
+    let sentinel_password_file = if faults.wrong_sentinel_auth {
+        let wrong = random_hex(16)?;
+        let path = layout.secrets.join("wrong-sentinel-password");
+        write(&path, &format!("{wrong}\n"), 0o600)?;
+        secrets.push(wrong);
+        path
+    } else {
+        layout.redis.password_file.clone()
+    };
+
+    let options = LocalOptions {
+        run_dir: layout.run.display().to_string(),
+        remap_privileged_ports: !users.root,
+    };
+    let bundle = pf_render::render_with(topology, Target::Local, &options)
+        .map_err(|e| DrillError::env(format!("rendering the local bundle failed (a bug): {e}")))?;
+    layout.verify(&bundle)?;
+    for a in bundle.artifacts() {
+        let mut text = a.contents.clone();
+        if a.path == layout::PG_HBA && faults.no_replication_hba {
+            text = text
+                .lines()
+                .filter(|l| !l.starts_with("host replication"))
+                .map(|l| format!("{l}\n"))
+                .collect();
+        }
+        if a.path == layout::NGINX && faults.no_next_upstream {
+            text = text
+                .lines()
+                .map(|l| {
+                    if l.trim_start().starts_with("proxy_next_upstream ") {
+                        "            proxy_next_upstream off;\n".to_owned()
+                    } else {
+                        format!("{l}\n")
+                    }
+                })
+                .collect();
+        }
+        write(&layout.bundle.join(&a.path), &text, a.mode)?;
+    }
+    Ok(Prepared {
+        bundle,
+        secrets,
+        sentinel_password_file,
+    })
+}
+
+/// A self-signed certificate for the server name (the TLS secrets).
+fn self_signed(
+    tools: &Tools,
+    server_name: &str,
+    cert: &Path,
+    key: &Path,
+    cancel: &Cancel,
+) -> Result<(), DrillError> {
+    let (ok, _, err) = proc::run(
+        Command::new(&tools.openssl)
+            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+            .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"])
+            .arg("-subj")
+            .arg(format!("/CN={server_name}"))
+            .arg("-addext")
+            .arg(format!("subjectAltName=DNS:{server_name}"))
+            .arg("-keyout")
+            .arg(key)
+            .arg("-out")
+            .arg(cert),
+        Duration::from_secs(30),
+        cancel,
+    )?;
+    if !ok {
+        return Err(DrillError::env(format!(
+            "openssl could not make the TLS certificate: {}",
+            err.trim()
+        )));
+    }
+    for f in [cert, key] {
+        fs::set_permissions(f, fs::Permissions::from_mode(0o600))
+            .map_err(|e| DrillError::io(format!("cannot chmod {}", f.display()), &e))?;
+    }
+    Ok(())
+}
