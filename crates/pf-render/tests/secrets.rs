@@ -60,7 +60,12 @@ fn leaks(line: &str, declared: &[String]) -> bool {
         if i > start {
             let name = trimmed[start..i].to_ascii_lowercase();
             let rest = &trimmed[i..];
-            let value = rest.strip_prefix('=').or_else(|| rest.strip_prefix(": "));
+            // `KEY=value` anywhere (shell, env); `key: value` only as the
+            // line's own key (YAML), not inside a sentence.
+            let first = trimmed[..start].trim_start_matches("- ").trim().is_empty();
+            let value = rest
+                .strip_prefix('=')
+                .or_else(|| rest.strip_prefix(": ").filter(|_| first));
             if let Some(value) = value {
                 let value = value.split_whitespace().next().unwrap_or("");
                 if CREDENTIAL_WORDS.iter().any(|w| name.contains(w)) && !safe_value(value, declared)
