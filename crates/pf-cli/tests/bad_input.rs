@@ -296,3 +296,43 @@ fn unreadable_inputs_exit_2_and_touch_no_folder() {
         );
     }
 }
+
+/// The committed invalid corpus too: `swarm FIXTURE -o DIR` exits 1 and
+/// leaves DIR exactly as it was, for every fixture.
+#[test]
+fn every_invalid_fixture_leaves_the_output_folder_alone() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/invalid");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("bundle");
+    std::fs::create_dir_all(out.join("scripts")).expect("mkdir");
+    std::fs::write(out.join("docker-stack.yml"), "old stack\n").expect("write");
+    std::fs::write(out.join("scripts/ha-setup.sh"), "#!/bin/sh\n").expect("write");
+    let before = snapshot(tmp.path());
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&fixtures)
+        .expect("list fixtures")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 60, "only {} invalid fixtures", files.len());
+    for file in &files {
+        let name = file.file_name().expect("name").to_string_lossy();
+        let input = file.to_str().expect("UTF-8 path");
+        for target in ["swarm", "compose"] {
+            let rendered = pf(tmp.path(), &[target, input, "-o", "bundle"]);
+            let stderr = String::from_utf8_lossy(&rendered.stderr);
+            assert!(!stderr.contains("panicked"), "{name}: panic:\n{stderr}");
+            assert_eq!(
+                exit_code(&name, &rendered),
+                1,
+                "{name} ({target}):\n{stderr}"
+            );
+            assert!(stderr.contains("--> "), "{name}: no location:\n{stderr}");
+        }
+        assert_eq!(
+            snapshot(tmp.path()),
+            before,
+            "{name}: the output folder changed"
+        );
+    }
+}
