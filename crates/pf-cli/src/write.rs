@@ -7,7 +7,9 @@
 //! with the target in one `renameat2(RENAME_EXCHANGE)`; the old contents
 //! are removed afterwards. Where the kernel or file system lacks
 //! `RENAME_EXCHANGE`, the fallback is two renames, which leaves a short
-//! window without a target but never a half-written one.
+//! window without a target but never a half-written one. A render killed
+//! part-way leaves its staging folder behind; the next render of the same
+//! target removes it.
 
 use std::fs;
 use std::io::Write as _;
@@ -59,6 +61,7 @@ pub(crate) fn replace_dir(bundle: &Bundle, target: &Path) -> Result<(), WriteErr
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "bundle".to_owned());
+    remove_stale(&parent, &name);
     let staging = parent.join(format!(".{name}.pf-new-{}", std::process::id()));
     if staging.exists() {
         fs::remove_dir_all(&staging).map_err(io(&staging))?;
@@ -70,6 +73,32 @@ pub(crate) fn replace_dir(bundle: &Bundle, target: &Path) -> Result<(), WriteErr
         let _ = fs::remove_dir_all(&staging);
     }
     result
+}
+
+/// Removes the staging and old-bundle folders of `name` that renders killed
+/// part-way left in `parent` (`.NAME.pf-new-PID`, `.NAME.pf-old-PID`). A
+/// folder whose process is still running belongs to a concurrent render and
+/// is left alone. Best effort: what cannot be removed stays, as before.
+fn remove_stale(parent: &Path, name: &str) {
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    let prefix = format!(".{name}.pf-");
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(pid) = file_name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&prefix))
+            .and_then(|rest| rest.strip_prefix("new-").or(rest.strip_prefix("old-")))
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let alive = Path::new("/proc").join(pid.to_string()).exists();
+        if !alive && entry.file_type().is_ok_and(|t| t.is_dir()) {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 fn write_tree(bundle: &Bundle, root: &Path) -> Result<(), WriteError> {

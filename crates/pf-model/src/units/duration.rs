@@ -101,7 +101,10 @@ impl FromStr for Duration {
             }
             let unit = &s[unit_start..i];
             if i < bytes.len() && !bytes[i].is_ascii_digit() {
-                return Err(bad(&format!("unexpected `{}`", &s[i..=i])));
+                // `i` is on a char boundary (only ASCII was skipped), but
+                // the character there may be several bytes long.
+                let c = s[i..].chars().next().unwrap_or_default();
+                return Err(bad(&format!("unexpected `{c}`")));
             }
             let Some(rank) = UNITS.iter().position(|(u, _)| *u == unit) else {
                 return Err(bad(if unit.is_empty() {
@@ -167,6 +170,20 @@ mod tests {
                 err.message
             );
             assert!(err.help.contains("1m30s"));
+        }
+    }
+
+    /// Found by the `load_validate` fuzz target: a multi-byte character
+    /// after the unit was sliced by bytes and panicked.
+    #[test]
+    fn rejects_a_multibyte_character_after_the_unit() {
+        for (bad, shown) in [("10s\u{fffd}", "\u{fffd}"), ("5mé", "é"), ("1h🙂2m", "🙂")] {
+            let err = bad.parse::<Duration>().expect_err(bad);
+            assert!(
+                err.message.contains(&format!("unexpected `{shown}`")),
+                "{bad}: {}",
+                err.message
+            );
         }
     }
 

@@ -1,0 +1,238 @@
+//! A render killed (SIGKILL) part-way never leaves a half-written bundle:
+//! the output folder is exactly the old bundle or exactly the new one,
+//! never a mix and never missing, and the next render removes the staging
+//! folder the killed one left behind.
+//!
+//! The kill points are chosen by watching the staging folder
+//! `.<DIR>.pf-new-<pid>` fill up (killed after 0, 1, a few, half, all but
+//! one and all of its files), so they do not depend on the machine's speed.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const PROD: &str = include_str!("../../../topologies/prod.toml");
+
+/// The production topology with `services` app services instead of two (the
+/// generator of `pf_bench::topology`, repeated here because pf-cli does not
+/// depend on pf-bench): a bigger bundle, so writing it takes a while.
+fn big_topology(services: usize) -> String {
+    let head_end = PROD.find("[[services]]").expect("prod.toml has services");
+    let tail_start = PROD.find("[postgres]").expect("prod.toml has postgres");
+    let mut text = PROD[..head_end]
+        .replace("subnet = \"172.26.0.0/16\"", "subnet = \"172.16.0.0/12\"")
+        .replace(
+            "allow = [\"127.0.0.1/32\", \"172.26.0.0/16\"]",
+            "allow = [\"127.0.0.1/32\", \"172.16.0.0/12\"]",
+        )
+        .replace("nodes = 3", &format!("nodes = {}", 3 + services / 8));
+    for i in 0..services {
+        let name = format!("s{i}-api");
+        let _ = write!(
+            text,
+            "[[services]]\nname = \"{name}\"\nimage = \"registry.example.org/{name}:1.0.{i}\"\nreplicas = 3\nport = 8000\n\
+             route = \"/{name}\"\nhealth-path = \"/{name}/health\"\nconnects-to = [\"postgres\", \"redis\"]\n\
+             resources = {{ limits = {{ cpus = 0.5, memory = \"256M\" }}, reservations = {{ cpus = 0.25, memory = \"128M\" }} }}\n\n"
+        );
+    }
+    text.push_str(&PROD[tail_start..]);
+    text.replace(
+        "secret_key = \"Application signing key (SECRET_KEY)\"\n",
+        "",
+    )
+    .replace("gemini_api_key = \"Gemini API key (GEMINI_API_KEY)\"\n", "")
+}
+
+fn pf() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pf-render"));
+    cmd.stdout(Stdio::null()).stderr(Stdio::piped());
+    cmd
+}
+
+fn render(topology: &Path, out: &Path) {
+    let output = pf()
+        .arg("swarm")
+        .arg(topology)
+        .arg("-o")
+        .arg(out)
+        .output()
+        .expect("run pf-render");
+    assert!(
+        output.status.success(),
+        "render failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Every file under `dir`: relative path -> bytes. `None` if `dir` is missing.
+fn tree(dir: &Path) -> Option<BTreeMap<String, Vec<u8>>> {
+    if !dir.exists() {
+        return None;
+    }
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        // The folder may vanish under us while a render is running.
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(bytes) = std::fs::read(&path) {
+                let rel = path.strip_prefix(dir).expect("under dir");
+                out.insert(rel.to_string_lossy().into_owned(), bytes);
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Names in `dir` other than `keep`.
+fn siblings(dir: &Path, keep: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("list folder")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n != keep)
+        .collect();
+    names.sort();
+    names
+}
+
+/// Kills the child if the test panics before it does.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts a render of `topology` into `out` and SIGKILLs it once its staging
+/// folder holds `files` files (or when it exits by itself). Returns whether
+/// it was killed before it finished.
+fn render_and_kill_at(topology: &Path, out: &Path, files: usize) -> bool {
+    let parent = out.parent().expect("out has a parent");
+    let name = out.file_name().expect("out has a name").to_string_lossy();
+    let child = pf()
+        .arg("swarm")
+        .arg(topology)
+        .arg("-o")
+        .arg(out)
+        .spawn()
+        .expect("start pf-render");
+    let mut child = KillOnDrop(child);
+    let staging: PathBuf = parent.join(format!(".{name}.pf-new-{}", child.0.id()));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if child.0.try_wait().expect("poll child").is_some() {
+            return false;
+        }
+        if tree(&staging).is_some_and(|t| t.len() >= files) {
+            child.0.kill().expect("SIGKILL pf-render");
+            let status = child.0.wait().expect("reap pf-render");
+            // Killed by the signal, or it had just exited by itself.
+            return status.code().is_none();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the render did not progress in 60 s"
+        );
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}
+
+#[test]
+fn a_killed_render_leaves_the_old_or_the_new_bundle_and_its_debris_is_cleaned() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let old_topology = tmp.path().join("old.toml");
+    let new_topology = tmp.path().join("new.toml");
+    std::fs::write(&old_topology, big_topology(3)).expect("write");
+    std::fs::write(&new_topology, big_topology(150)).expect("write");
+
+    // The two bundles to expect, rendered without interruption.
+    let reference = tmp.path().join("reference");
+    std::fs::create_dir(&reference).expect("mkdir");
+    render(&old_topology, &reference.join("old"));
+    render(&new_topology, &reference.join("new"));
+    let old = tree(&reference.join("old")).expect("old bundle");
+    let new = tree(&reference.join("new")).expect("new bundle");
+    assert_ne!(old, new);
+    let total = new.len();
+
+    let work = tmp.path().join("work");
+    std::fs::create_dir(&work).expect("mkdir");
+    let out = work.join("bundle");
+    let mut killed_mid_write = 0;
+    let mut stale = 0;
+    for files in [0, 1, 3, total / 2, total - 1, total] {
+        render(&old_topology, &out);
+        let killed = render_and_kill_at(&new_topology, &out, files);
+        let now =
+            tree(&out).unwrap_or_else(|| panic!("killed at {files} files: {out:?} is missing"));
+        let is_old = now == old;
+        assert!(
+            is_old || now == new,
+            "killed at {files}/{total} files: the folder is neither the old nor the new bundle \
+             ({} files, {} of them as in the new bundle)",
+            now.len(),
+            now.iter().filter(|(k, v)| new.get(*k) == Some(*v)).count()
+        );
+        if killed && is_old {
+            killed_mid_write += 1;
+        }
+        stale = siblings(&work, "bundle").len();
+    }
+    assert!(
+        killed_mid_write >= 3,
+        "only {killed_mid_write} kills landed while the bundle was being written; the test needs a bigger bundle"
+    );
+    assert!(
+        stale > 0,
+        "the killed renders left no staging folder to clean"
+    );
+
+    // The next render removes what the killed ones left behind.
+    render(&new_topology, &out);
+    assert_eq!(tree(&out).as_ref(), Some(&new));
+    assert_eq!(
+        siblings(&work, "bundle"),
+        Vec::<String>::new(),
+        "stale staging folders survive a render"
+    );
+}
+
+#[test]
+fn a_staging_folder_of_a_live_render_is_left_alone() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let topology = tmp.path().join("t.toml");
+    std::fs::write(&topology, PROD).expect("write");
+    let out = tmp.path().join("bundle");
+    // This test process is alive: its folder belongs to a render in progress.
+    let live = tmp
+        .path()
+        .join(format!(".bundle.pf-new-{}", std::process::id()));
+    std::fs::create_dir(&live).expect("mkdir");
+    std::fs::write(live.join("half-written.yml"), "x").expect("write");
+    // A pid that cannot be alive (above the kernel's pid_max limit).
+    let dead = tmp.path().join(".bundle.pf-new-4294967295");
+    std::fs::create_dir(&dead).expect("mkdir");
+    // Folders of other bundles are not ours to remove.
+    let other = tmp.path().join(".other.pf-new-4294967295");
+    std::fs::create_dir(&other).expect("mkdir");
+
+    render(&topology, &out);
+    assert!(
+        live.join("half-written.yml").exists(),
+        "a live render's staging folder was removed"
+    );
+    assert!(!dead.exists(), "a dead render's staging folder was kept");
+    assert!(
+        other.exists(),
+        "another bundle's staging folder was removed"
+    );
+}
