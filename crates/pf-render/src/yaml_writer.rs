@@ -60,6 +60,8 @@ impl ser::Error for Unsupported {
 
 type Result<T = ()> = std::result::Result<T, Unsupported>;
 
+const SPACES: &str = "                                ";
+
 /// libyaml's indentation step.
 const INDENT: i32 = 2;
 /// libyaml writes longer keys in the explicit `? key` form.
@@ -127,8 +129,9 @@ impl Writer {
             self.column = 0;
         }
         while self.column < indent {
-            self.out.push(' ');
-            self.column += 1;
+            let n = (indent - self.column).min(SPACES.len());
+            self.out.push_str(&SPACES[..n]);
+            self.column += n;
         }
         self.whitespace = true;
         self.indention = true;
@@ -233,10 +236,8 @@ impl Writer {
     fn string(&mut self, value: &str) -> Result {
         // Line breaks (literal style), tabs, control and non-ASCII
         // characters (double quotes or escapes) are left to serde_yaml_ng.
-        if !value.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
-            return Err(Unsupported);
-        }
-        let style = if reads_as_other_type(value) || !block_plain_allowed(value) {
+        let plain_allowed = block_plain_allowed(value).ok_or(Unsupported)?;
+        let style = if !plain_allowed || reads_as_other_type(value) {
             Style::SingleQuoted
         } else {
             Style::Plain
@@ -302,28 +303,47 @@ impl Writer {
     }
 }
 
-/// libyaml's `block_plain_allowed` for a one-line printable ASCII string.
-fn block_plain_allowed(s: &str) -> bool {
+/// libyaml's `block_plain_allowed` for a one-line printable ASCII string,
+/// or `None` for any other string.
+fn block_plain_allowed(s: &str) -> Option<bool> {
     let b = s.as_bytes();
-    let Some((&first, &last)) = b.first().zip(b.last()) else {
-        return true;
+    let mut marks = false;
+    for &c in b {
+        if c.wrapping_sub(0x20) >= 0x5f {
+            return None;
+        }
+        marks |= (c == b':') | (c == b'#');
+    }
+    let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
+        return Some(true);
     };
-    if first == b' ' || last == b' ' || s.starts_with("---") || s.starts_with("...") {
-        return false;
+    let blank_at_1 = b.get(1).is_none_or(|&c| c == b' ');
+    let indicator_first = match first {
+        b'#' | b',' | b'[' | b']' | b'{' | b'}' | b'&' | b'*' | b'!' | b'|' | b'>' | b'\''
+        | b'"' | b'%' | b'@' | b'`' => true,
+        b'?' | b':' | b'-' => blank_at_1,
+        _ => false,
+    };
+    if indicator_first
+        || first == b' '
+        || last == b' '
+        || s.starts_with("---")
+        || s.starts_with("...")
+    {
+        return Some(false);
     }
-    // Past the end is libyaml's terminating NUL, which counts as whitespace.
-    let blank_at = |i: usize| b.get(i).is_none_or(|&c| c == b' ');
-    if b"#,[]{}&*!|>'\"%@`".contains(&first) || (b"?:-".contains(&first) && blank_at(1)) {
-        return false;
-    }
-    for i in 1..b.len() {
-        match b[i] {
-            b':' if blank_at(i + 1) => return false,
-            b'#' if b[i - 1] == b' ' => return false,
-            _ => {}
+    // The exact scan only for strings that have a `:` or `#`.
+    if marks {
+        for i in 1..b.len() {
+            // Past the end is libyaml's terminating NUL, which counts as whitespace.
+            let ends_key = b[i] == b':' && b.get(i + 1).is_none_or(|&n| n == b' ');
+            let comment = b[i] == b'#' && b[i - 1] == b' ';
+            if ends_key || comment {
+                return Some(false);
+            }
         }
     }
-    true
+    Some(true)
 }
 
 /// serde_yaml_ng single-quotes a string that a YAML parser would read as
