@@ -1,6 +1,10 @@
 //! Criterion benchmarks of every stage, on prod and on synthetic
 //! topologies of 10 to 10,000 app services. Targets and results are in
 //! BENCHMARKS.md; timing is never asserted in tests.
+//!
+//! Whole-process timings (`pf-render swarm ... -o DIR`, `pf-render check`
+//! over 1,000 files) and peak memory are measured by
+//! `crates/pf-bench/process.sh` with hyperfine and `/usr/bin/time -v`.
 
 use std::hint::black_box;
 
@@ -8,6 +12,8 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use pf_render::Target;
 
 const PROD: &str = include_str!("../../../topologies/prod.toml");
+
+const TARGETS: [Target; 3] = [Target::Swarm, Target::Compose, Target::Local];
 
 fn validated(text: &str) -> pf_model::Topology {
     pf_model::from_str(text, "bench.toml")
@@ -28,7 +34,7 @@ fn prod(c: &mut Criterion) {
         })
     });
     let topology = validated(PROD);
-    for target in [Target::Swarm, Target::Compose] {
+    for target in TARGETS {
         c.bench_function(&format!("prod/render-{target}"), |b| {
             b.iter(|| black_box(pf_render::render(black_box(&topology), target).expect("renders")))
         });
@@ -51,12 +57,13 @@ fn scaling(c: &mut Criterion) {
             })
         });
         let topology = validated(&text);
-        group.bench_with_input(BenchmarkId::new("render-swarm", n), &topology, |b, t| {
-            b.iter(|| black_box(pf_render::render(t, Target::Swarm).expect("renders")))
-        });
-        group.bench_with_input(BenchmarkId::new("render-compose", n), &topology, |b, t| {
-            b.iter(|| black_box(pf_render::render(t, Target::Compose).expect("renders")))
-        });
+        for target in TARGETS {
+            group.bench_with_input(
+                BenchmarkId::new(format!("render-{target}"), n),
+                &topology,
+                |b, t| b.iter(|| black_box(pf_render::render(t, target).expect("renders"))),
+            );
+        }
     }
     group.finish();
 }

@@ -95,7 +95,8 @@ pub(crate) fn run(opts: &Options) -> Outcome {
         .unwrap_or_else(|| default_out(&opts.file, opts.target));
     match write::replace_dir(&bundle, &dir) {
         Ok(()) => {
-            let mut out = std::io::stdout().lock();
+            // One write for the whole list, not one per line.
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             for a in bundle.artifacts() {
                 let _ = writeln!(
                     out,
@@ -112,6 +113,7 @@ pub(crate) fn run(opts: &Options) -> Outcome {
                 opts.target,
                 dir.display()
             );
+            let _ = out.flush();
             Outcome::Ok
         }
         Err(e) => {

@@ -76,6 +76,7 @@ pub fn from_str(text: &str, origin: &str) -> Result<Loaded, LoadError> {
             e.span().unwrap_or(0..0),
         )
     })?;
+    source.set_document(root.get_ref());
     let file: TopologyFile = serde::Deserialize::deserialize(toml::de::Deserializer::from(root))
         .map_err(|e| {
             let (code, message, help) = classify(e.message());

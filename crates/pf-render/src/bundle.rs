@@ -19,15 +19,20 @@ pub struct Bundle {
     origin: String,
     target: Target,
     artifacts: Vec<Artifact>,
+    /// [`Bundle::header_text`], written once for every file.
+    header: String,
 }
 
 impl Bundle {
     pub(crate) fn new(origin: &str, target: Target) -> Self {
-        Self {
+        let mut bundle = Self {
             origin: origin.to_owned(),
             target,
             artifacts: Vec::new(),
-        }
+            header: String::new(),
+        };
+        bundle.header = bundle.header_text();
+        bundle
     }
 
     /// The topology file the bundle was rendered from.
@@ -65,19 +70,26 @@ impl Bundle {
     /// Adds a file, prefixing the generated-by header in the file's own
     /// comment syntax (after the shebang of a script).
     pub(crate) fn add(&mut self, path: &str, body: &str) {
-        let header = self.header_text();
+        let header = self.header.as_str();
         let executable = path.ends_with(".sh");
-        let contents = if path.ends_with(".md") {
-            format!("<!-- {header} -->\n\n{body}")
+        // One allocation of the final size: bodies are up to megabytes.
+        let mut contents = String::with_capacity(body.len() + header.len() + 16);
+        if path.ends_with(".md") {
+            for part in ["<!-- ", header, " -->\n\n", body] {
+                contents.push_str(part);
+            }
         } else if path.ends_with(".json") {
-            body.to_owned()
+            contents.push_str(body);
         } else if let Some(rest) = body.strip_prefix("#!") {
             let (shebang, tail) = rest.split_once('\n').unwrap_or((rest, ""));
-            format!("#!{shebang}\n# {header}\n{tail}")
+            for part in ["#!", shebang, "\n# ", header, "\n", tail] {
+                contents.push_str(part);
+            }
         } else {
-            format!("# {header}\n{body}")
-        };
-        let mut contents = contents;
+            for part in ["# ", header, "\n", body] {
+                contents.push_str(part);
+            }
+        }
         if !contents.ends_with('\n') {
             contents.push('\n');
         }

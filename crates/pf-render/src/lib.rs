@@ -25,6 +25,7 @@ mod hash;
 mod plan;
 mod target;
 mod templates;
+mod yaml_writer;
 
 pub use bundle::{Artifact, Bundle};
 pub use error::RenderError;

@@ -57,7 +57,8 @@ fn service_names(file: &TopologyFile, out: &mut Vec<Finding>) {
     ];
 
     let mut first_use: HashMap<&str, usize> = HashMap::new();
-    let mut instances: HashMap<String, usize> = HashMap::new();
+    // Services that get Compose instances: the first of each name.
+    let mut declared: HashMap<&str, usize> = HashMap::new();
     for (i, svc) in file.services.iter().enumerate() {
         let name = svc.name.as_str();
         if let Some(first) = first_use.insert(name, i) {
@@ -77,13 +78,12 @@ fn service_names(file: &TopologyFile, out: &mut Vec<Finding>) {
                 "rename the service; generated names are nginx, nginx-lb, postgres-*, redis-*, and the monitoring services",
             ));
         }
-        for n in 1..=svc.replicas {
-            instances.insert(naming::app_instance(name, n), i);
-        }
+        declared.insert(name, i);
     }
     // `api` with 12 replicas makes `api1`..`api12`; a service named `api1` would clash.
+    let replicas = |owner: usize| file.services[owner].replicas;
     for (i, svc) in file.services.iter().enumerate() {
-        if let Some(&owner) = instances.get(svc.name.as_str())
+        if let Some(owner) = instance_owner(svc.name.as_str(), &declared, replicas)
             && owner != i
         {
             {
@@ -99,6 +99,31 @@ fn service_names(file: &TopologyFile, out: &mut Vec<Finding>) {
             }
         }
     }
+}
+
+/// The service whose Compose instances (`naming::app_instance`: the name
+/// and a number from 1 to its replicas) include `name`; of several, the
+/// last declared. Reading the number off the end of `name` costs the
+/// length of its digits, where listing every instance of every service
+/// cost all their replicas in allocations.
+fn instance_owner(
+    name: &str,
+    declared: &HashMap<&str, usize>,
+    replicas: impl Fn(usize) -> u32,
+) -> Option<usize> {
+    let digits = name.len() - name.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    (name.len() - digits..name.len())
+        .filter_map(|at| {
+            let (base, number) = name.split_at(at);
+            // Instance numbers are written without leading zeros.
+            if number.starts_with('0') {
+                return None;
+            }
+            let n: u32 = number.parse().ok()?;
+            let &owner = declared.get(base)?;
+            (n <= replicas(owner)).then_some(owner)
+        })
+        .max()
 }
 
 fn valid_path(p: &str) -> bool {
@@ -188,5 +213,73 @@ fn environment(file: &TopologyFile, out: &mut Vec<Finding>) {
                 ));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The former rule: every instance name of every service in a map, the
+    /// last service writing an instance name owning it.
+    fn owners_by_listing(services: &[(&str, u32)]) -> Vec<Option<usize>> {
+        let mut seen = HashSet::new();
+        let mut instances: HashMap<String, usize> = HashMap::new();
+        for (i, (name, replicas)) in services.iter().enumerate() {
+            if !seen.insert(*name) {
+                continue;
+            }
+            for n in 1..=*replicas {
+                instances.insert(naming::app_instance(name, n), i);
+            }
+        }
+        services
+            .iter()
+            .map(|(name, _)| instances.get(*name).copied())
+            .collect()
+    }
+
+    fn owners_by_parsing(services: &[(&str, u32)]) -> Vec<Option<usize>> {
+        let mut declared = HashMap::new();
+        for (i, (name, _)) in services.iter().enumerate() {
+            declared.entry(*name).or_insert(i);
+        }
+        services
+            .iter()
+            .map(|(name, _)| instance_owner(name, &declared, |o| services[o].1))
+            .collect()
+    }
+
+    #[test]
+    fn instance_owners_match_the_full_listing() {
+        let names = [
+            "a", "a1", "a2", "a12", "a0", "a01", "a10", "a100", "a1a", "b", "b3", "b30", "s1",
+            "s12", "s", "s123", "1", "12", "x9", "x10", "api", "api1", "api12",
+        ];
+        // Every pair and triple of names, with replica counts that make and
+        // miss the numbered names, duplicates included.
+        let counts = [0u32, 1, 2, 3, 9, 10, 12];
+        let mut cases = 0;
+        for (i, a) in names.iter().enumerate() {
+            for b in &names {
+                for c in &names[i..] {
+                    for k in 0..counts.len() {
+                        let services = [
+                            (*a, counts[k]),
+                            (*b, counts[(k + 3) % counts.len()]),
+                            (*c, counts[(k + 5) % counts.len()]),
+                            (*a, counts[(k + 1) % counts.len()]),
+                        ];
+                        assert_eq!(
+                            owners_by_parsing(&services),
+                            owners_by_listing(&services),
+                            "{services:?}"
+                        );
+                        cases += 1;
+                    }
+                }
+            }
+        }
+        assert!(cases > 10_000);
     }
 }

@@ -64,10 +64,7 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
 }
 
 fn yaml(artifact: &str, value: &impl Serialize) -> Result<String, RenderError> {
-    serde_yaml_ng::to_string(value).map_err(|source| RenderError::Yaml {
-        artifact: artifact.to_owned(),
-        source,
-    })
+    super::yaml_text(artifact, value)
 }
 
 /// Why some alerts of the guide are missing, said where people look for them.

@@ -1,0 +1,859 @@
+//! A fast YAML serializer that writes exactly the bytes `serde_yaml_ng`
+//! writes, for the shapes the bundle uses: block mappings and sequences,
+//! empty `{}`/`[]`, integers, booleans, ordinary floats, and one-line
+//! printable ASCII strings in plain or single-quoted style.
+//!
+//! `serde_yaml_ng` drives libyaml's event emitter and re-parses every string
+//! to choose its quoting; that was two thirds of the time of rendering a
+//! stack. This writer follows the same rules (libyaml's
+//! `yaml_emitter_analyze_scalar`, `select_scalar_style`, `write_indent` and
+//! `write_indicator`, and serde_yaml_ng's test for strings that would read
+//! back as another type) but only where they are simple. Anything else (a
+//! line break, a tab or non-ASCII character, a long or complex key, an
+//! enum variant, a tag) makes [`to_string`] return `None`, and the caller
+//! uses `serde_yaml_ng` for the whole document. The tests compare both on
+//! every golden topology and on generated strings and shapes.
+
+use std::fmt::{self, Display};
+
+use serde::Serialize;
+use serde::ser::{self, Impossible};
+
+/// The document as `serde_yaml_ng::to_string` would write it, or `None`
+/// when it uses something this writer leaves to `serde_yaml_ng`.
+pub(crate) fn to_string<T: ?Sized + Serialize>(value: &T) -> Option<String> {
+    let mut w = Writer {
+        out: String::with_capacity(8192),
+        column: 0,
+        whitespace: true,
+        indention: true,
+        indent: -1,
+        indents: Vec::new(),
+        frames: Vec::new(),
+    };
+    value.serialize(&mut w).ok()?;
+    if !w.frames.is_empty() {
+        return None;
+    }
+    // The implicit document end: a final line break.
+    w.write_indent();
+    Some(w.out)
+}
+
+/// Declined: the caller falls back to `serde_yaml_ng`.
+#[derive(Debug)]
+pub(crate) struct Unsupported;
+
+impl Display for Unsupported {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("left to serde_yaml_ng")
+    }
+}
+
+impl std::error::Error for Unsupported {}
+
+impl ser::Error for Unsupported {
+    fn custom<T: Display>(_msg: T) -> Self {
+        Self
+    }
+}
+
+type Result<T = ()> = std::result::Result<T, Unsupported>;
+
+const SPACES: &str = "                                ";
+
+/// libyaml's indentation step.
+const INDENT: i32 = 2;
+/// libyaml writes longer keys in the explicit `? key` form.
+const MAX_SIMPLE_KEY: usize = 128;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Mapping,
+    Sequence,
+}
+
+/// An open mapping or sequence. Its block form starts at its first entry:
+/// an empty one is written `{}` or `[]` instead (libyaml looks ahead for
+/// the end event the same way).
+struct Frame {
+    kind: Kind,
+    started: bool,
+    /// The next scalar is a key (mappings).
+    expect_key: bool,
+    /// The collection is the value of a mapping entry (libyaml's
+    /// `mapping_context` when it started).
+    in_mapping: bool,
+}
+
+struct Writer {
+    out: String,
+    column: usize,
+    whitespace: bool,
+    indention: bool,
+    indent: i32,
+    indents: Vec<i32>,
+    frames: Vec<Frame>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Style {
+    Plain,
+    SingleQuoted,
+}
+
+impl Writer {
+    fn put(&mut self, s: &str) {
+        // Only ASCII reaches here, so bytes are columns.
+        self.out.push_str(s);
+        self.column += s.len();
+    }
+
+    fn increase_indent(&mut self, flow: bool, indentless: bool) {
+        self.indents.push(self.indent);
+        if self.indent < 0 {
+            self.indent = if flow { INDENT } else { 0 };
+        } else if !indentless {
+            self.indent += INDENT;
+        }
+    }
+
+    fn pop_indent(&mut self) {
+        self.indent = self.indents.pop().unwrap_or(-1);
+    }
+
+    fn write_indent(&mut self) {
+        let indent = usize::try_from(self.indent.max(0)).unwrap_or(0);
+        if !self.indention || self.column > indent || (self.column == indent && !self.whitespace) {
+            self.out.push('\n');
+            self.column = 0;
+        }
+        while self.column < indent {
+            let n = (indent - self.column).min(SPACES.len());
+            self.out.push_str(&SPACES[..n]);
+            self.column += n;
+        }
+        self.whitespace = true;
+        self.indention = true;
+    }
+
+    fn write_indicator(&mut self, indicator: &str, need_ws: bool, is_ws: bool, is_indention: bool) {
+        if need_ws && !self.whitespace {
+            self.put(" ");
+        }
+        self.put(indicator);
+        self.whitespace = is_ws;
+        self.indention = self.indention && is_indention;
+    }
+
+    /// Starts the block form of the innermost collection at its first entry.
+    fn start_block(&mut self) {
+        let Some(frame) = self.frames.last_mut() else {
+            return;
+        };
+        if frame.started {
+            return;
+        }
+        frame.started = true;
+        let (kind, in_mapping) = (frame.kind, frame.in_mapping);
+        match kind {
+            Kind::Mapping => self.increase_indent(false, false),
+            // A sequence that is a mapping value is not indented (`key:\n- a`).
+            Kind::Sequence => self.increase_indent(false, in_mapping && !self.indention),
+        }
+    }
+
+    /// What comes before a node in its parent: the `- ` of a sequence item,
+    /// nothing for a mapping value. Returns whether the node is a key.
+    fn before_node(&mut self) -> bool {
+        self.start_block();
+        match self.frames.last() {
+            Some(f) if f.kind == Kind::Sequence => {
+                self.write_indent();
+                self.write_indicator("-", true, false, true);
+                false
+            }
+            Some(f) if f.expect_key => {
+                self.write_indent();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// After a node: a key is followed by `:`; a value makes room for the next key.
+    fn after_node(&mut self, was_key: bool) {
+        if let Some(f) = self.frames.last_mut()
+            && f.kind == Kind::Mapping
+        {
+            f.expect_key = !was_key;
+            if was_key {
+                self.write_indicator(":", false, false, false);
+            }
+        }
+    }
+
+    fn scalar(&mut self, value: &str, style: Style) -> Result {
+        let key = self.before_node();
+        let style = if key {
+            if value.len() > MAX_SIMPLE_KEY {
+                return Err(Unsupported);
+            }
+            // An empty plain key is not allowed in the simple key form.
+            if value.is_empty() {
+                Style::SingleQuoted
+            } else {
+                style
+            }
+        } else {
+            style
+        };
+        match style {
+            Style::Plain => {
+                if !self.whitespace && !value.is_empty() {
+                    self.put(" ");
+                }
+                self.put(value);
+            }
+            Style::SingleQuoted => {
+                self.write_indicator("'", true, false, false);
+                let mut rest = value;
+                while let Some(i) = rest.find('\'') {
+                    self.put(&rest[..=i]);
+                    self.put("'");
+                    rest = &rest[i + 1..];
+                }
+                self.put(rest);
+                self.write_indicator("'", false, false, false);
+            }
+        }
+        self.whitespace = false;
+        self.indention = false;
+        self.after_node(key);
+        Ok(())
+    }
+
+    fn string(&mut self, value: &str) -> Result {
+        // Line breaks (literal style), tabs, control and non-ASCII
+        // characters (double quotes or escapes) are left to serde_yaml_ng.
+        let plain_allowed = block_plain_allowed(value).ok_or(Unsupported)?;
+        let style = if !plain_allowed || reads_as_other_type(value) {
+            Style::SingleQuoted
+        } else {
+            Style::Plain
+        };
+        self.scalar(value, style)
+    }
+
+    fn start_collection(&mut self, kind: Kind) -> Result {
+        if self.before_node() {
+            // A mapping or sequence as a key.
+            return Err(Unsupported);
+        }
+        let in_mapping = matches!(self.frames.last(), Some(f) if f.kind == Kind::Mapping);
+        self.frames.push(Frame {
+            kind,
+            started: false,
+            expect_key: kind == Kind::Mapping,
+            in_mapping,
+        });
+        Ok(())
+    }
+
+    fn end_collection(&mut self) -> Result {
+        let frame = self.frames.pop().ok_or(Unsupported)?;
+        if frame.kind == Kind::Mapping && !frame.expect_key {
+            // A key without a value.
+            return Err(Unsupported);
+        }
+        if frame.started {
+            self.pop_indent();
+        } else {
+            let (open, close) = match frame.kind {
+                Kind::Mapping => ("{", "}"),
+                Kind::Sequence => ("[", "]"),
+            };
+            self.write_indicator(open, true, true, false);
+            self.write_indicator(close, false, false, false);
+        }
+        self.after_node(false);
+        Ok(())
+    }
+
+    fn integer(&mut self, v: impl Into<i128>) -> Result {
+        let v: i128 = v.into();
+        let mut digits = [0u8; 40];
+        let mut at = digits.len();
+        let mut rest = v.unsigned_abs();
+        loop {
+            at -= 1;
+            // The remainder is below 10.
+            digits[at] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        if v < 0 {
+            at -= 1;
+            digits[at] = b'-';
+        }
+        let text = std::str::from_utf8(&digits[at..]).map_err(|_| Unsupported)?;
+        self.scalar(text, Style::Plain)
+    }
+}
+
+/// libyaml's `block_plain_allowed` for a one-line printable ASCII string,
+/// or `None` for any other string.
+fn block_plain_allowed(s: &str) -> Option<bool> {
+    let b = s.as_bytes();
+    let mut marks = false;
+    for &c in b {
+        if c.wrapping_sub(0x20) >= 0x5f {
+            return None;
+        }
+        marks |= (c == b':') | (c == b'#');
+    }
+    let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
+        return Some(true);
+    };
+    let blank_at_1 = b.get(1).is_none_or(|&c| c == b' ');
+    let indicator_first = match first {
+        b'#' | b',' | b'[' | b']' | b'{' | b'}' | b'&' | b'*' | b'!' | b'|' | b'>' | b'\''
+        | b'"' | b'%' | b'@' | b'`' => true,
+        b'?' | b':' | b'-' => blank_at_1,
+        _ => false,
+    };
+    if indicator_first
+        || first == b' '
+        || last == b' '
+        || s.starts_with("---")
+        || s.starts_with("...")
+    {
+        return Some(false);
+    }
+    // The exact scan only for strings that have a `:` or `#`.
+    if marks {
+        for i in 1..b.len() {
+            // Past the end is libyaml's terminating NUL, which counts as whitespace.
+            let ends_key = b[i] == b':' && b.get(i + 1).is_none_or(|&n| n == b' ');
+            let comment = b[i] == b'#' && b[i - 1] == b' ';
+            if ends_key || comment {
+                return Some(false);
+            }
+        }
+    }
+    Some(true)
+}
+
+/// serde_yaml_ng single-quotes a string that a YAML parser would read as
+/// null, a boolean or a number, or that is all digits with a leading zero.
+fn reads_as_other_type(s: &str) -> bool {
+    // Numbers start with a digit, a sign or a dot; the words below with
+    // `~nNtTfF`. Anything else is a string without parsing it.
+    match s.as_bytes().first() {
+        None => return true,
+        Some(b'0'..=b'9' | b'+' | b'-' | b'.' | b'~' | b'n' | b'N' | b't' | b'T' | b'f' | b'F') => {
+        }
+        Some(_) => return false,
+    }
+    matches!(
+        s,
+        "null" | "Null" | "NULL" | "~" | "true" | "True" | "TRUE" | "false" | "False" | "FALSE"
+    ) || parse_unsigned_int(s, u128::from_str_radix)
+        || parse_negative_int(s, i128::from_str_radix)
+        || parse_f64(s)
+        || digits_but_not_number(s)
+}
+
+// The next four follow serde_yaml_ng's `de.rs` (u64/i64 accept a subset of
+// what u128/i128 accept, so the wider types answer for both).
+
+fn parse_unsigned_int<T>(
+    s: &str,
+    radix: fn(&str, u32) -> std::result::Result<T, std::num::ParseIntError>,
+) -> bool {
+    let unpositive = s.strip_prefix('+').unwrap_or(s);
+    for (prefix, base) in [("0x", 16), ("0o", 8), ("0b", 2)] {
+        if let Some(rest) = unpositive.strip_prefix(prefix) {
+            if rest.starts_with(['+', '-']) {
+                return false;
+            }
+            if radix(rest, base).is_ok() {
+                return true;
+            }
+        }
+    }
+    if unpositive.starts_with(['+', '-']) || digits_but_not_number(s) {
+        return false;
+    }
+    radix(unpositive, 10).is_ok()
+}
+
+fn parse_negative_int<T>(
+    s: &str,
+    radix: fn(&str, u32) -> std::result::Result<T, std::num::ParseIntError>,
+) -> bool {
+    for (prefix, base) in [("-0x", 16), ("-0o", 8), ("-0b", 2)] {
+        if let Some(rest) = s.strip_prefix(prefix)
+            && radix(&format!("-{rest}"), base).is_ok()
+        {
+            return true;
+        }
+    }
+    !digits_but_not_number(s) && radix(s, 10).is_ok()
+}
+
+fn parse_f64(s: &str) -> bool {
+    let unpositive = match s.strip_prefix('+') {
+        Some(u) if u.starts_with(['+', '-']) => return false,
+        Some(u) => u,
+        None => s,
+    };
+    matches!(unpositive, ".inf" | ".Inf" | ".INF")
+        || matches!(s, "-.inf" | "-.Inf" | "-.INF" | ".nan" | ".NaN" | ".NAN")
+        || unpositive.parse::<f64>().is_ok_and(f64::is_finite)
+}
+
+fn digits_but_not_number(s: &str) -> bool {
+    let s = s.strip_prefix(['-', '+']).unwrap_or(s);
+    s.len() > 1 && s.starts_with('0') && s[1..].bytes().all(|b| b.is_ascii_digit())
+}
+
+impl ser::Serializer for &mut Writer {
+    type Ok = ();
+    type Error = Unsupported;
+    type SerializeSeq = Self;
+    type SerializeTuple = Self;
+    type SerializeTupleStruct = Self;
+    type SerializeTupleVariant = Impossible<(), Unsupported>;
+    type SerializeMap = Self;
+    type SerializeStruct = Self;
+    type SerializeStructVariant = Impossible<(), Unsupported>;
+
+    fn serialize_bool(self, v: bool) -> Result {
+        self.scalar(if v { "true" } else { "false" }, Style::Plain)
+    }
+    fn serialize_i8(self, v: i8) -> Result {
+        self.integer(v)
+    }
+    fn serialize_i16(self, v: i16) -> Result {
+        self.integer(v)
+    }
+    fn serialize_i32(self, v: i32) -> Result {
+        self.integer(v)
+    }
+    fn serialize_i64(self, v: i64) -> Result {
+        self.integer(v)
+    }
+    fn serialize_i128(self, v: i128) -> Result {
+        self.integer(v)
+    }
+    fn serialize_u8(self, v: u8) -> Result {
+        self.integer(v)
+    }
+    fn serialize_u16(self, v: u16) -> Result {
+        self.integer(v)
+    }
+    fn serialize_u32(self, v: u32) -> Result {
+        self.integer(v)
+    }
+    fn serialize_u64(self, v: u64) -> Result {
+        self.integer(v)
+    }
+    fn serialize_u128(self, v: u128) -> Result {
+        self.scalar(&v.to_string(), Style::Plain)
+    }
+    fn serialize_f32(self, _v: f32) -> Result {
+        Err(Unsupported)
+    }
+    fn serialize_f64(self, v: f64) -> Result {
+        // serde_yaml_ng prints floats with ryu; Rust's `{:?}` gives the same
+        // shortest digits in the range where neither uses an exponent.
+        let a = v.abs();
+        if !(v == 0.0 || (1e-4..1e16).contains(&a)) {
+            return Err(Unsupported);
+        }
+        self.scalar(&format!("{v:?}"), Style::Plain)
+    }
+    fn serialize_char(self, _v: char) -> Result {
+        Err(Unsupported)
+    }
+    fn serialize_str(self, v: &str) -> Result {
+        self.string(v)
+    }
+    fn serialize_bytes(self, _v: &[u8]) -> Result {
+        Err(Unsupported)
+    }
+    fn serialize_none(self) -> Result {
+        self.scalar("null", Style::Plain)
+    }
+    fn serialize_some<T: ?Sized + Serialize>(self, value: &T) -> Result {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result {
+        self.scalar("null", Style::Plain)
+    }
+    fn serialize_unit_struct(self, _name: &'static str) -> Result {
+        self.serialize_unit()
+    }
+    fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Result {
+        self.string(variant)
+    }
+    fn serialize_newtype_struct<T: ?Sized + Serialize>(self, _: &'static str, value: &T) -> Result {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: ?Sized + Serialize>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result {
+        // serde_yaml_ng writes a tag (`!Variant`).
+        Err(Unsupported)
+    }
+    fn serialize_seq(self, _len: Option<usize>) -> Result<Self> {
+        self.start_collection(Kind::Sequence)?;
+        Ok(self)
+    }
+    fn serialize_tuple(self, len: usize) -> Result<Self> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_struct(self, _: &'static str, len: usize) -> Result<Self> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant> {
+        Err(Unsupported)
+    }
+    fn serialize_map(self, _len: Option<usize>) -> Result<Self> {
+        self.start_collection(Kind::Mapping)?;
+        Ok(self)
+    }
+    fn serialize_struct(self, _: &'static str, _len: usize) -> Result<Self> {
+        self.start_collection(Kind::Mapping)?;
+        Ok(self)
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant> {
+        Err(Unsupported)
+    }
+    fn collect_str<T: ?Sized + Display>(self, value: &T) -> Result {
+        let s = value.to_string();
+        // serde_yaml_ng reads `!name` here as a tag.
+        if s.starts_with('!') {
+            return Err(Unsupported);
+        }
+        self.string(&s)
+    }
+}
+
+impl ser::SerializeSeq for &mut Writer {
+    type Ok = ();
+    type Error = Unsupported;
+    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result {
+        value.serialize(&mut **self)
+    }
+    fn end(self) -> Result {
+        self.end_collection()
+    }
+}
+
+impl ser::SerializeTuple for &mut Writer {
+    type Ok = ();
+    type Error = Unsupported;
+    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result {
+        value.serialize(&mut **self)
+    }
+    fn end(self) -> Result {
+        self.end_collection()
+    }
+}
+
+impl ser::SerializeTupleStruct for &mut Writer {
+    type Ok = ();
+    type Error = Unsupported;
+    fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result {
+        value.serialize(&mut **self)
+    }
+    fn end(self) -> Result {
+        self.end_collection()
+    }
+}
+
+impl ser::SerializeMap for &mut Writer {
+    type Ok = ();
+    type Error = Unsupported;
+    fn serialize_key<T: ?Sized + Serialize>(&mut self, key: &T) -> Result {
+        key.serialize(&mut **self)
+    }
+    fn serialize_value<T: ?Sized + Serialize>(&mut self, value: &T) -> Result {
+        value.serialize(&mut **self)
+    }
+    fn end(self) -> Result {
+        self.end_collection()
+    }
+}
+
+impl ser::SerializeStruct for &mut Writer {
+    type Ok = ();
+    type Error = Unsupported;
+    fn serialize_field<T: ?Sized + Serialize>(&mut self, key: &'static str, value: &T) -> Result {
+        self.string(key)?;
+        value.serialize(&mut **self)
+    }
+    fn end(self) -> Result {
+        self.end_collection()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde_json::{Value, json};
+
+    use super::to_string;
+
+    /// Either the fast writer declines, or it writes serde_yaml_ng's bytes.
+    fn same(value: &Value) -> bool {
+        let expected = serde_yaml_ng::to_string(value).expect("serde_yaml_ng writes it");
+        match to_string(value) {
+            Some(fast) => {
+                assert_eq!(fast, expected, "for {value}");
+                true
+            }
+            None => false,
+        }
+    }
+
+    #[test]
+    fn shapes() {
+        let shapes = [
+            json!({}),
+            json!([]),
+            json!(null),
+            json!("x"),
+            json!(5),
+            json!(true),
+            json!({"a": {}, "b": [], "c": [{}], "d": [[]], "e": {"f": {}}}),
+            json!([[1, [2, []]], {"a": [1, 2]}, [{"b": {"c": [3]}}], {}]),
+            json!({"a": [{"b": 1, "c": [{"d": [], "e": {}}]}], "f": [[{"g": null}]]}),
+            json!([[[]]]),
+            json!({"k": [[], [[]], {}, [{}]]}),
+            json!([{"a": 1}, {"b": [{"c": 2}, []]}]),
+        ];
+        for shape in &shapes {
+            assert!(same(shape), "declined {shape}");
+        }
+    }
+
+    #[test]
+    fn integers() {
+        #[derive(serde::Serialize)]
+        struct Ints {
+            a: i8,
+            b: i16,
+            c: i32,
+            d: i64,
+            e: i128,
+            f: u8,
+            g: u16,
+            h: u32,
+            i: u64,
+            j: u128,
+            k: Vec<i64>,
+        }
+        let ints = Ints {
+            a: i8::MIN,
+            b: -1,
+            c: 0,
+            d: i64::MIN,
+            e: i128::MIN,
+            f: u8::MAX,
+            g: 8080,
+            h: u32::MAX,
+            i: u64::MAX,
+            j: u128::MAX,
+            k: vec![i64::MAX, -10, 10, 0],
+        };
+        assert_eq!(
+            to_string(&ints).expect("fast"),
+            serde_yaml_ng::to_string(&ints).expect("serde_yaml_ng writes it")
+        );
+    }
+
+    #[test]
+    fn floats() {
+        for f in [
+            0.0,
+            -0.0,
+            0.1,
+            0.25,
+            1.0,
+            1.5,
+            100.0,
+            1e-4,
+            0.00012,
+            123456.789,
+            9.99e15,
+            1e15,
+            -2.5,
+            0.3333333333333333,
+        ] {
+            assert!(same(&json!({ "v": f })), "declined {f}");
+        }
+        // Exponent forms are left to serde_yaml_ng.
+        for f in [1e16, 1e-5, 1e300, 5e-324] {
+            assert!(!same(&json!({ "v": f })));
+        }
+    }
+
+    /// Every string of up to two characters from the ones YAML treats
+    /// specially, and of three from a smaller set, as a value, a key and
+    /// a sequence item.
+    #[test]
+    fn strings_as_values_keys_and_items() {
+        let wide: Vec<char> = " -:#?.0123x'\"{},[]&*!|>%@`~+eEnNtTo_/=$\\;<"
+            .chars()
+            .collect();
+        let narrow: Vec<char> = " -:#?.0x'\"{!e1".chars().collect();
+        let mut strings = vec![String::new()];
+        for a in &wide {
+            strings.push(a.to_string());
+            for b in &wide {
+                strings.push(format!("{a}{b}"));
+            }
+        }
+        for a in &narrow {
+            for b in &narrow {
+                for c in &narrow {
+                    strings.push(format!("{a}{b}{c}"));
+                }
+            }
+        }
+        for s in &strings {
+            for value in [
+                json!({ "key": s }),
+                json!([s]),
+                json!([[s]]),
+                json!({ s: 1 }),
+                json!({ s: [s] }),
+                json!([{ s: { s: s } }]),
+            ] {
+                assert!(same(&value), "declined {value}");
+            }
+        }
+    }
+
+    #[test]
+    fn typed_looking_strings() {
+        for s in [
+            "null",
+            "Null",
+            "NULL",
+            "~",
+            "true",
+            "True",
+            "TRUE",
+            "false",
+            "FALSE",
+            "yes",
+            "no",
+            "on",
+            "off",
+            "y",
+            "n",
+            "0",
+            "00",
+            "007",
+            "-0",
+            "+1",
+            "0x1F",
+            "0o17",
+            "0b101",
+            "-0x1",
+            "0x",
+            "0b",
+            "1e3",
+            "1.5",
+            ".5",
+            "5.",
+            ".inf",
+            "-.inf",
+            "+.inf",
+            ".nan",
+            ".NaN",
+            "inf",
+            "nan",
+            "infinity",
+            "-inf",
+            "1_000",
+            "12:30",
+            "3.9",
+            "1.0.0",
+            "0.1.2",
+            "340282366920938463463374607431768211456",
+            "-170141183460469231731687303715884105729",
+            "18446744073709551616",
+            "+-1",
+            "--1",
+            "0x+1",
+            "1e",
+            "e1",
+            "+",
+            "-",
+            ".",
+            "2024-01-01",
+            "key: value",
+            "a #b",
+            "a#b",
+            "#a",
+            "a:",
+            "a:b",
+            "http://x",
+            "- a",
+            "-a",
+            "? a",
+            "?a",
+            "--- a",
+            "...",
+            "a ",
+            " a",
+            "it's",
+            "'",
+            "''",
+            "a'b'c",
+            "\"q\"",
+            "say \"hi\"",
+        ] {
+            assert!(same(&json!({ "v": s, s: s })), "declined {s:?}");
+        }
+    }
+
+    #[test]
+    fn declines_what_it_does_not_write() {
+        for s in ["a\nb", "tab\there", "caf\u{e9}", "\u{0}", "\r"] {
+            assert!(!same(&json!({ "v": s })), "{s:?}");
+        }
+        let long_key = "k".repeat(129);
+        assert!(!same(&json!({ long_key: 1 })));
+        assert!(same(&json!({ "k".repeat(128): 1 })));
+        #[derive(serde::Serialize)]
+        enum E {
+            Tagged(u32),
+        }
+        assert!(to_string(&BTreeMap::from([("a", E::Tagged(1))])).is_none());
+    }
+}
