@@ -6,6 +6,9 @@
 //!   message and no panic;
 //! - `swarm FILE -o DIR` exits the same way, leaves a pre-existing DIR
 //!   byte-identical (mtimes too), and creates nothing when DIR did not exist.
+//!
+//! `swarm`/`compose -o DIR` is also run on every committed invalid fixture; I/O
+//! errors (a folder, a missing file) exit 2 and create nothing.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

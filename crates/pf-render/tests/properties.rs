@@ -12,8 +12,9 @@
 //!
 //! The cases come from proptest's random source, so every run tries new
 //! ones; a failure message carries the topology text to reproduce it. The
-//! external tools run on all 256 cases, after the in-process properties,
-//! two processes at a time.
+//! external tools run on all 256 cases, two processes at a time, while the
+//! next cases are generated (53-85 s in all on the shared 2-core machine;
+//! docs/fuzzing.md has the measurements).
 
 mod support;
 
@@ -544,7 +545,7 @@ fn random_valid_topologies_validate_render_deterministically_and_pass_the_tools(
         failures.len(),
         failures[0]
     );
-    // Keep CI's budget in view (measured: about 40 s on 2 busy cores).
+    // Keep CI's budget in view (measured: 53-85 s wall, 47 s CPU, on 2 shared cores).
     let took = started.elapsed();
     assert!(took.as_secs() < 300, "the property test took {took:?}");
 }
