@@ -32,18 +32,40 @@ gen=$root/target/release/gen-topologies
 
 echo "== load before: $(uptime)"
 
+# Writing to the disk (fsync per file) and to tmpfs (fsync is free there),
+# to tell the process's own cost from the disk's.
 hyperfine -N --warmup 5 --runs 100 --export-json "$work/swarm-prod.json" \
-    "$bin swarm topologies/prod.toml -o $work/out-prod"
+    -n "swarm prod -o DIR (disk)" "$bin swarm topologies/prod.toml -o $work/out-prod"
+if [ -d /dev/shm ]; then
+    shm=$(mktemp -d /dev/shm/pf-bench.XXXXXX)
+    hyperfine -N --warmup 5 --runs 100 --export-json "$work/swarm-prod-tmpfs.json" \
+        -n "swarm prod -o DIR (tmpfs)" "$bin swarm topologies/prod.toml -o $shm/out-prod"
+    rm -rf "$shm"
+fi
 hyperfine -N --warmup 5 --runs 100 --export-json "$work/swarm-prod-check.json" \
-    "$bin swarm topologies/prod.toml --check $work/out-prod"
+    -n "swarm prod --check DIR (no writes)" "$bin swarm topologies/prod.toml --check $work/out-prod"
 # The shell expands the 1,000 names once; hyperfine runs without a shell.
 hyperfine -N --warmup 2 --runs 20 --export-json "$work/check-1000.json" \
-    "$bin check $(echo "$work"/check/t-*.toml)"
+    -n "check 1,000 files" "$bin check $(echo "$work"/check/t-*.toml)"
+for json in "$work"/*.json; do
+    python3 - "$json" <<'PY'
+import json, statistics, sys
+r = json.load(open(sys.argv[1]))["results"][0]
+t = sorted(r["times"])
+q = statistics.quantiles(t, n=4)
+print(f'{r["command"]:<40} median {statistics.median(t)*1e3:8.2f} ms  IQR {q[0]*1e3:.2f}-{q[2]*1e3:.2f} ms  min {t[0]*1e3:.2f} ms')
+PY
+done
 
 rss() {
     local label=$1
     shift
-    /usr/bin/time -v "$@" >/dev/null 2>"$work/time.txt" || true
+    # A failed run would report the memory of an error message: stop instead.
+    if ! /usr/bin/time -v "$@" >/dev/null 2>"$work/time.txt"; then
+        cat "$work/time.txt" >&2
+        echo "failed: $*" >&2
+        exit 1
+    fi
     printf '%-40s max RSS %6s KiB, wall %s\n' "$label" \
         "$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time.txt")" \
         "$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$work/time.txt")"

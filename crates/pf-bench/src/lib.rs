@@ -15,14 +15,18 @@ pub fn topology(services: usize) -> String {
     let head_end = PROD.find("[[services]]").expect("prod.toml has services");
     let tail_start = PROD.find("[postgres]").expect("prod.toml has postgres");
     let mut text = String::with_capacity(head_end + services * 420 + (PROD.len() - tail_start));
-    // Room for every instance: nodes grow with the services, the subnet is a /12.
+    // Room for every instance: the subnet is a /12, and nodes (twice the
+    // size of prod's) grow with the services, 16 services per node, so that
+    // 10,000 services stay within the 1,000 nodes a topology may have.
     let head = PROD[..head_end]
         .replace("subnet = \"172.26.0.0/16\"", "subnet = \"172.16.0.0/12\"")
         .replace(
             "allow = [\"127.0.0.1/32\", \"172.26.0.0/16\"]",
             "allow = [\"127.0.0.1/32\", \"172.16.0.0/12\"]",
         )
-        .replace("nodes = 3", &format!("nodes = {}", 3 + services / 8));
+        .replace("nodes = 3", &format!("nodes = {}", 3 + services / 16))
+        .replace("cpus-per-node = 16", "cpus-per-node = 32")
+        .replace("memory-per-node = \"32G\"", "memory-per-node = \"64G\"");
     text.push_str(&head);
     for i in 0..services {
         // A name ending in a letter: `svc-1` with 3 replicas would make `svc-11`, a clash.
@@ -65,5 +69,21 @@ mod tests {
             let bundle = pf_render::render(&topology, pf_render::Target::Swarm).expect("renders");
             assert!(bundle.artifacts().len() > 5);
         }
+    }
+
+    /// The largest size the benchmarks use is valid too (validation only:
+    /// rendering it in a debug build takes too long for a unit test).
+    #[test]
+    fn ten_thousand_services_are_valid() {
+        let checked = pf_model::from_str(&topology(10_000), "synthetic.toml")
+            .expect("parses")
+            .validate();
+        let errors: Vec<_> = checked
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.to_human())
+            .collect();
+        assert!(errors.is_empty(), "{errors:#?}");
     }
 }

@@ -159,7 +159,12 @@ fn range(r: &Range<u32>) -> Range<usize> {
 
 impl Keys {
     fn of(root: &DeTable<'_>, text: &str) -> Self {
-        let mut keys = Self::default();
+        // A key takes at least a few bytes of text (`k=1` and a line break):
+        // sized once, the array is not copied while it grows.
+        let mut keys = Self {
+            nodes: Vec::with_capacity(text.len() / 8),
+            ..Self::default()
+        };
         keys.root = keys.table(root, text);
         keys
     }

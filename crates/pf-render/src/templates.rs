@@ -40,9 +40,20 @@ fn environment() -> &'static Environment<'static> {
 
 /// Renders template `name` with `context`.
 pub(crate) fn render(name: &str, context: impl Serialize) -> Result<String, RenderError> {
+    render_value(name, &value(context))
+}
+
+/// `context` as a template value: converting is a copy of every string in
+/// it, so several templates of one context share one conversion.
+pub(crate) fn value(context: impl Serialize) -> Value {
+    Value::from(Serde(context))
+}
+
+/// Renders template `name` with a context converted by [`value`].
+pub(crate) fn render_value(name: &str, context: &Value) -> Result<String, RenderError> {
     let env = environment();
     env.get_template(name)
-        .and_then(|t| t.render(Value::from(Serde(&context))))
+        .and_then(|t| t.render(context))
         .map_err(|source| RenderError::Template {
             template: name.to_owned(),
             source,

@@ -307,12 +307,9 @@ impl Writer {
 /// or `None` for any other string.
 fn block_plain_allowed(s: &str) -> Option<bool> {
     let b = s.as_bytes();
-    let mut marks = false;
-    for &c in b {
-        if c.wrapping_sub(0x20) >= 0x5f {
-            return None;
-        }
-        marks |= (c == b':') | (c == b'#');
+    let (printable, marks) = scan(b);
+    if !printable {
+        return None;
     }
     let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
         return Some(true);
@@ -344,6 +341,34 @@ fn block_plain_allowed(s: &str) -> Option<bool> {
         }
     }
     Some(true)
+}
+
+/// Whether every byte is printable ASCII, and whether any is `:` or `#`:
+/// eight bytes at a time, since scalars are scanned byte by byte otherwise.
+fn scan(b: &[u8]) -> (bool, bool) {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Exact for n <= 0x80: a byte's high bit is set only where it is below n.
+    let any_below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & HIGH != 0;
+    let any_eq = |x: u64, c: u8| any_below(x ^ (ONES * u64::from(c)), 1);
+    let mut marks = false;
+    let mut chunks = b.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        if x & HIGH != 0 || any_below(x, 0x20) || any_eq(x, 0x7f) {
+            return (false, marks);
+        }
+        marks |= any_eq(x, b':') || any_eq(x, b'#');
+    }
+    for &c in chunks.remainder() {
+        if c.wrapping_sub(0x20) >= 0x5f {
+            return (false, marks);
+        }
+        marks |= (c == b':') | (c == b'#');
+    }
+    (true, marks)
 }
 
 /// serde_yaml_ng single-quotes a string that a YAML parser would read as
@@ -839,6 +864,38 @@ mod tests {
             "say \"hi\"",
         ] {
             assert!(same(&json!({ "v": s, s: s })), "declined {s:?}");
+        }
+    }
+
+    #[test]
+    fn scans_every_byte_position() {
+        let mut bytes = vec![b'a'; 19];
+        for at in 0..bytes.len() {
+            for (c, printable, mark) in [
+                (b':', true, true),
+                (b'#', true, true),
+                (b' ', true, false),
+                (b'~', true, false),
+                (0x7f, false, false),
+                (0x1f, false, false),
+                (0x00, false, false),
+                (b'\n', false, false),
+                (0x80, false, false),
+                (0xff, false, false),
+            ] {
+                bytes[at] = c;
+                assert_eq!(
+                    super::scan(&bytes[..=at]),
+                    (printable, mark),
+                    "{c:#x} at {at}"
+                );
+                let (p, m) = super::scan(&bytes);
+                assert_eq!(p, printable, "{c:#x} at {at} of {}", bytes.len());
+                if printable {
+                    assert_eq!(m, mark);
+                }
+                bytes[at] = b'a';
+            }
         }
     }
 

@@ -7,10 +7,26 @@ use crate::units::{ByteSize, Cpus};
 
 /// One group of identical instances and where its resources are written.
 struct Group<'a> {
-    path: String,
-    name: String,
+    path: GroupPath,
+    name: &'a str,
     count: u64,
     resources: &'a Resources,
+}
+
+/// Where a group's resources are written; formatted only for a finding.
+enum GroupPath {
+    /// `services[i].resources`.
+    Service(usize),
+    Fixed(&'static str),
+}
+
+impl std::fmt::Display for GroupPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Service(i) => write!(f, "services[{i}].resources"),
+            Self::Fixed(path) => f.write_str(path),
+        }
+    }
 }
 
 fn groups(file: &TopologyFile) -> Vec<Group<'_>> {
@@ -19,33 +35,33 @@ fn groups(file: &TopologyFile) -> Vec<Group<'_>> {
         .iter()
         .enumerate()
         .map(|(i, s)| Group {
-            path: format!("services[{i}].resources"),
-            name: s.name.to_string(),
+            path: GroupPath::Service(i),
+            name: s.name.as_str(),
             count: u64::from(s.replicas),
             resources: &s.resources,
         })
         .collect();
     g.push(Group {
-        path: "load-balancer.resources".into(),
-        name: "load balancer".into(),
+        path: GroupPath::Fixed("load-balancer.resources"),
+        name: "load balancer",
         count: u64::from(file.load_balancer.instances),
         resources: &file.load_balancer.resources,
     });
     g.push(Group {
-        path: "postgres.resources".into(),
-        name: "postgres".into(),
+        path: GroupPath::Fixed("postgres.resources"),
+        name: "postgres",
         count: u64::from(file.postgres.replicas) + 1,
         resources: &file.postgres.resources,
     });
     g.push(Group {
-        path: "redis.resources".into(),
-        name: "redis".into(),
+        path: GroupPath::Fixed("redis.resources"),
+        name: "redis",
         count: u64::from(file.redis.replicas) + 1,
         resources: &file.redis.resources,
     });
     g.push(Group {
-        path: "redis.sentinel.resources".into(),
-        name: "sentinel".into(),
+        path: GroupPath::Fixed("redis.sentinel.resources"),
+        name: "sentinel",
         count: u64::from(file.redis.sentinel.count),
         resources: &file.redis.sentinel.resources,
     });

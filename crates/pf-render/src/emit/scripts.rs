@@ -41,7 +41,8 @@ pub(crate) const TEMPLATES: &[(&str, &str)] = &[
 ];
 
 pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> {
-    let ctx = ScriptsCx::new(cx);
+    // Three templates read the same context: convert it once.
+    let ctx = templates::value(ScriptsCx::new(cx));
     let mut scripts = vec![
         (files::HEALTH_CHECK, "scripts/health-check.sh"),
         (files::FAILOVER_TEST, "scripts/failover-test.sh"),
@@ -52,7 +53,7 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
         (files::HA_SETUP, "scripts/ha-setup.sh")
     });
     for (path, template) in scripts {
-        bundle.add(path, &templates::render(template, &ctx)?);
+        bundle.add(path, &templates::render_value(template, &ctx)?);
     }
     Ok(())
 }
