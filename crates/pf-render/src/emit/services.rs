@@ -2,7 +2,7 @@
 //! image, files, volume, secrets, health check and resources each service
 //! has. `stack.rs` and `compose.rs` turn these into their own YAML.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use pf_model::model::{Connection, PublishMode, Resources, UpdateOrder};
 use pf_model::units::{ByteSize, Cpus, Duration};
@@ -727,11 +727,18 @@ pub(crate) fn waivers(cx: &Cx<'_>, specs: &[Spec]) -> Vec<super::yaml::Waiver> {
 
     // A single instance of a stateless tier (Compose: one service per
     // instance, so a tier is every service of one image).
+    // Counted once: counting per service made Compose quadratic.
+    let mut per_image: HashMap<&str, u32> = HashMap::new();
+    if !swarm {
+        for s in specs {
+            *per_image.entry(s.image.as_str()).or_default() += 1;
+        }
+    }
     let instances = |s: &Spec| -> u32 {
         if swarm {
             s.replicas
         } else {
-            specs.iter().filter(|o| o.image == s.image).count() as u32
+            per_image.get(s.image.as_str()).copied().unwrap_or_default()
         }
     };
     let stateless = |s: &Spec| !s.stateful && s.volume.is_none();
