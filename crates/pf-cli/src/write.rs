@@ -146,36 +146,12 @@ fn write_tree(bundle: &Bundle, root: &Path) -> Result<(), WriteError> {
     Ok(())
 }
 
-/// Threads fsyncing at once, at most.
-const SYNC_THREADS: usize = 16;
-
-/// Durable before the rename makes them visible. The fsyncs run side by
-/// side: the journal commits the files of concurrent fsyncs together,
-/// where one after another each file waits for a commit of its own.
+/// Durable before the rename makes them visible.
 fn sync_files(files: &mut Vec<(PathBuf, fs::File)>) -> Result<(), WriteError> {
-    let threads = files.len().clamp(1, SYNC_THREADS);
-    let files = std::mem::take(files);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|t| {
-                let files = &files;
-                scope.spawn(move || {
-                    for (path, file) in files.iter().skip(t).step_by(threads) {
-                        file.sync_all().map_err(io(path))?;
-                    }
-                    Ok(())
-                })
-            })
-            .collect();
-        workers.into_iter().try_for_each(|w| {
-            w.join().unwrap_or_else(|_| {
-                Err(WriteError::Io {
-                    path: PathBuf::from("."),
-                    source: std::io::Error::other("an fsync thread panicked"),
-                })
-            })
-        })
-    })
+    for (path, file) in files.drain(..) {
+        file.sync_all().map_err(io(&path))?;
+    }
+    Ok(())
 }
 
 fn swap_in(staging: &Path, target: &Path, parent: &Path, name: &str) -> Result<(), WriteError> {
@@ -192,44 +168,13 @@ fn swap_in(staging: &Path, target: &Path, parent: &Path, name: &str) -> Result<(
                 let _ = fs::rename(&old, target);
                 return Err(io(target)(e));
             }
-            remove_tree(&old)?;
+            fs::remove_dir_all(&old).map_err(io(&old))?;
         } else {
             // After the exchange, `staging` holds the old bundle.
-            remove_tree(staging)?;
+            fs::remove_dir_all(staging).map_err(io(staging))?;
         }
     }
     fs::File::open(parent)
         .and_then(|d| d.sync_all())
         .map_err(io(parent))
-}
-
-/// Removes the previous bundle, its folders side by side: on a busy file
-/// system each unlink can wait for a journal commit, and waiting together
-/// is shorter than waiting in turn.
-fn remove_tree(root: &Path) -> Result<(), WriteError> {
-    let mut folders = Vec::new();
-    for entry in fs::read_dir(root).map_err(io(root))? {
-        let entry = entry.map_err(io(root))?;
-        let path = entry.path();
-        if entry.file_type().map_err(io(&path))?.is_dir() {
-            folders.push(path);
-        } else {
-            fs::remove_file(&path).map_err(io(&path))?;
-        }
-    }
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = folders
-            .iter()
-            .map(|f| scope.spawn(move || fs::remove_dir_all(f).map_err(io(f))))
-            .collect();
-        workers.into_iter().try_for_each(|w| {
-            w.join().unwrap_or_else(|_| {
-                Err(WriteError::Io {
-                    path: root.to_owned(),
-                    source: std::io::Error::other("a removal thread panicked"),
-                })
-            })
-        })
-    })?;
-    fs::remove_dir(root).map_err(io(root))
 }
