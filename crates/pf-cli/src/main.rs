@@ -11,6 +11,7 @@ mod drill;
 mod exit;
 mod lint;
 mod render;
+mod unchanged;
 mod write;
 
 fn main() -> std::process::ExitCode {

@@ -94,7 +94,16 @@ pub(crate) fn run(opts: &Options) -> Outcome {
         .clone()
         .unwrap_or_else(|| default_out(&opts.file, opts.target));
     match write::replace_dir(&bundle, &dir) {
-        Ok(()) => {
+        Ok(write::Written::Unchanged) => {
+            println!(
+                "{} files for {} in {}: unchanged, nothing written",
+                bundle.artifacts().len(),
+                opts.target,
+                dir.display()
+            );
+            Outcome::Ok
+        }
+        Ok(write::Written::Replaced) => {
             // One write for the whole list, not one per line.
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             for a in bundle.artifacts() {

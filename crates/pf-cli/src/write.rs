@@ -7,9 +7,10 @@
 //! with the target in one `renameat2(RENAME_EXCHANGE)`; the old contents
 //! are removed afterwards. Where the kernel or file system lacks
 //! `RENAME_EXCHANGE`, the fallback is two renames, which leaves a short
-//! window without a target but never a half-written one. A render killed
-//! part-way leaves its staging folder behind; the next render of the same
-//! target removes it.
+//! window without a target but never a half-written one. A folder that
+//! already holds exactly the bundle is left as it is ([`crate::unchanged`]).
+//! A render killed part-way leaves its staging folder behind; the next
+//! render of the same target removes it.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -46,8 +47,18 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
     }
 }
 
-/// Replaces `target` with the bundle's files.
-pub(crate) fn replace_dir(bundle: &Bundle, target: &Path) -> Result<(), WriteError> {
+/// What [`replace_dir`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Written {
+    /// The folder now holds the new bundle.
+    Replaced,
+    /// The folder already held exactly this bundle and was left as it was.
+    Unchanged,
+}
+
+/// Replaces `target` with the bundle's files, or leaves it alone when it
+/// already holds exactly them.
+pub(crate) fn replace_dir(bundle: &Bundle, target: &Path) -> Result<Written, WriteError> {
     if target.exists() && !target.is_dir() {
         return Err(WriteError::NotAFolder {
             path: target.to_owned(),
@@ -63,6 +74,11 @@ pub(crate) fn replace_dir(bundle: &Bundle, target: &Path) -> Result<(), WriteErr
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "bundle".to_owned());
     remove_stale(&parent, &name);
+    // Checked after the cleanup, so a render killed earlier leaves nothing
+    // behind even when the next one has nothing to write.
+    if crate::unchanged::holds_exactly(bundle, target) {
+        return Ok(Written::Unchanged);
+    }
     let staging = parent.join(format!(".{name}.pf-new-{}", std::process::id()));
     if staging.exists() {
         fs::remove_dir_all(&staging).map_err(io(&staging))?;
@@ -73,7 +89,7 @@ pub(crate) fn replace_dir(bundle: &Bundle, target: &Path) -> Result<(), WriteErr
         // Leave nothing behind: the target was not touched.
         let _ = fs::remove_dir_all(&staging);
     }
-    result
+    result.map(|()| Written::Replaced)
 }
 
 /// Removes the staging and old-bundle folders of `name` that renders killed

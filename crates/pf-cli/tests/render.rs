@@ -189,6 +189,42 @@ fn a_second_render_replaces_the_whole_folder() {
     );
 }
 
+/// Re-rendering an unchanged topology writes nothing (no fsyncs, no
+/// unlinks: the files keep their inodes); any difference on disk, even an
+/// extra file, gets the whole folder replaced.
+#[test]
+fn an_unchanged_bundle_is_not_written_again() {
+    use std::os::unix::fs::MetadataExt;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("bundle");
+    let render = || pf(&["swarm", "topologies/prod.toml", "-o", s(&out)]);
+    let inode = |p: &str| std::fs::metadata(out.join(p)).expect("stat").ino();
+    let first = render();
+    assert_eq!(code(&first), 0);
+    assert!(String::from_utf8_lossy(&first.stdout).contains("wrote"));
+    let before = inode("docker-stack.yml");
+
+    let again = render();
+    assert_eq!(code(&again), 0);
+    let stdout = String::from_utf8_lossy(&again.stdout);
+    assert!(stdout.contains("unchanged, nothing written"), "{stdout}");
+    assert_eq!(inode("docker-stack.yml"), before, "the file was rewritten");
+
+    std::fs::write(out.join("README.md"), "edited by hand").expect("write");
+    let replaced = render();
+    assert_eq!(code(&replaced), 0);
+    assert!(String::from_utf8_lossy(&replaced.stdout).contains("wrote"));
+    assert_ne!(
+        inode("docker-stack.yml"),
+        before,
+        "the folder was not replaced"
+    );
+    assert_ne!(
+        std::fs::read_to_string(out.join("README.md")).expect("read"),
+        "edited by hand"
+    );
+}
+
 #[test]
 fn io_errors_exit_2() {
     let tmp = tempfile::tempdir().expect("tempdir");
