@@ -87,6 +87,9 @@ fn walk(
 mod tests {
     use super::*;
 
+    /// What a test does to a written folder, and its name.
+    type Change = (&'static str, fn(&Path));
+
     /// prod's Swarm bundle: nested folders, scripts (0o755) and configs (0o644).
     fn bundle() -> Bundle {
         let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../topologies/prod.toml");
@@ -116,7 +119,7 @@ mod tests {
     fn any_difference_means_write() {
         let b = bundle();
         let script = "scripts/health-check.sh";
-        let changes: [(&str, fn(&Path)); 7] = [
+        let changes: [Change; 7] = [
             ("contents", |d| {
                 fs::write(d.join("README.md"), "edited\n").expect("write");
             }),
