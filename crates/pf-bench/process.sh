@@ -32,28 +32,42 @@ gen=$root/target/release/gen-topologies
 
 echo "== load before: $(uptime)"
 
-# Writing to the disk (fsync per file) and to tmpfs (fsync is free there),
-# to tell the process's own cost from the disk's.
-hyperfine -N --warmup 5 --runs 100 --export-json "$work/swarm-prod.json" \
-    -n "swarm prod -o DIR (disk)" "$bin swarm topologies/prod.toml -o $work/out-prod"
+# A fresh folder each run (`--prepare` removes it) pays for writing and
+# fsyncing every file; on the disk and on tmpfs (where fsync is free), to
+# tell the process's own cost from the disk's. Rendering again into a folder
+# that already holds the bundle writes nothing.
+hyperfine -N --warmup 5 --runs 100 --export-json "$work/swarm-prod-fresh.json" \
+    --prepare "rm -rf $work/out-fresh" \
+    -n "swarm prod -o DIR (new folder, disk)" "$bin swarm topologies/prod.toml -o $work/out-fresh"
 if [ -d /dev/shm ]; then
     shm=$(mktemp -d /dev/shm/pf-bench.XXXXXX)
     hyperfine -N --warmup 5 --runs 100 --export-json "$work/swarm-prod-tmpfs.json" \
-        -n "swarm prod -o DIR (tmpfs)" "$bin swarm topologies/prod.toml -o $shm/out-prod"
+        --prepare "rm -rf $shm/out" \
+        -n "swarm prod -o DIR (new folder, tmpfs)" "$bin swarm topologies/prod.toml -o $shm/out"
     rm -rf "$shm"
 fi
+# Replacing another bundle (the Compose one, written before each run) also
+# removes the old files.
+hyperfine -N --warmup 5 --runs 100 --export-json "$work/swarm-prod-replace.json" \
+    --prepare "$bin compose topologies/prod.toml -o $work/out-prod" \
+    -n "swarm prod -o DIR (replacing a bundle, disk)" "$bin swarm topologies/prod.toml -o $work/out-prod"
+hyperfine -N --warmup 5 --runs 100 --export-json "$work/swarm-prod-unchanged.json" \
+    -n "swarm prod -o DIR (unchanged, disk)" "$bin swarm topologies/prod.toml -o $work/out-prod"
 hyperfine -N --warmup 5 --runs 100 --export-json "$work/swarm-prod-check.json" \
     -n "swarm prod --check DIR (no writes)" "$bin swarm topologies/prod.toml --check $work/out-prod"
 # The shell expands the 1,000 names once; hyperfine runs without a shell.
 hyperfine -N --warmup 2 --runs 20 --export-json "$work/check-1000.json" \
     -n "check 1,000 files" "$bin check $(echo "$work"/check/t-*.toml)"
+hyperfine -N --warmup 5 --runs 100 --export-json "$work/startup.json" \
+    -n "pf-render --version (process start)" "$bin --version" \
+    -n "check prod" "$bin check topologies/prod.toml"
 for json in "$work"/*.json; do
     python3 - "$json" <<'PY'
 import json, statistics, sys
-r = json.load(open(sys.argv[1]))["results"][0]
-t = sorted(r["times"])
-q = statistics.quantiles(t, n=4)
-print(f'{r["command"]:<40} median {statistics.median(t)*1e3:8.2f} ms  IQR {q[0]*1e3:.2f}-{q[2]*1e3:.2f} ms  min {t[0]*1e3:.2f} ms')
+for r in json.load(open(sys.argv[1]))["results"]:
+    t = sorted(r["times"])
+    q = statistics.quantiles(t, n=4)
+    print(f'{r["command"]:<46} median {statistics.median(t)*1e3:7.2f} ms  IQR {q[0]*1e3:.2f}-{q[2]*1e3:.2f} ms  min {t[0]*1e3:.2f} ms')
 PY
 done
 
