@@ -100,6 +100,39 @@ impl Bundle {
         });
     }
 
+    /// [`Bundle::add`] for a body the caller no longer needs: the header goes
+    /// into the body's own buffer, without a second copy of a text that is
+    /// megabytes long for 10,000 services. Same bytes as [`Bundle::add`].
+    pub(crate) fn add_owned(&mut self, path: &str, mut body: String) {
+        let header = self.header.as_str();
+        let executable = path.ends_with(".sh");
+        if path.ends_with(".md") {
+            body.insert_str(0, &format!("<!-- {header} -->\n\n"));
+        } else if body.starts_with("#!") && !path.ends_with(".json") {
+            // After the shebang line (or at the end of a shebang-only body).
+            let at = body.find('\n').map_or(body.len(), |i| i + 1);
+            let line = if at == body.len() && !body.ends_with('\n') {
+                format!("\n# {header}\n")
+            } else {
+                format!("# {header}\n")
+            };
+            body.insert_str(at, &line);
+        } else if !path.ends_with(".json") {
+            body.insert_str(0, &format!("# {header}\n"));
+        }
+        if !body.ends_with('\n') {
+            body.push('\n');
+        }
+        // Give the growth room back (in place): kept, it is up to half of a
+        // large file, for as long as the bundle lives.
+        body.shrink_to_fit();
+        self.artifacts.push(Artifact {
+            path: path.to_owned(),
+            contents: body,
+            mode: if executable { 0o755 } else { 0o644 },
+        });
+    }
+
     /// The contents of an artifact already added (for hashing into names).
     pub(crate) fn contents(&self, path: &str) -> Option<&str> {
         self.artifacts
@@ -111,5 +144,34 @@ impl Bundle {
     /// Sorts by path so iteration and lookups are deterministic.
     pub(crate) fn finish(&mut self) {
         self.artifacts.sort_by(|a, b| a.path.cmp(&b.path));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both ways of adding a file give the same bytes and mode, for every
+    /// kind of header placement.
+    #[test]
+    fn add_owned_writes_what_add_writes() {
+        let bodies = [
+            "services: {}\n",
+            "no final newline",
+            "",
+            "#!/bin/sh\nset -eu\n",
+            "#!/bin/sh",
+            "#!/bin/sh\n",
+            "# a comment first\n",
+        ];
+        for path in ["a.yml", "b.conf", "c.sh", "d.md", "e.json"] {
+            for body in bodies {
+                let mut by_ref = Bundle::new("t.toml", Target::Swarm);
+                let mut owned = Bundle::new("t.toml", Target::Swarm);
+                by_ref.add(path, body);
+                owned.add_owned(path, body.to_owned());
+                assert_eq!(by_ref.artifacts, owned.artifacts, "{path} {body:?}");
+            }
+        }
     }
 }
