@@ -191,6 +191,14 @@ fn assert_located(name: &str, code: &str, report: &str, bytes: &[u8]) {
         line >= 1 && line <= file_lines && column >= 1,
         "{name}: {line}:{column} is outside the file ({file_lines} lines)"
     );
+    // A megabytes-long line or value is cut around the column and clipped,
+    // not printed whole (a 10 MB line once gave a 31 MB report).
+    assert!(
+        report.len() < 4096,
+        "{name}: a {} byte report:\n{}",
+        report.len(),
+        head(report)
+    );
 }
 
 fn head(text: &str) -> &str {

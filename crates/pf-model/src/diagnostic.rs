@@ -61,8 +61,9 @@ impl Diagnostic {
     /// ```
     pub fn to_human(&self) -> String {
         let loc = &self.location;
+        let (shown, caret_at, caret_width) = window(&loc.source_line, loc.column, loc.width);
         // A hostile or corrupt file must not drive the reader's terminal.
-        let source_line = printable(&loc.source_line);
+        let source_line = printable(&shown);
         let gutter = loc.line.to_string().len();
         let pad = " ".repeat(gutter);
         let mut out = String::new();
@@ -76,13 +77,12 @@ impl Diagnostic {
         let _ = writeln!(out, "{pad}--> {}:{}:{}", loc.file, loc.line, loc.column);
         let _ = writeln!(out, "{pad} |");
         let _ = writeln!(out, "{} | {}", loc.line, source_line);
-        let indent: String = loc
-            .source_line
+        let indent: String = shown
             .chars()
-            .take(loc.column.saturating_sub(1))
+            .take(caret_at)
             .map(|c| if c == '\t' { '\t' } else { ' ' })
             .collect();
-        let _ = writeln!(out, "{pad} | {indent}{}", "^".repeat(loc.width));
+        let _ = writeln!(out, "{pad} | {indent}{}", "^".repeat(caret_width));
         let _ = write!(out, "{pad} = help: {}", printable(&self.help));
         out
     }
@@ -125,6 +125,50 @@ impl Serialize for Diagnostic {
 }
 
 /// Control characters (escape sequences, NUL) shown as `\u{..}`; tabs kept.
+/// Characters of a source line shown around the column, at most.
+const LINE_WINDOW: usize = 160;
+/// Of those, how many come before the column.
+const BEFORE_COLUMN: usize = 60;
+/// Characters of a message, help text or key path kept, at most.
+const TEXT_LIMIT: usize = 400;
+
+/// The part of `line` to show, where its caret starts (in characters) and
+/// how wide it is: a line longer than [`LINE_WINDOW`] is cut around the
+/// column, with `…` where text was left out, so a 10 MB one-line value
+/// does not print 10 MB of source and 10 MB of carets.
+fn window(line: &str, column: usize, width: usize) -> (String, usize, usize) {
+    let col = column.saturating_sub(1);
+    let len = line.chars().count();
+    if len <= LINE_WINDOW {
+        return (line.to_owned(), col, width.max(1));
+    }
+    let start = col.saturating_sub(BEFORE_COLUMN).min(len);
+    let end = (start + LINE_WINDOW).min(len);
+    let mut shown = String::new();
+    if start > 0 {
+        shown.push('…');
+    }
+    shown.extend(line.chars().skip(start).take(end - start));
+    if end < len {
+        shown.push('…');
+    }
+    let caret_at = col - start + usize::from(start > 0);
+    let caret_width = width.min(end.saturating_sub(col)).max(1);
+    (shown, caret_at, caret_width)
+}
+
+/// `text` cut to [`TEXT_LIMIT`] characters, saying how much was left out:
+/// messages quote values, and a value can be megabytes long.
+pub(crate) fn clip(text: String) -> String {
+    let len = text.chars().count();
+    if len <= TEXT_LIMIT {
+        return text;
+    }
+    let mut out: String = text.chars().take(TEXT_LIMIT).collect();
+    let _ = write!(out, "… ({} more characters)", len - TEXT_LIMIT);
+    out
+}
+
 fn printable(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -179,6 +223,45 @@ mod tests {
         assert_eq!(lines[1], "  --> a,b:c.toml:12:10");
         assert_eq!(lines[3], "12 | quorum = 4");
         assert_eq!(lines[4], "   |          ^");
+    }
+
+    #[test]
+    fn a_long_line_is_shown_around_the_column() {
+        let mut d = sample();
+        let value = "a".repeat(1_000_000);
+        d.location.source_line = format!("name = \"{value}\" # end");
+        d.location.column = 8;
+        d.location.width = value.len() + 2;
+        let text = d.to_human();
+        assert!(text.len() < 1_000, "{} bytes", text.len());
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[3].starts_with("12 | name = \"aaa"), "{}", lines[3]);
+        assert!(lines[3].ends_with('…'), "{}", lines[3]);
+        assert_eq!(
+            lines[4],
+            format!("   |        {}", "^".repeat(LINE_WINDOW - 7))
+        );
+
+        // Far into the line: cut on both sides, the caret still under the column.
+        d.location.source_line = format!("{value}X{value}");
+        d.location.column = 1_000_001;
+        d.location.width = 1;
+        let text = d.to_human();
+        let lines: Vec<&str> = text.lines().collect();
+        let shown = lines[3].strip_prefix("12 | ").expect("gutter");
+        let caret = lines[4].strip_prefix("   | ").expect("gutter");
+        assert!(shown.starts_with('…') && shown.ends_with('…'), "{shown}");
+        let at = caret.find('^').expect("caret");
+        assert_eq!(shown.chars().nth(at), Some('X'), "{shown}\n{caret}");
+    }
+
+    #[test]
+    fn long_texts_are_clipped_with_a_count() {
+        assert_eq!(clip("short".into()), "short");
+        let text = format!("invalid name `{}`", "a".repeat(10_000));
+        let clipped = clip(text.clone());
+        let kept: String = text.chars().take(TEXT_LIMIT).collect();
+        assert_eq!(clipped, format!("{kept}… (9615 more characters)"));
     }
 
     #[test]

@@ -95,8 +95,8 @@ fn invalid(
     LoadError::Invalid {
         diagnostic: Box::new(Diagnostic {
             code,
-            message,
-            help,
+            message: crate::diagnostic::clip(message),
+            help: crate::diagnostic::clip(help),
             path: String::new(),
             location: source.locate(span),
         }),

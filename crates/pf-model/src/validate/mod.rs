@@ -46,9 +46,9 @@ impl Finding {
         Diagnostic {
             location: source.locate_path(&self.path),
             code: self.code,
-            message: self.message,
-            help: self.help,
-            path: self.path,
+            message: crate::diagnostic::clip(self.message),
+            help: crate::diagnostic::clip(self.help),
+            path: crate::diagnostic::clip(self.path),
         }
     }
 }
