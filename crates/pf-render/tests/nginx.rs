@@ -527,14 +527,6 @@ fn answer(mut conn: TcpStream, name: &str, code: u16) -> String {
     String::from_utf8_lossy(&head).into_owned()
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
 /// `listen <port> ...` -> `listen 127.0.0.1:<free port> ...`. `nginx -t`
 /// binds listen sockets too, and the rendered ports are privileged (80,
 /// 443) or may be taken on a shared machine. Returns the new port of each
@@ -547,7 +539,7 @@ fn listen_on_loopback(text: &str) -> (String, BTreeMap<u16, u16>) {
         match line.split_whitespace().collect::<Vec<_>>().as_slice() {
             ["listen", port, rest @ ..] => {
                 let port: u16 = port.trim_end_matches(';').parse().expect("listen <port>");
-                let new = *ports.entry(port).or_insert_with(free_port);
+                let new = *ports.entry(port).or_insert_with(support::free_port);
                 let rest = if rest.is_empty() {
                     ";".to_owned()
                 } else {

@@ -8,7 +8,6 @@
 
 mod support;
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
@@ -82,14 +81,6 @@ fn path_with_bin() -> String {
         bin_dir().display(),
         std::env::var("PATH").unwrap_or_default()
     )
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind a free port")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 /// Runs `cmd`, killing it once `limit` has passed.
@@ -400,7 +391,7 @@ impl Stage {
         let replication_password = root.join("replication-password");
         std::fs::write(&replication_password, format!("{REPLICATION_PASSWORD}\n"))
             .expect("write secret");
-        let port = free_port();
+        let port = support::free_port();
         let conf = root.join("primary.conf");
         std::fs::write(
             &conf,
@@ -764,7 +755,7 @@ fn boot(topology: &str) {
 
     // The standby, with the rendered replica configuration and its name.
     let replica_conf = stage.root().join("replica.conf");
-    let replica_port = free_port();
+    let replica_port = support::free_port();
     let rendered_replica = std::fs::read_to_string(stage.bundle.join(REPLICA_CONF)).expect("read");
     std::fs::write(
         &replica_conf,

@@ -682,7 +682,7 @@ fn listen_on_loopback(text: &str) -> String {
         match line.split_whitespace().collect::<Vec<_>>().as_slice() {
             ["listen", port, rest @ ..] => {
                 let port: u16 = port.trim_end_matches(';').parse().expect("listen <port>");
-                let new = *ports.entry(port).or_insert_with(free_port);
+                let new = *ports.entry(port).or_insert_with(support::free_port);
                 let rest = if rest.is_empty() {
                     ";".to_owned()
                 } else {
@@ -694,12 +694,4 @@ fn listen_on_loopback(text: &str) -> String {
         }
     }
     out.join("\n") + "\n"
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }

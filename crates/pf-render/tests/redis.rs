@@ -14,7 +14,6 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
-use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -97,13 +96,6 @@ fn redis_bytes(value: &str) -> u64 {
         .parse::<u64>()
         .expect("a size")
         * size
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("bind a free loopback port")
-        .port()
 }
 
 /// Rewrites a template for loopback: its own port, `bind 127.0.0.1`,
@@ -406,7 +398,7 @@ impl Workspace {
         let replica_conf = text(b, REPLICA_CONF);
         let (name, host, port, _) = monitor(sentinel_files(b)[0]);
         let addr = |new| Some((host.as_str(), port, new));
-        let (mp, rp) = (free_port(), free_port());
+        let (mp, rp) = (support::free_port(), support::free_port());
         let bd = self.bundle_dir();
         let work = self.dir.path().join("run");
         let data =
@@ -417,7 +409,7 @@ impl Workspace {
             .iter()
             .enumerate()
             .map(|(i, conf)| {
-                let p = free_port();
+                let p = support::free_port();
                 Node::new(
                     &bd,
                     &work,
@@ -994,7 +986,7 @@ fn entrypoints_copy_once_own_their_lines_and_take_a_rotated_secret() {
 #[test]
 fn a_real_rotation_survives_config_rewrite() {
     let ws = Workspace::new(support::render("topologies/prod.toml", Target::Compose));
-    let port = free_port();
+    let port = support::free_port();
     let secret = ws.dir.path().join("node-secret");
     write_secret(&secret, "first secret");
     let mut node = Node::new(
@@ -1043,9 +1035,10 @@ fn broken_configs_are_rejected_by_the_real_servers() {
         }),
     ];
     for (name, kind, conf) in cases {
-        let port = free_port();
+        let port = support::free_port();
         let master = monitor(sentinel_files(b)[0]);
-        let m = (kind == Kind::Sentinel).then_some((master.1.as_str(), master.2, free_port()));
+        let m =
+            (kind == Kind::Sentinel).then_some((master.1.as_str(), master.2, support::free_port()));
         let mut node = Node::new(
             &ws.bundle_dir(),
             &ws.dir.path().join("run"),

@@ -131,3 +131,25 @@ pub fn run(cmd: &mut Command) -> (bool, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// A loopback port nothing listens on, never the same one twice in this
+/// test process. The kernel can hand a port it just released out again at
+/// once, so two calls in a row may return one port; a config with two
+/// listens on it fails (nginx: "a duplicate default server"), and tests
+/// running side by side could pick each other's ports.
+pub fn free_port() -> u16 {
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("bind a free loopback port")
+            .port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
+}
