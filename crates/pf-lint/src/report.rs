@@ -8,22 +8,8 @@ use serde::Serialize;
 
 use crate::rules::{Exception, FileKind, Rule, Target};
 
-/// Where a finding is: file, 1-based line and column, and the line's text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Location {
-    /// The file as given on the command line (or inside a folder given).
-    pub file: String,
-    /// 1-based line.
-    pub line: usize,
-    /// 1-based column, in characters.
-    pub column: usize,
-    /// Characters to underline, at least 1.
-    #[serde(skip)]
-    pub width: usize,
-    /// The text of the line, for the caret excerpt.
-    #[serde(skip)]
-    pub source_line: String,
-}
+/// Where a finding is: the same type as a topology diagnostic's location.
+pub use pf_model::Location;
 
 /// One problem: a rule, what is wrong, how to fix it, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,50 +39,26 @@ impl Finding {
         self.severity() == Severity::Error
     }
 
-    /// Compiler-style text with the source line and a caret.
+    /// Compiler-style text with the source line and a caret, printed as
+    /// `pf-render check` prints a topology diagnostic.
     pub fn to_human(&self) -> String {
-        let loc = &self.location;
-        let source_line = printable(&loc.source_line);
-        let gutter = loc.line.to_string().len();
-        let pad = " ".repeat(gutter);
-        let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "{}[{}]: {}",
+        pf_model::human(
             self.severity(),
-            self.rule,
-            printable(&self.message)
-        );
-        let _ = writeln!(out, "{pad}--> {}:{}:{}", loc.file, loc.line, loc.column);
-        let _ = writeln!(out, "{pad} |");
-        let _ = writeln!(out, "{} | {}", loc.line, source_line);
-        let indent: String = loc
-            .source_line
-            .chars()
-            .take(loc.column.saturating_sub(1))
-            .map(|c| if c == '\t' { '\t' } else { ' ' })
-            .collect();
-        let _ = writeln!(out, "{pad} | {indent}{}", "^".repeat(loc.width.max(1)));
-        let _ = write!(out, "{pad} = help: {}", printable(&self.help));
-        out
+            self.rule.name(),
+            &self.message,
+            &self.help,
+            &self.location,
+        )
     }
 
     /// A GitHub Actions workflow command that annotates the line.
     pub fn to_github(&self) -> String {
-        let kind = match self.severity() {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        };
-        let data = escape_data(&printable(&format!(
-            "{} (help: {})",
-            self.message, self.help
-        )));
-        format!(
-            "::{kind} file={},line={},col={},title={}::{data}",
-            escape_property(&self.location.file),
-            self.location.line,
-            self.location.column,
-            escape_property(self.rule.name()),
+        pf_model::github(
+            self.severity(),
+            self.rule.name(),
+            &self.message,
+            &self.help,
+            &self.location,
         )
     }
 }
@@ -226,7 +188,7 @@ impl Report {
                 "note[{rule}]: {count} finding(s) waived at {}:{}: {}",
                 at.file,
                 at.line,
-                printable(reason)
+                pf_model::printable(reason)
             );
         }
         if !self.files.is_empty() && (!self.exceptions.is_empty() || !self.waived.is_empty()) {
@@ -253,30 +215,6 @@ impl Report {
     pub fn to_github(&self) -> String {
         self.findings.iter().map(|f| f.to_github() + "\n").collect()
     }
-}
-
-/// Control characters (escape sequences, NUL) shown as `\u{..}`; tabs kept.
-pub(crate) fn printable(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c.is_control() && c != '\t' {
-            out.push_str(&c.escape_unicode().to_string());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-// Escaping rules of GitHub workflow commands (actions/toolkit `command.ts`).
-fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-fn escape_property(s: &str) -> String {
-    escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
 #[cfg(test)]

@@ -60,51 +60,67 @@ impl Diagnostic {
     ///    = help: set quorum between 1 and 3; the majority is 2
     /// ```
     pub fn to_human(&self) -> String {
-        let loc = &self.location;
-        let (shown, caret_at, caret_width) = window(&loc.source_line, loc.column, loc.width);
-        // A hostile or corrupt file must not drive the reader's terminal.
-        let source_line = printable(&shown);
-        let gutter = loc.line.to_string().len();
-        let pad = " ".repeat(gutter);
-        let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "{}[{}]: {}",
+        human(
             self.severity(),
-            self.code,
-            printable(&self.message)
-        );
-        let _ = writeln!(out, "{pad}--> {}:{}:{}", loc.file, loc.line, loc.column);
-        let _ = writeln!(out, "{pad} |");
-        let _ = writeln!(out, "{} | {}", loc.line, source_line);
-        let indent: String = shown
-            .chars()
-            .take(caret_at)
-            .map(|c| if c == '\t' { '\t' } else { ' ' })
-            .collect();
-        let _ = writeln!(out, "{pad} | {indent}{}", "^".repeat(caret_width));
-        let _ = write!(out, "{pad} = help: {}", printable(&self.help));
-        out
+            self.code.name(),
+            &self.message,
+            &self.help,
+            &self.location,
+        )
     }
 
     /// A GitHub Actions workflow command that annotates the line in a pull request.
     pub fn to_github(&self) -> String {
-        let kind = match self.severity() {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        };
-        let data = escape_data(&printable(&format!(
-            "{} (help: {})",
-            self.message, self.help
-        )));
-        format!(
-            "::{kind} file={},line={},col={},title={}::{data}",
-            escape_property(&self.location.file),
-            self.location.line,
-            self.location.column,
-            escape_property(self.code.name()),
+        github(
+            self.severity(),
+            self.code.name(),
+            &self.message,
+            &self.help,
+            &self.location,
         )
     }
+}
+
+/// The compiler-style text of one located problem (see
+/// [`Diagnostic::to_human`]); `pf-lint` prints its findings with it too.
+/// Control characters are escaped, and a long source line is shown only
+/// around the column.
+pub fn human(severity: Severity, code: &str, message: &str, help: &str, loc: &Location) -> String {
+    let (shown, caret_at, caret_width) = window(&loc.source_line, loc.column, loc.width);
+    // A hostile or corrupt file must not drive the reader's terminal.
+    let source_line = printable(&shown);
+    let gutter = loc.line.to_string().len();
+    let pad = " ".repeat(gutter);
+    let mut out = String::new();
+    let _ = writeln!(out, "{severity}[{code}]: {}", printable(message));
+    let _ = writeln!(out, "{pad}--> {}:{}:{}", loc.file, loc.line, loc.column);
+    let _ = writeln!(out, "{pad} |");
+    let _ = writeln!(out, "{} | {}", loc.line, source_line);
+    let indent: String = shown
+        .chars()
+        .take(caret_at)
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
+    let _ = writeln!(out, "{pad} | {indent}{}", "^".repeat(caret_width));
+    let _ = write!(out, "{pad} = help: {}", printable(help));
+    out
+}
+
+/// One located problem as a GitHub Actions workflow command (see
+/// [`Diagnostic::to_github`]).
+pub fn github(severity: Severity, code: &str, message: &str, help: &str, loc: &Location) -> String {
+    let kind = match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    let data = escape_data(&printable(&format!("{message} (help: {help})")));
+    format!(
+        "::{kind} file={},line={},col={},title={}::{data}",
+        escape_property(&loc.file),
+        loc.line,
+        loc.column,
+        escape_property(code),
+    )
 }
 
 /// JSON form: one flat object per diagnostic.
@@ -169,7 +185,9 @@ pub(crate) fn clip(text: String) -> String {
     out
 }
 
-fn printable(s: &str) -> String {
+/// `s` with control characters (escape sequences, NUL) shown as `\\u{..}`;
+/// tabs kept.
+pub fn printable(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if c.is_control() && c != '\t' {

@@ -33,7 +33,7 @@ pub mod units;
 mod validate;
 
 pub use codes::{Code, Severity};
-pub use diagnostic::{Diagnostic, Location};
+pub use diagnostic::{Diagnostic, Location, github, human, printable};
 pub use load::{LoadError, Loaded, from_str, load};
 pub use model::TopologyFile;
 pub use source::SourceMap;
