@@ -10,6 +10,7 @@
 
 use std::collections::BTreeSet;
 use std::fs;
+use std::io::Read as _;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
@@ -35,13 +36,37 @@ pub(crate) fn holds_exactly(bundle: &Bundle, dir: &Path) -> bool {
             parent = p.parent();
         }
         let path = dir.join(&artifact.path);
-        let same_mode = fs::symlink_metadata(&path)
-            .is_ok_and(|m| m.permissions().mode() & 0o7777 == artifact.mode);
-        if !same_mode || fs::read(&path).ok().as_deref() != Some(artifact.contents.as_bytes()) {
+        let same_meta = fs::symlink_metadata(&path).is_ok_and(|m| {
+            m.permissions().mode() & 0o7777 == artifact.mode
+                && m.len() == artifact.contents.len() as u64
+        });
+        if !same_meta || !same_bytes(&path, artifact.contents.as_bytes()) {
             return false;
         }
     }
     files.is_empty() && dirs == wanted_dirs
+}
+
+/// Whether the file at `path` holds exactly `expected`, read in pieces: a
+/// bundle file can be tens of MB, and reading it whole would add that to
+/// the peak memory of the render.
+fn same_bytes(path: &Path, expected: &[u8]) -> bool {
+    let Ok(mut file) = fs::File::open(path) else {
+        return false;
+    };
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut rest = expected;
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => return rest.is_empty(),
+            Ok(n) => match rest.strip_prefix(&buf[..n]) {
+                Some(tail) => rest = tail,
+                None => return false,
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
+    }
 }
 
 /// Lists the regular files and folders under `dir` as `/`-separated paths
@@ -119,9 +144,16 @@ mod tests {
     fn any_difference_means_write() {
         let b = bundle();
         let script = "scripts/health-check.sh";
-        let changes: [Change; 7] = [
+        let changes: [Change; 8] = [
             ("contents", |d| {
                 fs::write(d.join("README.md"), "edited\n").expect("write");
+            }),
+            ("same length, one byte changed", |d| {
+                let p = d.join("docker-stack.yml");
+                let mut bytes = fs::read(&p).expect("read");
+                let middle = bytes.len() / 2;
+                bytes[middle] ^= 1;
+                fs::write(&p, bytes).expect("write");
             }),
             ("mode", |d| {
                 let p = d.join("scripts/health-check.sh");
