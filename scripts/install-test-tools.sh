@@ -30,6 +30,7 @@ APT_PACKAGES=(
   redis-server redis-sentinel
   shellcheck
   prometheus
+  g++ # libFuzzer's C++ sources, built when test.sh checks that the fuzz targets compile
 )
 # nginx (+ dynamic stream module) from Debian unstable and the runtime libs it needs there
 # (nginx Depends: libc6 libcrypt1 libpcre2-8-0 libssl3t64 zlib1g; libssl3t64 Depends:
