@@ -8,41 +8,16 @@
 //! one and all of its files), so they do not depend on the machine's speed.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const PROD: &str = include_str!("../../../topologies/prod.toml");
 
-/// The production topology with `services` app services instead of two (the
-/// generator of `pf_bench::topology`, repeated here because pf-cli does not
-/// depend on pf-bench): a bigger bundle, so writing it takes a while.
+/// The production topology with `services` app services instead of two
+/// (the benchmarks' generator): a bigger bundle, so writing it takes a while.
 fn big_topology(services: usize) -> String {
-    let head_end = PROD.find("[[services]]").expect("prod.toml has services");
-    let tail_start = PROD.find("[postgres]").expect("prod.toml has postgres");
-    let mut text = PROD[..head_end]
-        .replace("subnet = \"172.26.0.0/16\"", "subnet = \"172.16.0.0/12\"")
-        .replace(
-            "allow = [\"127.0.0.1/32\", \"172.26.0.0/16\"]",
-            "allow = [\"127.0.0.1/32\", \"172.16.0.0/12\"]",
-        )
-        .replace("nodes = 3", &format!("nodes = {}", 3 + services / 8));
-    for i in 0..services {
-        let name = format!("s{i}-api");
-        let _ = write!(
-            text,
-            "[[services]]\nname = \"{name}\"\nimage = \"registry.example.org/{name}:1.0.{i}\"\nreplicas = 3\nport = 8000\n\
-             route = \"/{name}\"\nhealth-path = \"/{name}/health\"\nconnects-to = [\"postgres\", \"redis\"]\n\
-             resources = {{ limits = {{ cpus = 0.5, memory = \"256M\" }}, reservations = {{ cpus = 0.25, memory = \"128M\" }} }}\n\n"
-        );
-    }
-    text.push_str(&PROD[tail_start..]);
-    text.replace(
-        "secret_key = \"Application signing key (SECRET_KEY)\"\n",
-        "",
-    )
-    .replace("gemini_api_key = \"Gemini API key (GEMINI_API_KEY)\"\n", "")
+    pf_bench::topology(services)
 }
 
 fn pf() -> Command {

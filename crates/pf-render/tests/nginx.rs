@@ -110,7 +110,7 @@ fn temp_dir() -> tempfile::TempDir {
 ///    (Debian builds stream as a module; the official image has it built in).
 ///
 /// [`nginx_t`] and the traffic tests also move `listen` ports to loopback
-/// ([`listen_on_loopback`]).
+/// ([`support::listen_on_loopback`]).
 fn test_copy(conf: &str, dir: &Path, cert: &Path, key: &Path) -> String {
     let d = dir.display();
     let mut out = Vec::new();
@@ -182,7 +182,7 @@ fn test_copy(conf: &str, dir: &Path, cert: &Path, key: &Path) -> String {
 /// (accepted, what nginx said).
 fn nginx_t(dir: &Path, text: &str) -> (bool, String) {
     let path = dir.join("nginx.conf");
-    std::fs::write(&path, listen_on_loopback(text).0).expect("write config");
+    std::fs::write(&path, support::listen_on_loopback(text).0).expect("write config");
     let (ok, out, err) = support::run(
         Command::new(support::tool("nginx"))
             .arg("-t")
@@ -527,32 +527,6 @@ fn answer(mut conn: TcpStream, name: &str, code: u16) -> String {
     String::from_utf8_lossy(&head).into_owned()
 }
 
-/// `listen <port> ...` -> `listen 127.0.0.1:<free port> ...`. `nginx -t`
-/// binds listen sockets too, and the rendered ports are privileged (80,
-/// 443) or may be taken on a shared machine. Returns the new port of each
-/// rendered one.
-fn listen_on_loopback(text: &str) -> (String, BTreeMap<u16, u16>) {
-    let mut ports = BTreeMap::new();
-    let mut out = Vec::new();
-    for line in text.lines() {
-        let indent = &line[..line.len() - line.trim_start().len()];
-        match line.split_whitespace().collect::<Vec<_>>().as_slice() {
-            ["listen", port, rest @ ..] => {
-                let port: u16 = port.trim_end_matches(';').parse().expect("listen <port>");
-                let new = *ports.entry(port).or_insert_with(support::free_port);
-                let rest = if rest.is_empty() {
-                    ";".to_owned()
-                } else {
-                    format!(" {}", rest.join(" "))
-                };
-                out.push(format!("{indent}listen 127.0.0.1:{new}{rest}"));
-            }
-            _ => out.push(line.to_owned()),
-        }
-    }
-    (out.join("\n") + "\n", ports)
-}
-
 /// Every `server <host>:<port> resolve ...` -> a [`Backend`] named after
 /// the host, on loopback. Returns the text and the backends by host.
 fn servers_on_loopback(text: &str) -> (String, BTreeMap<String, Backend>) {
@@ -684,7 +658,7 @@ fn prod_compose_serves_real_traffic() {
         &cert,
         &key,
     );
-    let (text, ports) = listen_on_loopback(&rendered);
+    let (text, ports) = support::listen_on_loopback(&rendered);
     let (text, mut backends) = servers_on_loopback(&text);
     assert_eq!(
         backends.keys().collect::<Vec<_>>(),
@@ -838,7 +812,7 @@ fn read_endpoint_balances_and_fails_over_replicas() {
         &cert,
         &key,
     );
-    let (text, ports) = listen_on_loopback(&rendered);
+    let (text, ports) = support::listen_on_loopback(&rendered);
     let (text, mut backends) = servers_on_loopback(&text);
     let read = ports[&5433];
     let _nginx = Nginx::start(tmp.path(), &text, read);

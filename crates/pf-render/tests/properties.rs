@@ -662,7 +662,7 @@ fn test_copy(conf: &str, dir: &Path, cert: &Path, key: &Path) -> String {
 /// `nginx -t` on `text`, its `listen` ports moved to free loopback ports.
 fn nginx_t(nginx: &Path, dir: &Path, text: &str) -> (bool, String) {
     let path = dir.join("nginx.conf");
-    std::fs::write(&path, listen_on_loopback(text)).expect("write config");
+    std::fs::write(&path, support::listen_on_loopback(text).0).expect("write config");
     let (ok, out, err) = support::run(
         Command::new(nginx)
             .arg("-t")
@@ -672,26 +672,4 @@ fn nginx_t(nginx: &Path, dir: &Path, text: &str) -> (bool, String) {
             .arg(&path),
     );
     (ok, out + &err)
-}
-
-fn listen_on_loopback(text: &str) -> String {
-    let mut ports = std::collections::BTreeMap::new();
-    let mut out = Vec::new();
-    for line in text.lines() {
-        let indent = &line[..line.len() - line.trim_start().len()];
-        match line.split_whitespace().collect::<Vec<_>>().as_slice() {
-            ["listen", port, rest @ ..] => {
-                let port: u16 = port.trim_end_matches(';').parse().expect("listen <port>");
-                let new = *ports.entry(port).or_insert_with(support::free_port);
-                let rest = if rest.is_empty() {
-                    ";".to_owned()
-                } else {
-                    format!(" {}", rest.join(" "))
-                };
-                out.push(format!("{indent}listen 127.0.0.1:{new}{rest}"));
-            }
-            _ => out.push(line.to_owned()),
-        }
-    }
-    out.join("\n") + "\n"
 }

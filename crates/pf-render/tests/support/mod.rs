@@ -153,3 +153,29 @@ pub fn free_port() -> u16 {
         }
     }
 }
+
+/// `listen <port> ...` -> `listen 127.0.0.1:<free port> ...`. `nginx -t`
+/// binds listen sockets too, and the rendered ports are privileged (80,
+/// 443) or may be taken on a shared machine. Returns the new port of each
+/// rendered one.
+pub fn listen_on_loopback(text: &str) -> (String, std::collections::BTreeMap<u16, u16>) {
+    let mut ports = std::collections::BTreeMap::new();
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let indent = &line[..line.len() - line.trim_start().len()];
+        match line.split_whitespace().collect::<Vec<_>>().as_slice() {
+            ["listen", port, rest @ ..] => {
+                let port: u16 = port.trim_end_matches(';').parse().expect("listen <port>");
+                let new = *ports.entry(port).or_insert_with(free_port);
+                let rest = if rest.is_empty() {
+                    ";".to_owned()
+                } else {
+                    format!(" {}", rest.join(" "))
+                };
+                out.push(format!("{indent}listen 127.0.0.1:{new}{rest}"));
+            }
+            _ => out.push(line.to_owned()),
+        }
+    }
+    (out.join("\n") + "\n", ports)
+}
