@@ -109,3 +109,65 @@ fn not_a_number_fails_every_fraction() {
     );
     assert_one(&t, "invalid-value", "cpus = nan");
 }
+
+fn warnings(text: &str) -> Vec<String> {
+    pf_model::from_str(text, "t.toml")
+        .expect("loads")
+        .validate()
+        .diagnostics
+        .into_iter()
+        .filter(|d| !d.is_error())
+        .map(|d| format!("{} {}", d.code, d.path))
+        .collect()
+}
+
+#[test]
+fn image_references_follow_the_distribution_grammar() {
+    for bad in [
+        "a//b:1.0",
+        "ng..inx:1.0",
+        "a:b:c:1.0",
+        "localhost:5000/a/../../etc:1.0.0",
+        "nginx",
+        "nginx:latest",
+    ] {
+        let t = edit(
+            Some("load-balancer"),
+            "image",
+            &format!("image = \"{bad}\""),
+        );
+        assert_one(&t, "invalid-value", &format!("image = \"{bad}\""));
+    }
+    let digest = format!("sha256:{}", "0".repeat(64));
+    // A registry host may have upper case; a digest pins an image.
+    for good in [
+        "Registry.Example.com/app:1.0".to_owned(),
+        format!("localhost:5000/promptforge-backend@{digest}"),
+        format!("localhost:5000/promptforge-backend:1.0.0@{digest}"),
+    ] {
+        let t = PROD.replacen(
+            "image = \"localhost:5000/promptforge-backend:1.0.0\"",
+            &format!("image = \"{good}\""),
+            1,
+        );
+        assert_eq!(errors(&t), Vec::new(), "{good}");
+        assert!(
+            !warnings(&t).iter().any(|w| w.contains("services[0].image")),
+            "{good}: {:?}",
+            warnings(&t)
+        );
+    }
+    // nginx pinned by digest alone: valid, with a warning that its
+    // version (>= 1.27.3 for `resolve`) cannot be checked.
+    let t = edit(
+        Some("load-balancer"),
+        "image",
+        &format!("image = \"nginx@{digest}\""),
+    );
+    assert_eq!(errors(&t), Vec::new());
+    assert!(
+        warnings(&t).contains(&"unknown-image-version load-balancer.image".to_owned()),
+        "{:?}",
+        warnings(&t)
+    );
+}

@@ -248,7 +248,7 @@ fn load_balancer(cx: &Cx<'_>, out: &mut Vec<Spec>) {
     }
     let probe = format!("http://127.0.0.1:{}/health", lb.status.port);
     // The official Debian-based image has curl; the Alpine one has busybox wget.
-    let test = if lb.image.tag().contains("alpine") {
+    let test = if lb.image.tag().is_some_and(|t| t.contains("alpine")) {
         vec!["CMD".into(), "wget".into(), "-qO-".into(), probe]
     } else {
         vec!["CMD".into(), "curl".into(), "-fsS".into(), probe]
