@@ -101,7 +101,7 @@ codes! {
         "nginx would only ever use the first `location` with that prefix, so the second service would get no traffic. Give each service its own `route`."),
     /// A route or health path that is not an absolute URL path.
     InvalidPath = ("invalid-path", Error, "a route or health path is not an absolute URL path",
-        "Routes and health paths start with `/` and contain no spaces, quotes, `;`, `{`, `}` or `#`, because they are written into nginx configs and health checks."),
+        "Routes and health paths are written into nginx's `location`, the health checks and the scripts, so they must read as one word there. They are absolute URL paths by RFC 3986: `/`, then letters, digits, `-._~!&()*+,=:@/` or `%XX` escapes; a health path may end in `?` and a query of the same characters. `'`, `$` and `;` are left out (a shell quote, Compose interpolation and nginx's directive end), as are spaces, control and non-ASCII characters (escape them as `%XX`)."),
     /// Two listeners on one port.
     PortConflict = ("port-conflict", Error, "two listeners of one container use the same port",
         "The load balancer listens on the HTTP, HTTPS, status and read-endpoint ports; PostgreSQL, Redis and Sentinel ports must differ where they share a host in the `local` target. Change one of the ports."),

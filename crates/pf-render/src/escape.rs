@@ -9,6 +9,12 @@
 
 use std::fmt::Write as _;
 
+/// `'it'\''s'`: one shell word whose value is `s`, whatever it holds
+/// (the `sq` template filter).
+pub(crate) fn shell_word(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
 /// The topology's file name as generated files name it: the last path
 /// component only, so `./topologies/prod.toml`, `topologies/prod.toml`
 /// and `/abs/topologies/prod.toml` give the same bytes; characters
@@ -147,6 +153,12 @@ mod tests {
             "a\\|b &lt;script&gt; \\`c\\` \\[x\\](y) --&gt;"
         );
         assert_eq!(markdown_text("line\nbreak"), "line\\\\u{a}break");
+    }
+
+    #[test]
+    fn shell_words_are_literal() {
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+        assert_eq!(shell_word("$(id) `x` \"q\""), "'$(id) `x` \"q\"'");
     }
 
     #[test]

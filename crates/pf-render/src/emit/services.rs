@@ -278,7 +278,13 @@ fn apps(cx: &Cx<'_>, out: &mut Vec<Spec>) {
                 // Spread, while leaving room to reschedule when one node is lost.
                 s.max_replicas_per_node = Some(app.replicas.div_ceil(nodes - 1));
             }
-            let url = format!("http://127.0.0.1:{}{}", app.port, spec.health_path);
+            // One quoted shell word: a query's `&` or any other character
+            // of the path is data for curl, never shell syntax (validation
+            // keeps `'` and `$` out of paths as well).
+            let url = crate::escape::shell_word(&format!(
+                "http://127.0.0.1:{}{}",
+                app.port, spec.health_path
+            ));
             // The app image's tools are unknown: try curl, then busybox wget.
             s.healthcheck = check(
                 shell(format!(
