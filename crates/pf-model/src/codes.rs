@@ -110,12 +110,15 @@ codes! {
         "It is written into nginx's `server_name` and the TLS set-up; only a DNS host name (`app.example.org`), a leading wildcard (`*.example.org`) or `localhost` is accepted, so the value can never change the meaning of the generated config."),
     /// An environment variable name that is not portable.
     InvalidEnvironmentName = ("invalid-environment-name", Error, "an environment variable name is not a portable shell name",
-        "Names must match `[A-Z_][A-Z0-9_]*` so that shells, Compose interpolation and entrypoints read them the same way."),
+        "Names must match `[A-Z_][A-Z0-9_]*`, at most 128 characters, so that shells, Compose interpolation, YAML keys and entrypoints read them the same way."),
 
     // ---- Secrets -------------------------------------------------------
     /// A secret referenced but not declared.
     UndeclaredSecret = ("undeclared-secret", Error, "a secret is referenced but not declared in `[secrets]`",
         "Every secret a service, the load balancer, PostgreSQL or Redis uses must be listed in `[secrets]` with a description, so `create-secrets.sh` and `.env.production.example` know about it. Add `<name> = \"what it holds\"` under `[secrets]`."),
+    /// A secret description that is not one line of text.
+    InvalidDescription = ("invalid-description", Error, "a secret's description is not one line of text",
+        "Descriptions are copied into the bundle's README, `.env.production.example` comments and the help of the setup scripts. They are escaped there, but a line break, a control character (an escape sequence) or a bidirectional override would still make those files read differently from what they do. Write one line of plain text."),
     /// A secret declared but never used.
     UnusedSecret = ("unused-secret", Warning, "a secret is declared but nothing uses it",
         "An unused secret still has to be created before deploying. Remove it, or reference it from the service that needs it."),

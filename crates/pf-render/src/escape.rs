@@ -65,8 +65,10 @@ fn unsafe_in_line(c: char) -> bool {
 }
 
 /// Text for a cell of a Markdown table or running Markdown text: HTML
-/// and Markdown syntax characters are escaped, so a description can
-/// neither end the cell nor start a tag, a link or a code span.
+/// and the Markdown syntax that could change what a reader sees
+/// (`|`, backticks, brackets, backslashes) are escaped, so a description
+/// can neither end the cell nor start a tag, a link, an image or a code
+/// span. Emphasis (`*`, `_`) is left alone: it only styles the text.
 pub(crate) fn markdown_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in comment_text(text).chars() {
@@ -74,7 +76,7 @@ pub(crate) fn markdown_text(text: &str) -> String {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '|' | '`' | '*' | '_' | '[' | ']' | '\\' | '#' | '~' | '!' => {
+            '|' | '`' | '[' | ']' | '\\' => {
                 out.push('\\');
                 out.push(c);
             }

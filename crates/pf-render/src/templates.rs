@@ -27,6 +27,7 @@ fn environment() -> &'static Environment<'static> {
         // Output is config files and shell, never HTML.
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         env.add_filter("sq", crate::escape::shell_word);
+        env.add_filter("md", crate::escape::markdown_text);
         env.add_filter("sql_literal", sql_literal);
         for (name, source) in emit::TEMPLATES.iter().flat_map(|set| set.iter()) {
             // Templates are part of the binary; one that does not compile

@@ -160,10 +160,11 @@ fn clash(listeners: &[(&str, u16)], owner: &str, out: &mut Vec<Finding>) {
 fn environment(file: &TopologyFile, out: &mut Vec<Finding>) {
     for (i, svc) in file.services.iter().enumerate() {
         for name in svc.environment.keys() {
-            let portable = name
-                .as_bytes()
-                .first()
-                .is_some_and(|c| c.is_ascii_uppercase() || *c == b'_')
+            let portable = name.len() <= 128
+                && name
+                    .as_bytes()
+                    .first()
+                    .is_some_and(|c| c.is_ascii_uppercase() || *c == b'_')
                 && name
                     .bytes()
                     .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_');
@@ -172,7 +173,7 @@ fn environment(file: &TopologyFile, out: &mut Vec<Finding>) {
                     Code::InvalidEnvironmentName,
                     format!("services[{i}].environment.{name}"),
                     format!("environment variable name `{name}` is not portable"),
-                    "use upper-case letters, digits and `_`, not starting with a digit: `LOG_LEVEL`",
+                    "use at most 128 upper-case letters, digits and `_`, not starting with a digit: `LOG_LEVEL`",
                 ));
             }
         }

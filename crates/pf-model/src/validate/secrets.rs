@@ -57,6 +57,19 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
             ));
         }
     }
+    for (name, description) in &file.secrets {
+        if let Some(c) = crate::units::first_unsafe_in_line(description) {
+            out.push(Finding::new(
+                Code::InvalidDescription,
+                format!("secrets.{name}"),
+                format!(
+                    "the description of secret `{name}` holds {}, so it is not one line of text",
+                    c.escape_unicode()
+                ),
+                "describe the secret in one line, without line breaks, control or bidirectional characters",
+            ));
+        }
+    }
     for name in file.secrets.keys() {
         if !used.contains(name) {
             out.push(Finding::new(

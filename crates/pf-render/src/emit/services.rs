@@ -272,7 +272,13 @@ fn apps(cx: &Cx<'_>, out: &mut Vec<Spec>) {
             // nginx must see every task, not one VIP (least_conn, passive
             // checks and next-upstream need the individual peers).
             s.dnsrr = true;
-            s.environment = app.environment.clone();
+            // Compose and `docker stack deploy` interpolate `$` in values;
+            // the topology's values are literal, so `$` is written `$$`.
+            s.environment = app
+                .environment
+                .iter()
+                .map(|(k, v)| (k.clone(), crate::escape::compose_literal(v)))
+                .collect();
             s.secrets = app.secrets.clone();
             if nodes > 1 && app.replicas > 1 {
                 // Spread, while leaving room to reschedule when one node is lost.
