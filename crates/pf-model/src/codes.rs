@@ -124,7 +124,10 @@ codes! {
         "An unused secret still has to be created before deploying. Remove it, or reference it from the service that needs it."),
     /// A secret-looking plain environment variable.
     SecretInEnvironment = ("secret-in-environment", Error, "a plain environment variable looks like it holds a secret",
-        "Variables named like `*PASSWORD*`, `*SECRET*`, `*TOKEN*` or `*_KEY` end up in `docker inspect`, logs and the rendered files. Declare the secret in `[secrets]`, list it in the service's `secrets`, and read the `<NAME>_FILE` path it gets."),
+        "Variables named like `*PASSWORD*`, `*PASSWD*`, `*SECRET*`, `*TOKEN*`, `*CREDENTIAL*`, or with a word `PASS`, `PWD`, `KEY`, `APIKEY` or `PASSPHRASE` (`DB_PASS`, `API_KEY`) end up in `docker inspect`, logs and the rendered files. Declare the secret in `[secrets]`, list it in the service's `secrets`, and read the `<NAME>_FILE` path it gets. The lint catalog's `env-secret-value` uses the same rule."),
+    /// A URL with a password in a plain environment variable.
+    PasswordInUrl = ("password-in-url", Error, "a plain environment variable is a URL with a password in it",
+        "`postgresql://user:password@db/app` puts the password in the rendered stack file, in `docker inspect` and in logs, and the bundle fails the lint catalog (`credentials-in-url`). Leave the password out of the URL, declare it under `[secrets]` and have the app read the `<NAME>_FILE` it gets (`connects-to` does this for the generated PostgreSQL and Redis)."),
     /// The same secret for two different roles.
     SharedPasswordSecret = ("shared-password-secret", Warning, "two different credentials use the same secret",
         "The PostgreSQL owner and the replication role should have different passwords: the replication role can read every byte of the database, the owner can change it. Use two secrets."),
@@ -271,6 +274,12 @@ codes! {
     /// Subnet too small for every task.
     SubnetTooSmall = ("subnet-too-small", Error, "the overlay subnet has fewer addresses than the stack needs",
         "Every task and service VIP takes an address, and rolling updates need room for old and new tasks at once. Use a larger subnet (the guide uses a /16)."),
+    /// A subnet of every address.
+    SubnetOpenToAll = ("subnet-open-to-all", Error, "the overlay subnet is `0.0.0.0/0` or `::/0`",
+        "pg_hba.conf and the nginx status allow-list admit the overlay subnet; a subnet of every address admits every client, and the bundle fails the lint catalog (`pg-hba-open-address`). Use the private range the overlay really has, for example `172.26.0.0/16`."),
+    /// More instances than the generator renders.
+    TooManyInstances = ("too-many-instances", Error, "the stack has more instances than the generator renders",
+        "Every instance becomes a Compose service, upstream server and address; at most 50,000 instances (app replicas, load balancers, PostgreSQL, Redis, Sentinels and monitoring together) keep rendering within a few hundred megabytes. A topology of 10,000 services with 1,000 replicas each passed `check`, then `compose` took 6 GB and was killed. Lower the replicas, or split the deployment into several stacks."),
     /// Overlay not encrypted.
     NetworkUnencrypted = ("network-unencrypted", Warning, "the overlay network is not encrypted",
         "Database and cache traffic, including passwords during authentication, crosses hosts in the clear (CIS Docker 7.3). Set `encrypted = true` and allow IP protocol 50 between hosts."),

@@ -171,3 +171,90 @@ fn image_references_follow_the_distribution_grammar() {
         warnings(&t)
     );
 }
+
+#[test]
+fn secrets_in_environment_values_are_refused() {
+    let env = "environment = { VITE_API_URL = \"https://promptforge.example.com\" }";
+    for (entry, code) in [
+        ("DB_PASS = \"hunter2\"", "secret-in-environment"),
+        ("ACCESSTOKEN = \"x\"", "secret-in-environment"),
+        (
+            "DATABASE_URL = \"postgresql://u:pw@db/x\"",
+            "password-in-url",
+        ),
+        ("CACHE = \"redis://:pw@redis:6379/0\"", "password-in-url"),
+    ] {
+        let t = PROD.replacen(
+            env,
+            &format!(
+                "environment = {{ VITE_API_URL = \"https://promptforge.example.com\", {entry} }}"
+            ),
+            1,
+        );
+        let found = errors(&t);
+        assert_eq!(found.len(), 1, "{entry}: {found:?}");
+        assert_eq!(found[0].0, code, "{entry}: {found:?}");
+        assert!(
+            found[0].1.starts_with("services[1].environment."),
+            "{found:?}"
+        );
+    }
+    for fine in [
+        "KEYCLOAK_URL = \"https://id.example.org\"",
+        "DATABASE_URL = \"postgresql://u@db/x\"",
+        "PASSPORT_STRATEGY = \"local\"",
+    ] {
+        let t = PROD.replacen(
+            env,
+            &format!(
+                "environment = {{ VITE_API_URL = \"https://promptforge.example.com\", {fine} }}"
+            ),
+            1,
+        );
+        assert_eq!(errors(&t), Vec::new(), "{fine}");
+    }
+}
+
+#[test]
+fn a_subnet_of_every_address_is_refused() {
+    for subnet in ["0.0.0.0/0", "::/0"] {
+        let t = edit(Some("network"), "subnet", &format!("subnet = \"{subnet}\"")).replace(
+            "allow = [\"127.0.0.1/32\", \"172.26.0.0/16\"]",
+            "allow = [\"127.0.0.1/32\"]",
+        );
+        assert_one(&t, "subnet-open-to-all", "subnet =");
+    }
+}
+
+/// 10,000 services of 1,000 replicas passed `check`, then rendering took
+/// 6 GB. Here 51 services of 1,000 replicas: over the bound of 50,000.
+#[test]
+fn too_many_instances_are_refused() {
+    let mut t = PROD.replace("nodes = 3", "nodes = 1000");
+    let service = "\n[[services]]\nname = \"bulk{n}x\"\nimage = \"nginx:1.28.0\"\nreplicas = 1000\nport = 80\nroute = \"/bulk{n}\"\nhealth-path = \"/\"\nresources = { limits = { cpus = 0.001, memory = \"1M\" }, reservations = { cpus = 0.001, memory = \"1M\" } }\n";
+    let at = t.find("[postgres]").expect("postgres table");
+    let services: String = (0..51)
+        .map(|n| service.replace("{n}", &n.to_string()))
+        .collect();
+    t.insert_str(at, &services);
+    let found = errors(&t);
+    assert!(
+        found
+            .iter()
+            .any(|(code, path, _)| code == "too-many-instances" && path == "services[2].replicas"),
+        "{found:?}"
+    );
+    // 50 of them (50,000 + prod's 21 instances is still over; 49 is not).
+    let mut t = PROD.replace("nodes = 3", "nodes = 1000");
+    let services: String = (0..49)
+        .map(|n| service.replace("{n}", &n.to_string()))
+        .collect();
+    t.insert_str(at, &services);
+    assert!(
+        !errors(&t)
+            .iter()
+            .any(|(code, ..)| code == "too-many-instances"),
+        "{:?}",
+        errors(&t)
+    );
+}
