@@ -30,6 +30,7 @@ APT_PACKAGES=(
   redis-server redis-sentinel
   shellcheck
   prometheus
+  python3-yaml # PyYAML, a YAML 1.1 reader like Go's yaml.v2: typed-looking strings stay strings
   g++ # libFuzzer's C++ sources, built when test.sh checks that the fuzz targets compile
 )
 # nginx (+ dynamic stream module) from Debian unstable and the runtime libs it needs there

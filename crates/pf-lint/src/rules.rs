@@ -351,8 +351,8 @@ rules! {
 
     // ---- Secrets --------------------------------------------------------------
     /// A secret-looking variable with a value.
-    SecretInEnvironment = ("env-secret-value", Error, Stack, Any, "an environment variable named like a secret (`*PASS*`, `*SECRET*`, `*TOKEN*`, `*KEY*`) has a value",
-        "A literal value is in the file, in version control and in `docker inspect`; an interpolated one is still in `docker inspect` and the process environment. Use Docker secrets (files under `/run/secrets/`) and the image's `*_FILE` variable.",
+    SecretInEnvironment = ("env-secret-value", Error, Stack, Any, "an environment variable named like a secret (`*PASSWORD*`, `*SECRET*`, `*TOKEN*`, a word `PASS` or `KEY`) has a value",
+        "Names are matched by `pf_model::secret_like::name_looks_secret`, the rule topologies are checked with: a word `PASS`, `PWD`, `KEY`, `APIKEY`, `PASSPHRASE` or `CREDENTIALS`, or a word containing `PASSWORD`, `PASSWD`, `SECRET`, `TOKEN` or `CREDENTIAL`; `*_FILE` names are paths. A literal value is in the file, in version control and in `docker inspect`; an interpolated one is still in `docker inspect` and the process environment. Use Docker secrets (files under `/run/secrets/`) and the image's `*_FILE` variable.",
         "KICS a88baa34 (CWE-798); kube-linter env-var-secret, read-secret-from-env-var; CIS Docker 4.10, 7.4"),
     /// A password on the command line.
     SecretInCommand = ("secret-in-command", Error, Stack, Any, "a `command` or `entrypoint` passes a password as an argument (`--requirepass x`, `--password=x`)",

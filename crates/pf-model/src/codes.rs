@@ -101,7 +101,7 @@ codes! {
         "nginx would only ever use the first `location` with that prefix, so the second service would get no traffic. Give each service its own `route`."),
     /// A route or health path that is not an absolute URL path.
     InvalidPath = ("invalid-path", Error, "a route or health path is not an absolute URL path",
-        "Routes and health paths start with `/` and contain no spaces, quotes, `;`, `{`, `}` or `#`, because they are written into nginx configs and health checks."),
+        "Routes and health paths are written into nginx's `location`, the health checks and the scripts, so they must read as one word there. They are absolute URL paths by RFC 3986: `/`, then letters, digits, `-._~!&()*+,=:@/` or `%XX` escapes; a health path may end in `?` and a query of the same characters. `'`, `$` and `;` are left out (a shell quote, Compose interpolation and nginx's directive end), as are spaces, control and non-ASCII characters (escape them as `%XX`)."),
     /// Two listeners on one port.
     PortConflict = ("port-conflict", Error, "two listeners of one container use the same port",
         "The load balancer listens on the HTTP, HTTPS, status and read-endpoint ports; PostgreSQL, Redis and Sentinel ports must differ where they share a host in the `local` target. Change one of the ports."),
@@ -110,18 +110,24 @@ codes! {
         "It is written into nginx's `server_name` and the TLS set-up; only a DNS host name (`app.example.org`), a leading wildcard (`*.example.org`) or `localhost` is accepted, so the value can never change the meaning of the generated config."),
     /// An environment variable name that is not portable.
     InvalidEnvironmentName = ("invalid-environment-name", Error, "an environment variable name is not a portable shell name",
-        "Names must match `[A-Z_][A-Z0-9_]*` so that shells, Compose interpolation and entrypoints read them the same way."),
+        "Names must match `[A-Z_][A-Z0-9_]*`, at most 128 characters, so that shells, Compose interpolation, YAML keys and entrypoints read them the same way."),
 
     // ---- Secrets -------------------------------------------------------
     /// A secret referenced but not declared.
     UndeclaredSecret = ("undeclared-secret", Error, "a secret is referenced but not declared in `[secrets]`",
         "Every secret a service, the load balancer, PostgreSQL or Redis uses must be listed in `[secrets]` with a description, so `create-secrets.sh` and `.env.production.example` know about it. Add `<name> = \"what it holds\"` under `[secrets]`."),
+    /// A secret description that is not one line of text.
+    InvalidDescription = ("invalid-description", Error, "a secret's description is not one line of text",
+        "Descriptions are copied into the bundle's README, `.env.production.example` comments and the help of the setup scripts. They are escaped there, but a line break, a control character (an escape sequence) or a bidirectional override would still make those files read differently from what they do. Write one line of plain text."),
     /// A secret declared but never used.
     UnusedSecret = ("unused-secret", Warning, "a secret is declared but nothing uses it",
         "An unused secret still has to be created before deploying. Remove it, or reference it from the service that needs it."),
     /// A secret-looking plain environment variable.
     SecretInEnvironment = ("secret-in-environment", Error, "a plain environment variable looks like it holds a secret",
-        "Variables named like `*PASSWORD*`, `*SECRET*`, `*TOKEN*` or `*_KEY` end up in `docker inspect`, logs and the rendered files. Declare the secret in `[secrets]`, list it in the service's `secrets`, and read the `<NAME>_FILE` path it gets."),
+        "Variables named like `*PASSWORD*`, `*PASSWD*`, `*SECRET*`, `*TOKEN*`, `*CREDENTIAL*`, or with a word `PASS`, `PWD`, `KEY`, `APIKEY` or `PASSPHRASE` (`DB_PASS`, `API_KEY`) end up in `docker inspect`, logs and the rendered files. Declare the secret in `[secrets]`, list it in the service's `secrets`, and read the `<NAME>_FILE` path it gets. The lint catalog's `env-secret-value` uses the same rule."),
+    /// A URL with a password in a plain environment variable.
+    PasswordInUrl = ("password-in-url", Error, "a plain environment variable is a URL with a password in it",
+        "`postgresql://user:password@db/app` puts the password in the rendered stack file, in `docker inspect` and in logs, and the bundle fails the lint catalog (`credentials-in-url`). Leave the password out of the URL, declare it under `[secrets]` and have the app read the `<NAME>_FILE` it gets (`connects-to` does this for the generated PostgreSQL and Redis)."),
     /// The same secret for two different roles.
     SharedPasswordSecret = ("shared-password-secret", Warning, "two different credentials use the same secret",
         "The PostgreSQL owner and the replication role should have different passwords: the replication role can read every byte of the database, the owner can change it. Use two secrets."),
@@ -268,6 +274,12 @@ codes! {
     /// Subnet too small for every task.
     SubnetTooSmall = ("subnet-too-small", Error, "the overlay subnet has fewer addresses than the stack needs",
         "Every task and service VIP takes an address, and rolling updates need room for old and new tasks at once. Use a larger subnet (the guide uses a /16)."),
+    /// A subnet of every address.
+    SubnetOpenToAll = ("subnet-open-to-all", Error, "the overlay subnet is `0.0.0.0/0` or `::/0`",
+        "pg_hba.conf and the nginx status allow-list admit the overlay subnet; a subnet of every address admits every client, and the bundle fails the lint catalog (`pg-hba-open-address`). Use the private range the overlay really has, for example `172.26.0.0/16`."),
+    /// More instances than the generator renders.
+    TooManyInstances = ("too-many-instances", Error, "the stack has more instances than the generator renders",
+        "Every instance becomes a Compose service, upstream server and address; at most 50,000 instances (app replicas, load balancers, PostgreSQL, Redis, Sentinels and monitoring together) keep rendering within a few hundred megabytes. A topology of 10,000 services with 1,000 replicas each passed `check`, then `compose` took 6 GB and was killed. Lower the replicas, or split the deployment into several stacks."),
     /// Overlay not encrypted.
     NetworkUnencrypted = ("network-unencrypted", Warning, "the overlay network is not encrypted",
         "Database and cache traffic, including passwords during authentication, crosses hosts in the clear (CIS Docker 7.3). Set `encrypted = true` and allow IP protocol 50 between hosts."),

@@ -83,10 +83,13 @@ impl Diagnostic {
 
 /// The compiler-style text of one located problem (see
 /// [`Diagnostic::to_human`]); `pf-lint` prints its findings with it too.
-/// Control characters are escaped, and a long source line is shown only
-/// around the column.
+/// Control characters are escaped, values of secret-like keys and URL
+/// passwords masked, and a long source line is shown only around the column.
 pub fn human(severity: Severity, code: &str, message: &str, help: &str, loc: &Location) -> String {
-    let (shown, caret_at, caret_width) = window(&loc.source_line, loc.column, loc.width);
+    // Secret values in the line are masked (same length, so the caret
+    // stays under its column), as the JSON format leaves lines out.
+    let masked = crate::secret_like::mask_line(&loc.source_line);
+    let (shown, caret_at, caret_width) = window(&masked, loc.column, loc.width);
     // A hostile or corrupt file must not drive the reader's terminal.
     let source_line = printable(&shown);
     let gutter = loc.line.to_string().len();

@@ -27,6 +27,7 @@ mod diagnostic;
 mod load;
 pub mod model;
 pub mod naming;
+pub mod secret_like;
 mod source;
 mod topology;
 pub mod units;
@@ -34,7 +35,7 @@ mod validate;
 
 pub use codes::{Code, Severity};
 pub use diagnostic::{Diagnostic, Location, github, human, printable};
-pub use load::{LoadError, Loaded, from_str, load};
+pub use load::{LoadError, Loaded, MAX_FILE_BYTES, from_str, load};
 pub use model::TopologyFile;
 pub use source::SourceMap;
 pub use topology::{Checked, Topology};

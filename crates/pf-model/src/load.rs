@@ -37,12 +37,18 @@ pub enum LoadError {
     },
 }
 
+/// The largest topology file read, in bytes. A topology is a few
+/// kilobytes; the synthetic 10,000-service benchmark topology (the most
+/// services a topology may have) is 2.9 MiB.
+pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
 /// Reads and parses the topology at `path`. The path is kept as given, for
-/// diagnostics and for the generated-by header of rendered files.
+/// diagnostics. At most [`MAX_FILE_BYTES`] are read: a larger file (or an
+/// endless one such as `/dev/zero`) is an I/O error, not a memory exhaustion.
 pub fn load(path: impl AsRef<Path>) -> Result<Loaded, LoadError> {
     let path = path.as_ref();
     let shown = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
+    let bytes = read_bounded(path).map_err(|source| LoadError::Io {
         path: shown.clone(),
         source,
     })?;
@@ -62,6 +68,26 @@ pub fn load(path: impl AsRef<Path>) -> Result<Loaded, LoadError> {
             ))
         }
     }
+}
+
+/// The file's bytes, reading one byte past the limit to tell a file of
+/// exactly the limit from a longer one (the size in the metadata of a
+/// device or a pipe says nothing).
+fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!(
+                "it is larger than {} MiB, the most a topology may be (a topology is a few kilobytes): is it the right file?",
+                MAX_FILE_BYTES / 1024 / 1024
+            ),
+        ));
+    }
+    Ok(bytes)
 }
 
 /// Parses a topology from `text`; `origin` names it in diagnostics.

@@ -90,3 +90,35 @@ fn schema_rejects_unknown_keys_and_bad_ranges() {
     instance["load-balancer"]["instances"] = 0.into();
     assert!(!validator.is_valid(&instance), "instances = 0 accepted");
 }
+
+/// The schema's image pattern and the parser agree (editors flag what
+/// `check` rejects), except `latest`, which the pattern cannot exclude
+/// without look-ahead.
+#[test]
+fn image_pattern_agrees_with_the_parser() {
+    let schema = schema();
+    let image = schema["$defs"]["ImageRef"].clone();
+    let validator = jsonschema::validator_for(&image).expect("image schema compiles");
+    let digest = format!("sha256:{}", "0".repeat(64));
+    let cases = [
+        "nginx:1.28.0".to_owned(),
+        "Registry.Example.com/app:1.0".to_owned(),
+        "localhost:5000/team/app:1.2@".to_owned() + &digest,
+        format!("nginx@{digest}"),
+        "[::1]:5000/a:1".to_owned(),
+        "a__b/c-d---e:x".to_owned(),
+        "a//b:1.0".to_owned(),
+        "ng..inx:1.0".to_owned(),
+        "a:b:c:1.0".to_owned(),
+        "localhost:5000/a/../../etc:1.0.0".to_owned(),
+        "Nginx:1".to_owned(),
+        "nginx".to_owned(),
+        "nginx@sha256:abc".to_owned(),
+        "a_:1".to_owned(),
+    ];
+    for case in cases {
+        let parsed = case.parse::<pf_model::units::ImageRef>().is_ok();
+        let matched = validator.is_valid(&serde_json::Value::String(case.clone()));
+        assert_eq!(parsed, matched, "{case}: parser {parsed}, schema {matched}");
+    }
+}

@@ -20,6 +20,7 @@
 mod bundle;
 mod emit;
 mod error;
+mod escape;
 mod files;
 mod hash;
 mod plan;

@@ -26,7 +26,8 @@ fn environment() -> &'static Environment<'static> {
         env.set_syntax(syntax);
         // Output is config files and shell, never HTML.
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
-        env.add_filter("sq", shell_single_quote);
+        env.add_filter("sq", crate::escape::shell_word);
+        env.add_filter("md", crate::escape::markdown_text);
         env.add_filter("sql_literal", sql_literal);
         for (name, source) in emit::TEMPLATES.iter().flat_map(|set| set.iter()) {
             // Templates are part of the binary; one that does not compile
@@ -60,11 +61,6 @@ pub(crate) fn render_value(name: &str, context: &Value) -> Result<String, Render
         })
 }
 
-/// `'it'\''s'`: safe as one shell word.
-fn shell_single_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
-}
-
 /// `'it''s'`: a SQL string literal.
 fn sql_literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
@@ -84,7 +80,6 @@ mod tests {
 
     #[test]
     fn quoting_filters() {
-        assert_eq!(shell_single_quote("it's"), "'it'\\''s'");
         assert_eq!(sql_literal("it's"), "'it''s'");
     }
 }

@@ -1,18 +1,28 @@
-//! A fast YAML serializer that writes exactly the bytes `serde_yaml_ng`
-//! writes, for the shapes the bundle uses: block mappings and sequences,
-//! empty `{}`/`[]`, integers, booleans, ordinary floats, and one-line
-//! printable ASCII strings in plain or single-quoted style.
+//! A fast YAML serializer that writes the bytes `serde_yaml_ng` writes for
+//! the shapes the bundle uses (block mappings and sequences, empty
+//! `{}`/`[]`, integers, booleans, floats, one-line printable ASCII strings
+//! in plain or single-quoted style), with two deliberate differences that
+//! make every string read back as the same string by every YAML reader the
+//! bundle meets (Docker's and Compose's Go parsers, Prometheus's YAML 1.1
+//! parser, the compose-spec validator):
 //!
-//! `serde_yaml_ng` drives libyaml's event emitter and re-parses every string
-//! to choose its quoting; that was two thirds of the time of rendering a
-//! stack. This writer follows the same rules (libyaml's
-//! `yaml_emitter_analyze_scalar`, `select_scalar_style`, `write_indent` and
-//! `write_indicator`, and serde_yaml_ng's test for strings that would read
-//! back as another type) but only where they are simple. Anything else (a
-//! line break, a tab or non-ASCII character, a long or complex key, an
-//! enum variant, a tag) makes [`to_string`] return `None`, and the caller
-//! uses `serde_yaml_ng` for the whole document. The tests compare both on
-//! every golden topology and on generated strings and shapes.
+//! - a string a YAML 1.1 or 1.2 resolver reads as another type is single-
+//!   quoted ([`reads_as_other_type`]): besides what `serde_yaml_ng`
+//!   quotes (`true`, `null`, `~`, `0x1F`, `0o17`, `.inf`, `1e3`), YAML 1.1's
+//!   `yes`/`no`/`on`/`off`/`y`/`n`, `1_000`, `190:20:30`, `2001-12-14` and
+//!   `<<`, which `serde_yaml_ng` writes plain;
+//! - any other string (a line break, a tab, a control, non-ASCII or bidi
+//!   character) is written double-quoted with escapes, so the document is
+//!   ASCII and one scalar is one line, where `serde_yaml_ng` would choose a
+//!   style of its own.
+//!
+//! It follows libyaml's rules (`yaml_emitter_analyze_scalar`,
+//! `select_scalar_style`, `write_indent`, `write_indicator`) where they are
+//! simple. What it leaves to `serde_yaml_ng` (a key longer than 128
+//! characters, a collection as a key, an enum variant with data, a tag)
+//! cannot come from a topology: [`to_string`] returns `None` for those and
+//! the caller uses `serde_yaml_ng` for the whole document. The tests
+//! compare both on every golden topology and on generated strings and shapes.
 
 use std::fmt::{self, Display};
 
@@ -100,6 +110,7 @@ struct Writer {
 enum Style {
     Plain,
     SingleQuoted,
+    DoubleQuoted,
 }
 
 impl Writer {
@@ -196,7 +207,9 @@ impl Writer {
     fn scalar(&mut self, value: &str, style: Style) -> Result {
         let key = self.before_node();
         let style = if key {
-            if value.len() > MAX_SIMPLE_KEY {
+            if value.len() > MAX_SIMPLE_KEY
+                || (style == Style::DoubleQuoted && double_quoted(value).len() + 2 > MAX_SIMPLE_KEY)
+            {
                 return Err(Unsupported);
             }
             // An empty plain key is not allowed in the simple key form.
@@ -226,6 +239,12 @@ impl Writer {
                 self.put(rest);
                 self.write_indicator("'", false, false, false);
             }
+            Style::DoubleQuoted => {
+                self.write_indicator("\"", true, false, false);
+                let escaped = double_quoted(value);
+                self.put(&escaped);
+                self.write_indicator("\"", false, false, false);
+            }
         }
         self.whitespace = false;
         self.indention = false;
@@ -234,13 +253,12 @@ impl Writer {
     }
 
     fn string(&mut self, value: &str) -> Result {
-        // Line breaks (literal style), tabs, control and non-ASCII
-        // characters (double quotes or escapes) are left to serde_yaml_ng.
-        let plain_allowed = block_plain_allowed(value).ok_or(Unsupported)?;
-        let style = if !plain_allowed || reads_as_other_type(value) {
-            Style::SingleQuoted
-        } else {
-            Style::Plain
+        let style = match block_plain_allowed(value) {
+            // Line breaks, tabs, control and non-ASCII characters: escaped.
+            None => Style::DoubleQuoted,
+            Some(false) => Style::SingleQuoted,
+            Some(true) if reads_as_other_type(value) => Style::SingleQuoted,
+            Some(true) => Style::Plain,
         };
         self.scalar(value, style)
     }
@@ -371,24 +389,151 @@ fn scan(b: &[u8]) -> (bool, bool) {
     (true, marks)
 }
 
-/// serde_yaml_ng single-quotes a string that a YAML parser would read as
-/// null, a boolean or a number, or that is all digits with a leading zero.
-fn reads_as_other_type(s: &str) -> bool {
-    // Numbers start with a digit, a sign or a dot; the words below with
-    // `~nNtTfF`. Anything else is a string without parsing it.
+/// Whether a plain scalar would be read as something other than this
+/// string: null, a boolean, a number or a date, by YAML 1.2 (what
+/// `serde_yaml_ng` checks) or YAML 1.1 (Go's yaml.v2 in Prometheus and
+/// older Docker CLIs, PyYAML). Such strings are single-quoted.
+pub(crate) fn reads_as_other_type(s: &str) -> bool {
+    // Numbers and dates start with a digit, a sign or a dot; the words
+    // below with one of `~nNtTfFyYoO<=`. Anything else is a string without
+    // parsing it.
     match s.as_bytes().first() {
         None => return true,
-        Some(b'0'..=b'9' | b'+' | b'-' | b'.' | b'~' | b'n' | b'N' | b't' | b'T' | b'f' | b'F') => {
-        }
+        Some(
+            b'0'..=b'9'
+            | b'+'
+            | b'-'
+            | b'.'
+            | b'~'
+            | b'n'
+            | b'N'
+            | b't'
+            | b'T'
+            | b'f'
+            | b'F'
+            | b'y'
+            | b'Y'
+            | b'o'
+            | b'O'
+            | b'<'
+            | b'=',
+        ) => {}
         Some(_) => return false,
     }
-    matches!(
+    if matches!(
         s,
-        "null" | "Null" | "NULL" | "~" | "true" | "True" | "TRUE" | "false" | "False" | "FALSE"
-    ) || parse_unsigned_int(s, u128::from_str_radix)
-        || parse_negative_int(s, i128::from_str_radix)
-        || parse_f64(s)
-        || digits_but_not_number(s)
+        "null"
+            | "Null"
+            | "NULL"
+            | "~"
+            | "true"
+            | "True"
+            | "TRUE"
+            | "false"
+            | "False"
+            | "FALSE"
+            // YAML 1.1 booleans, the merge key and the value key.
+            | "y"
+            | "Y"
+            | "yes"
+            | "Yes"
+            | "YES"
+            | "n"
+            | "N"
+            | "no"
+            | "No"
+            | "NO"
+            | "on"
+            | "On"
+            | "ON"
+            | "off"
+            | "Off"
+            | "OFF"
+            | "<<"
+            | "="
+    ) {
+        return true;
+    }
+    if !matches!(s.as_bytes()[0], b'0'..=b'9' | b'+' | b'-' | b'.') {
+        return false;
+    }
+    if yaml11_sexagesimal(s) || yaml11_date(s) {
+        return true;
+    }
+    // YAML 1.1 allows `_` between digits of every number (`1_000`,
+    // `0x_0A`, `1_0.5`); yaml.v2 drops them all before parsing.
+    let digits: std::borrow::Cow<'_, str> = if s.contains('_') {
+        s.replace('_', "").into()
+    } else {
+        s.into()
+    };
+    let t = digits.as_ref();
+    !t.is_empty()
+        && (parse_unsigned_int(t, u128::from_str_radix)
+            || parse_negative_int(t, i128::from_str_radix)
+            || parse_f64(t)
+            || digits_but_not_number(t)
+            // Go's yaml.v2 reads any run of digits as a float when it is
+            // not an integer (`019`).
+            || t.strip_prefix(['-', '+']).unwrap_or(t).bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// YAML 1.1 base-60 integers and floats: `190:20:30`, `-1:30.5`.
+fn yaml11_sexagesimal(s: &str) -> bool {
+    let s = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let (whole, fraction) = s.split_once('.').unwrap_or((s, ""));
+    let mut parts = whole.split(':');
+    let first = parts.next().unwrap_or_default();
+    let rest: Vec<&str> = parts.collect();
+    !rest.is_empty()
+        && first.starts_with(|c: char| c.is_ascii_digit())
+        && first.bytes().all(|b| b.is_ascii_digit() || b == b'_')
+        && rest
+            .iter()
+            .all(|p| (1..=2).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()))
+        && fraction.bytes().all(|b| b.is_ascii_digit() || b == b'_')
+}
+
+/// A YAML 1.1 timestamp starts `yyyy-m-d` (`2001-12-14`,
+/// `2001-12-14t21:59:43.10-05:00`); any string that starts so is quoted.
+fn yaml11_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits = |from: usize, n: usize| {
+        b.len() >= from + n && b[from..from + n].iter().all(u8::is_ascii_digit)
+    };
+    digits(0, 4) && b.get(4) == Some(&b'-') && digits(5, 1) && {
+        let day = if b.get(6) == Some(&b'-') { 7 } else { 8 };
+        b.get(day - 1) == Some(&b'-') && digits(day, 1)
+    }
+}
+
+/// The inside of a double-quoted scalar: `"` and `\` escaped, ASCII
+/// controls as `\xXX` (or their short escapes), every non-ASCII character
+/// as `\uXXXX` or `\UXXXXXXXX`, so the text is one line of printable
+/// ASCII whatever the value holds (YAML 1.1 and 1.2 share these escapes).
+pub(crate) fn double_quoted(value: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(value.len() + 8);
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            ' '..='~' => out.push(c),
+            c if (c as u32) < 0x80 => {
+                let _ = write!(out, "\\x{:02X}", c as u32);
+            }
+            c if (c as u32) <= 0xFFFF => {
+                let _ = write!(out, "\\u{:04X}", c as u32);
+            }
+            c => {
+                let _ = write!(out, "\\U{:08X}", c as u32);
+            }
+        }
+    }
+    out
 }
 
 // The next four follow serde_yaml_ng's `de.rs` (u64/i64 accept a subset of
@@ -495,11 +640,19 @@ impl ser::Serializer for &mut Writer {
     fn serialize_f64(self, v: f64) -> Result {
         // serde_yaml_ng prints floats with ryu; Rust's `{:?}` gives the same
         // shortest digits in the range where neither uses an exponent.
-        let a = v.abs();
-        if !(v == 0.0 || (1e-4..1e16).contains(&a)) {
+        // Outside it, no exponent at all: YAML 1.1 reads `1e-5` as a string.
+        if !v.is_finite() {
             return Err(Unsupported);
         }
-        self.scalar(&format!("{v:?}"), Style::Plain)
+        let a = v.abs();
+        if v == 0.0 || (1e-4..1e16).contains(&a) {
+            return self.scalar(&format!("{v:?}"), Style::Plain);
+        }
+        let mut text = format!("{v}");
+        if !text.contains('.') {
+            text.push_str(".0");
+        }
+        self.scalar(&text, Style::Plain)
     }
     fn serialize_char(self, _v: char) -> Result {
         Err(Unsupported)
@@ -651,12 +804,43 @@ mod tests {
 
     use super::to_string;
 
-    /// Either the fast writer declines, or it writes serde_yaml_ng's bytes.
+    /// Every string in a JSON value.
+    fn strings(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::String(s) => out.push(s.clone()),
+            Value::Array(a) => a.iter().for_each(|v| strings(v, out)),
+            Value::Object(o) => {
+                for (k, v) in o {
+                    out.push(k.clone());
+                    strings(v, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Either the fast writer declines, or it writes what reads back as
+    /// the same value, with serde_yaml_ng's bytes unless a string is one
+    /// this writer quotes on purpose (YAML 1.1 types, non-printable text).
     fn same(value: &Value) -> bool {
         let expected = serde_yaml_ng::to_string(value).expect("serde_yaml_ng writes it");
         match to_string(value) {
             Some(fast) => {
-                assert_eq!(fast, expected, "for {value}");
+                let back: Value =
+                    serde_yaml_ng::from_str(&fast).unwrap_or_else(|e| panic!("{e}: {fast}"));
+                assert_eq!(&back, value, "for {value}:\n{fast}");
+                let mut all = Vec::new();
+                strings(value, &mut all);
+                let deliberate = all.iter().any(|s| {
+                    super::block_plain_allowed(s).is_none()
+                        || (super::reads_as_other_type(s)
+                            && !serde_yaml_ng::to_string(s)
+                                .expect("serde_yaml_ng writes it")
+                                .starts_with('\''))
+                });
+                if !deliberate {
+                    assert_eq!(fast, expected, "for {value}");
+                }
                 true
             }
             None => false,
@@ -739,9 +923,12 @@ mod tests {
         ] {
             assert!(same(&json!({ "v": f })), "declined {f}");
         }
-        // Exponent forms are left to serde_yaml_ng.
+        // No exponent forms: YAML 1.1 reads `1e-5` as a string.
         for f in [1e16, 1e-5, 1e300, 5e-324] {
-            assert!(!same(&json!({ "v": f })));
+            let text = to_string(&json!({ "v": f })).expect("fast");
+            assert!(!text.contains(['e', 'E']), "{text}");
+            let back: Value = serde_yaml_ng::from_str(&text).expect("parses");
+            assert_eq!(back["v"].as_f64(), Some(f), "{text}");
         }
     }
 
@@ -901,9 +1088,6 @@ mod tests {
 
     #[test]
     fn declines_what_it_does_not_write() {
-        for s in ["a\nb", "tab\there", "caf\u{e9}", "\u{0}", "\r"] {
-            assert!(!same(&json!({ "v": s })), "{s:?}");
-        }
         let long_key = "k".repeat(129);
         assert!(!same(&json!({ long_key: 1 })));
         assert!(same(&json!({ "k".repeat(128): 1 })));
@@ -912,5 +1096,114 @@ mod tests {
             Tagged(u32),
         }
         assert!(to_string(&BTreeMap::from([("a", E::Tagged(1))])).is_none());
+    }
+
+    /// Line breaks, tabs, controls, non-ASCII and bidi characters: one
+    /// double-quoted line of ASCII that reads back as the same string.
+    #[test]
+    fn escapes_what_is_not_printable_ascii() {
+        for s in [
+            "a\nb",
+            "tab\there",
+            "caf\u{e9}",
+            "\u{0}",
+            "\r",
+            "\u{1b}[2J",
+            "x\u{85}y\u{2028}z\u{2029}",
+            "rlo\u{202e}txt",
+            "emoji \u{1F600}",
+            "quote \" and \\ backslash\n",
+            "\nEOF\nid\n",
+            "trailing\n\n",
+        ] {
+            for value in [json!({ "v": s }), json!({ s: [s] }), json!([s])] {
+                assert!(same(&value), "declined {value}");
+                let text = to_string(&value).expect("fast");
+                assert!(
+                    text.bytes()
+                        .all(|b| b == b'\n' || (b' '..=b'~').contains(&b)),
+                    "{text:?}"
+                );
+            }
+            let one = to_string(&json!({ "v": s })).expect("fast");
+            assert_eq!(one.lines().count(), 1, "{one:?}");
+        }
+    }
+
+    /// YAML 1.1 (Go's yaml.v2, PyYAML) reads these plain scalars as
+    /// booleans, numbers, dates or a merge key: each is quoted.
+    #[test]
+    fn yaml_1_1_types_are_quoted() {
+        for s in [
+            "yes",
+            "Yes",
+            "YES",
+            "no",
+            "No",
+            "NO",
+            "on",
+            "On",
+            "ON",
+            "off",
+            "Off",
+            "OFF",
+            "y",
+            "Y",
+            "n",
+            "N",
+            "1_000",
+            "+1_000",
+            "0b1010_0111",
+            "0x_0A_74_AE",
+            "0o17",
+            "017",
+            "019",
+            "190:20:30",
+            "-1:30.5",
+            "1_0.5",
+            ".inf",
+            "-.Inf",
+            ".NaN",
+            "2001-12-14",
+            "2001-1-4",
+            "2001-12-14t21:59:43.10-05:00",
+            "2001-12-14 21:59:43.10 -5",
+            "<<",
+            "=",
+            "~",
+            "null",
+            "1e3",
+            "1.",
+            ".5",
+        ] {
+            assert!(super::reads_as_other_type(s), "{s}");
+            let text = to_string(&json!({ "v": s })).expect("fast");
+            assert!(text.contains(&format!("v: '{s}'")), "{s}: {text}");
+        }
+        for s in [
+            "yesterday",
+            "online",
+            "nginx",
+            "1.28.0",
+            "v1.2",
+            "1.0.0-alpine",
+            "a:1",
+            "12:345",
+            "2001-12",
+            "200-12-14",
+            "_1",
+            "/api",
+            "0.0.0.0/0",
+            "172.26.0.0/16",
+            "10s",
+            "512M",
+            "http://x:80",
+            "noon",
+            "o",
+            "<",
+            "==",
+        ] {
+            assert!(!super::reads_as_other_type(s), "{s}");
+        }
     }
 }

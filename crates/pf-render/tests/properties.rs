@@ -1,7 +1,10 @@
 //! Property tests: random valid topologies (proptest, 256 per run) must
 //! validate without an error, render for Swarm and Compose, render to the
-//! same bytes twice, and give a stack that `docker stack config` accepts and
-//! nginx configs that `nginx -t` accepts.
+//! same bytes twice, pass the lint catalog with no error (a valid topology
+//! never renders a bundle our own catalog rejects), and give a stack that
+//! `docker stack config` accepts and nginx configs that `nginx -t` accepts.
+//! Environment values and secret descriptions are drawn from adversarial
+//! text (shell, YAML, Compose, Markdown and dotenv syntax).
 //!
 //! The generator writes topology text (so the loader is exercised too) from
 //! independent choices made consistent by construction: sentinel quorum is a
@@ -56,6 +59,43 @@ const HTTP_PORTS: &[u16] = &[80, 8000, 18080];
 const HTTPS_PORTS: &[u16] = &[443, 8443, 18443];
 const STATUS_PORTS: &[u16] = &[8080, 8081, 9145];
 const MEMORY: &[&str] = &["64M", "128M", "256M", "512M", "1G"];
+/// Pieces of environment values and descriptions that mean something to
+/// one of the files they reach.
+const HOSTILE: &[&str] = &[
+    "$(touch /tmp/pf-x)",
+    "`id`",
+    "${HOME}",
+    "$$",
+    "'",
+    "\"",
+    "\\",
+    "EOF",
+    "-->",
+    "<script>",
+    "|",
+    "#",
+    ": ",
+    "yes",
+    "on",
+    "1_000",
+    "2001-12-14",
+    "~",
+    ".inf",
+    "0o17",
+    "<<",
+    "[a](b)",
+    "Grüße",
+    "&",
+    ";",
+    "*",
+    "{",
+    "}",
+    "%",
+    "@",
+    "postgres://u@h/db",
+];
+/// Line breaks and controls: allowed in environment values, escaped.
+const CONTROLS: &[&str] = &["\n", "\t", "\r", "\u{1b}[2J", "\u{202e}", "\u{2028}"];
 
 /// One app service, before it is written as TOML.
 #[derive(Debug, Clone)]
@@ -69,6 +109,9 @@ struct Service {
     cpu_quarters: u32,
     memory: usize,
     update_order: Option<bool>,
+    /// Pieces of an adversarial environment value (indexes into HOSTILE,
+    /// then CONTROLS past its end).
+    hostile_env: Vec<usize>,
 }
 
 fn service() -> impl Strategy<Value = Service> {
@@ -82,6 +125,7 @@ fn service() -> impl Strategy<Value = Service> {
         1u32..=8,
         0..MEMORY.len(),
         proptest::option::of(any::<bool>()),
+        proptest::collection::vec(0..HOSTILE.len() + CONTROLS.len(), 0..5),
     )
         .prop_map(
             |(
@@ -94,6 +138,7 @@ fn service() -> impl Strategy<Value = Service> {
                 cpu_quarters,
                 memory,
                 update_order,
+                hostile_env,
             )| Service {
                 replicas,
                 port_offset,
@@ -104,8 +149,23 @@ fn service() -> impl Strategy<Value = Service> {
                 cpu_quarters,
                 memory,
                 update_order,
+                hostile_env,
             },
         )
+}
+
+/// The text of hostile pieces, as a TOML string literal.
+fn hostile_toml(pieces: &[usize], controls: bool) -> String {
+    let text: String = pieces
+        .iter()
+        .filter_map(|&i| {
+            HOSTILE
+                .get(i)
+                .or_else(|| controls.then(|| CONTROLS.get(i - HOSTILE.len())).flatten())
+        })
+        .copied()
+        .collect();
+    toml::Value::String(text).to_string()
 }
 
 /// Every choice of one topology.
@@ -347,8 +407,17 @@ fn to_toml(c: &Choices) -> String {
         if s.env {
             let _ = writeln!(
                 t,
-                "environment = {{ LOG_LEVEL = \"info\", PUBLIC_URL = \"https://{}/{name}\" }}",
-                SERVER_NAMES[c.server_name]
+                "environment = {{ LOG_LEVEL = \"info\", PUBLIC_URL = \"https://{}/{name}\", {} = {} }}",
+                SERVER_NAMES[c.server_name],
+                // Names near the secret-like ones, which must not be.
+                [
+                    "NOTE",
+                    "KEYCLOAK_URL",
+                    "PASSPORT_MODE",
+                    "MONKEY_COUNT",
+                    "DATABASE_URL"
+                ][s.hostile_env.first().copied().unwrap_or(0) % 5],
+                hostile_toml(&s.hostile_env, true)
             );
         }
         if let Some(start_first) = s.update_order {
@@ -434,8 +503,14 @@ fn to_toml(c: &Choices) -> String {
         );
     }
     t.push_str("\n[secrets]\n");
+    // Descriptions are one line (no controls), otherwise anything.
+    let pieces: Vec<usize> = c
+        .services
+        .iter()
+        .flat_map(|(_, s)| s.hostile_env.clone())
+        .collect();
     for s in secrets {
-        let _ = writeln!(t, "{s} = \"the {s}\"");
+        let _ = writeln!(t, "{s} = {}", hostile_toml(&pieces, false));
     }
     t
 }
@@ -466,6 +541,25 @@ fn check_in_process(text: &str) -> Result<Case, TestCaseError> {
         let second = pf_render::render(&topology, target).expect("rendered once already");
         prop_assert!(first == second, "{target}: two renderings differ\n{text}");
         bundles.push(first);
+    }
+    for bundle in &bundles {
+        let inputs: Vec<pf_lint::Input> = bundle
+            .artifacts()
+            .iter()
+            .filter_map(|a| pf_lint::Input::new(a.path.clone(), a.contents.clone()))
+            .collect();
+        let report = pf_lint::lint(&inputs, &pf_lint::Options::default());
+        let errors: Vec<&pf_lint::Finding> = report
+            .findings
+            .iter()
+            .filter(|f| f.rule.severity() == pf_model::Severity::Error)
+            .collect();
+        prop_assert!(
+            errors.is_empty(),
+            "{}: a valid topology renders a bundle the lint catalog rejects:\n{}\n{text}",
+            bundle.target(),
+            report.to_human()
+        );
     }
     let compose = bundles.pop().expect("compose");
     let swarm = bundles.pop().expect("swarm");

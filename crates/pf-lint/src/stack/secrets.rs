@@ -5,8 +5,6 @@ use crate::rules::Rule;
 use crate::source::FileCx;
 use crate::yaml::Pos;
 
-const SECRET_WORDS: &[&str] = &["PASS", "SECRET", "TOKEN", "KEY"];
-
 /// Options whose value is a secret (`--requirepass`, `--password=`).
 const SECRET_FLAGS: &[&str] = &[
     "requirepass",
@@ -95,9 +93,9 @@ fn environment<'a>(svc: &Svc<'a>) -> Vec<(&'a str, &'a str, Pos)> {
 }
 
 fn secret(cx: &mut FileCx<'_>, svc: &Svc<'_>, name: &str, value: &str, pos: Pos) {
-    let upper = name.to_ascii_uppercase();
-    if !SECRET_WORDS.iter().any(|w| upper.contains(w))
-        || upper.ends_with("_FILE")
+    // The rule pf-model applies to topologies, so a valid topology's
+    // bundle never fails here.
+    if !pf_model::secret_like::name_looks_secret(name)
         || value.trim().is_empty()
         || value.starts_with("/run/secrets/")
     {
@@ -121,17 +119,7 @@ fn secret(cx: &mut FileCx<'_>, svc: &Svc<'_>, name: &str, value: &str, pos: Pos)
 }
 
 fn url(cx: &mut FileCx<'_>, svc: &Svc<'_>, name: &str, value: &str, pos: Pos) {
-    let Some((_, rest)) = value.split_once("://") else {
-        return;
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let Some((userinfo, _)) = authority.rsplit_once('@') else {
-        return;
-    };
-    let Some((_, password)) = userinfo.split_once(':') else {
-        return;
-    };
-    if password.is_empty() {
+    if !pf_model::secret_like::url_has_password(value) {
         return;
     }
     svc.report(

@@ -12,6 +12,7 @@ mod duration;
 mod image;
 mod name;
 mod schema;
+mod text;
 
 pub use bytes::ByteSize;
 pub use cidr::Cidr;
@@ -19,6 +20,7 @@ pub use cpus::Cpus;
 pub use duration::Duration;
 pub use image::{ImageRef, Version};
 pub use name::{DnsLabel, Ident, SecretName};
+pub use text::{first_unsafe_in_line, is_bidi_control};
 
 /// Why a unit value was rejected: the message says what is wrong and the
 /// help says what a valid value looks like.

@@ -74,8 +74,14 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
     let total_cpu = cap.cpus_per_node.millis() * nodes;
     let total_mem = u128::from(cap.memory_per_node.bytes()) * u128::from(nodes);
     // An out-of-range headroom is already an error; judge limits against the
-    // nearest valid one instead of repeating the mistake as a warning.
-    let usable = 1.0 - cap.headroom.clamp(0.0, 0.9);
+    // nearest valid one instead of repeating the mistake as a warning (NaN,
+    // an error too, as the guide's 20%).
+    let headroom = if cap.headroom.is_nan() {
+        0.2
+    } else {
+        cap.headroom.clamp(0.0, 0.9)
+    };
+    let usable = 1.0 - headroom;
 
     let (mut res_cpu, mut res_mem, mut lim_cpu, mut lim_mem) = (0u64, 0u128, 0u64, 0u128);
     for g in groups(file) {
@@ -165,7 +171,7 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
                 "CPU limits add up to {} but {} node(s) minus {:.0}% headroom give {}",
                 Cpus::from_millis(lim_cpu),
                 cap.nodes,
-                cap.headroom * 100.0,
+                headroom * 100.0,
                 Cpus::from_millis(cpu_budget)
             ),
             "add capacity, lower limits, or accept that instances compete under load",
@@ -180,7 +186,7 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
                 "memory limits add up to {} but {} node(s) minus {:.0}% headroom give {}",
                 size(lim_mem),
                 cap.nodes,
-                cap.headroom * 100.0,
+                headroom * 100.0,
                 size(mem_budget)
             ),
             "add capacity, lower limits, or accept that instances compete under load",

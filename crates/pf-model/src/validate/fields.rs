@@ -11,6 +11,37 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
     if let Err(errors) = file.validate() {
         walk(&errors, "", out);
     }
+    not_a_number(file, out);
+}
+
+/// TOML has `nan`, and NaN compares false with every bound, so the range
+/// rules above let it through (infinities fail them). Every fraction of
+/// the model is checked here, with its range for the help.
+fn not_a_number(file: &TopologyFile, out: &mut Vec<Finding>) {
+    let fractions = [
+        ("capacity.headroom", file.capacity.headroom, "0 to 0.9"),
+        (
+            "rollout.max-failure-ratio",
+            file.rollout.max_failure_ratio,
+            "0 to 1",
+        ),
+        (
+            "monitoring.alerts.resource-usage",
+            file.monitoring.alerts.resource_usage,
+            "0.1 to 1",
+        ),
+    ];
+    for (path, value, range) in fractions {
+        if value.is_nan() {
+            let key = path.rsplit('.').next().unwrap_or(path);
+            out.push(Finding::new(
+                Code::OutOfRange,
+                path,
+                format!("`{key}` is not a number (nan)"),
+                format!("use a number from {range}"),
+            ));
+        }
+    }
 }
 
 fn walk(errors: &ValidationErrors, prefix: &str, out: &mut Vec<Finding>) {

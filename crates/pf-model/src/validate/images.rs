@@ -38,6 +38,14 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
                 format!("use {minimum} or newer, for example `{example}`"),
             )),
             Some(_) => {}
+            None if image.tag().is_none() => out.push(Finding::new(
+                Code::UnknownImageVersion,
+                path,
+                format!("`{image}` is pinned by digest alone, so its version cannot be read"),
+                format!(
+                    "add the version tag before the digest, for example `{example}@sha256:...`"
+                ),
+            )),
             None => out.push(Finding::new(
                 Code::UnknownImageVersion,
                 path,
@@ -72,7 +80,8 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
         }
     }
     for (path, image) in others {
-        if image.version().is_none() {
+        // A digest pins the image whatever its tag says.
+        if image.version().is_none() && image.digest().is_none() {
             out.push(Finding::new(
                 Code::FloatingImageTag,
                 path,

@@ -8,6 +8,7 @@ mod images;
 mod lb;
 mod names;
 mod network;
+mod paths;
 mod postgres;
 mod redis;
 mod rollout;
@@ -67,6 +68,7 @@ pub(crate) fn run(file: &TopologyFile) -> Vec<Finding> {
     let mut out = Vec::new();
     fields::check(file, &mut out);
     names::check(file, &mut out);
+    paths::check(file, &mut out);
     secrets::check(file, &mut out);
     images::check(file, &mut out);
     redis::check(file, &mut out);

@@ -1,4 +1,4 @@
-//! Names, routes, ports and environment variable names.
+//! Names, ports and environment variable names.
 
 use std::collections::{HashMap, HashSet};
 
@@ -10,7 +10,6 @@ use crate::naming;
 pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
     server_name(file, out);
     service_names(file, out);
-    routes(file, out);
     ports(file, out);
     environment(file, out);
 }
@@ -126,42 +125,6 @@ fn instance_owner(
         .max()
 }
 
-fn valid_path(p: &str) -> bool {
-    p.starts_with('/')
-        && !p
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || "\"'`;{}#\\$".contains(c))
-}
-
-fn routes(file: &TopologyFile, out: &mut Vec<Finding>) {
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for (i, svc) in file.services.iter().enumerate() {
-        for (key, value) in [("route", &svc.route), ("health-path", &svc.health_path)] {
-            if !valid_path(value) {
-                out.push(Finding::new(
-                    Code::InvalidPath,
-                    format!("services[{i}].{key}"),
-                    format!("`{value}` is not an absolute URL path"),
-                    "start it with `/` and leave out spaces, quotes, `;`, `{`, `}`, `#`, `$` and `\\`",
-                ));
-            }
-        }
-        // `/api` and `/api/` are the same nginx location prefix for our purposes.
-        let normalized = format!("{}/", svc.route.trim_end_matches('/'));
-        if let Some(first) = seen.insert(normalized, i) {
-            out.push(Finding::new(
-                Code::DuplicateRoute,
-                format!("services[{i}].route"),
-                format!(
-                    "route `{}` is already served by `{}`",
-                    svc.route, file.services[first].name
-                ),
-                "give each service its own URL prefix",
-            ));
-        }
-    }
-}
-
 fn ports(file: &TopologyFile, out: &mut Vec<Finding>) {
     let lb = &file.load_balancer;
     let mut listeners: Vec<(&str, u16)> = vec![("load-balancer.http-port", lb.http_port)];
@@ -197,10 +160,11 @@ fn clash(listeners: &[(&str, u16)], owner: &str, out: &mut Vec<Finding>) {
 fn environment(file: &TopologyFile, out: &mut Vec<Finding>) {
     for (i, svc) in file.services.iter().enumerate() {
         for name in svc.environment.keys() {
-            let portable = name
-                .as_bytes()
-                .first()
-                .is_some_and(|c| c.is_ascii_uppercase() || *c == b'_')
+            let portable = name.len() <= 128
+                && name
+                    .as_bytes()
+                    .first()
+                    .is_some_and(|c| c.is_ascii_uppercase() || *c == b'_')
                 && name
                     .bytes()
                     .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_');
@@ -209,7 +173,7 @@ fn environment(file: &TopologyFile, out: &mut Vec<Finding>) {
                     Code::InvalidEnvironmentName,
                     format!("services[{i}].environment.{name}"),
                     format!("environment variable name `{name}` is not portable"),
-                    "use upper-case letters, digits and `_`, not starting with a digit: `LOG_LEVEL`",
+                    "use at most 128 upper-case letters, digits and `_`, not starting with a digit: `LOG_LEVEL`",
                 ));
             }
         }

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use super::Finding;
 use crate::codes::Code;
 use crate::model::TopologyFile;
+use crate::secret_like::{name_looks_secret, url_has_password};
 use crate::units::SecretName;
 
 pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
@@ -57,6 +58,19 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
             ));
         }
     }
+    for (name, description) in &file.secrets {
+        if let Some(c) = crate::units::first_unsafe_in_line(description) {
+            out.push(Finding::new(
+                Code::InvalidDescription,
+                format!("secrets.{name}"),
+                format!(
+                    "the description of secret `{name}` holds {}, so it is not one line of text",
+                    c.escape_unicode()
+                ),
+                "describe the secret in one line, without line breaks, control or bidirectional characters",
+            ));
+        }
+    }
     for name in file.secrets.keys() {
         if !used.contains(name) {
             out.push(Finding::new(
@@ -79,8 +93,8 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
         ));
     }
     for (i, svc) in file.services.iter().enumerate() {
-        for name in svc.environment.keys() {
-            if looks_secret(name) {
+        for (name, value) in &svc.environment {
+            if name_looks_secret(name) {
                 out.push(Finding::new(
                     Code::SecretInEnvironment,
                     format!("services[{i}].environment.{name}"),
@@ -89,54 +103,16 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
                         "declare it under `[secrets]`, list it in `services[{i}].secrets`, and read the file named by `{name}_FILE`"
                     ),
                 ));
+            } else if url_has_password(value) {
+                out.push(Finding::new(
+                    Code::PasswordInUrl,
+                    format!("services[{i}].environment.{name}"),
+                    format!("`{name}` is a URL with a password in it"),
+                    format!(
+                        "drop the password from the URL, declare it under `[secrets]` and list it in `services[{i}].secrets`: the app reads it from the file named by `<SECRET>_FILE`"
+                    ),
+                ));
             }
-        }
-    }
-}
-
-/// The kube-linter `env-var-secret` pattern, widened to keys and tokens.
-fn looks_secret(name: &str) -> bool {
-    let upper = name.to_ascii_uppercase();
-    if upper.ends_with("_FILE") {
-        return false;
-    }
-    [
-        "PASSWORD",
-        "PASSWD",
-        "SECRET",
-        "TOKEN",
-        "PRIVATE_KEY",
-        "API_KEY",
-        "CREDENTIAL",
-    ]
-    .iter()
-    .any(|w| upper.contains(w))
-        || upper.ends_with("_KEY")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::looks_secret;
-
-    #[test]
-    fn secret_like_names() {
-        for s in [
-            "DB_PASSWORD",
-            "SECRET_KEY",
-            "GEMINI_API_KEY",
-            "GITHUB_TOKEN",
-            "aws_secret",
-        ] {
-            assert!(looks_secret(s), "{s}");
-        }
-        for s in [
-            "LOG_LEVEL",
-            "WORKERS",
-            "SECRET_KEY_FILE",
-            "KEYCLOAK_URL",
-            "VITE_API_URL",
-        ] {
-            assert!(!looks_secret(s), "{s}");
         }
     }
 }

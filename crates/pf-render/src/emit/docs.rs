@@ -11,6 +11,7 @@ use super::Cx;
 use super::scripts::{ScriptsCx, SecretCx};
 use crate::bundle::Bundle;
 use crate::error::RenderError;
+use crate::escape::comment_text;
 use crate::files;
 use crate::templates;
 
@@ -356,16 +357,21 @@ fn secret_like(name: &str) -> bool {
         .any(|w| lower.contains(w))
 }
 
-/// `NAME=value` as a dotenv line reads it: bare when plain, single-quoted
-/// (literal) otherwise, double-quoted when it holds a single quote. A value
-/// no quoting keeps literal becomes a comment pointing at the stack file.
+/// `NAME=value` as a dotenv line reads it and as a shell sources it: bare
+/// when plain, single-quoted (literal) otherwise, double-quoted when it
+/// holds a single quote but nothing a shell expands in double quotes
+/// (`"`, `$`, backtick, `\`). A value no quoting keeps literal on one line
+/// (a line break, a control or bidi character, or both quotes and an
+/// expansion) becomes a comment pointing at the stack file.
 fn env_line(name: &str, value: &str) -> String {
     let plain = |c: char| c.is_ascii_alphanumeric() || "-_.:/@,+=%".contains(c);
     if value.chars().all(plain) {
         format!("{name}={value}")
+    } else if pf_model::units::first_unsafe_in_line(value).is_some() {
+        format!("# {name}: its value spans lines or holds control characters; see the stack file")
     } else if !value.contains('\'') {
         format!("{name}='{value}'")
-    } else if !value.contains(['"', '$', '\\']) {
+    } else if !value.contains(['"', '$', '`', '\\']) {
         format!("{name}=\"{value}\"")
     } else {
         format!("# {name}: its value cannot be quoted for a .env file; see the stack file")
@@ -378,12 +384,20 @@ fn env_sections(cx: &Cx<'_>, secrets: &[SecretCx]) -> Vec<EnvSection> {
         if cx.plan.swarm {
             format!(
                 "# {}: Docker secret {} (file {}), mounted at /run/secrets/{}: {}",
-                s.env, s.swarm_name, s.file, s.name, s.description
+                s.env,
+                s.swarm_name,
+                s.file,
+                s.name,
+                comment_text(&s.description)
             )
         } else {
             format!(
                 "# {}: Compose secret {} (file ./{}), mounted at /run/secrets/{}: {}",
-                s.env, s.name, s.file, s.name, s.description
+                s.env,
+                s.name,
+                s.file,
+                s.name,
+                comment_text(&s.description)
             )
         }
     };
@@ -481,7 +495,7 @@ fn env_sections(cx: &Cx<'_>, secrets: &[SecretCx]) -> Vec<EnvSection> {
                 "# {k} differs per service: {}",
                 by_app
                     .iter()
-                    .map(|(app, v)| format!("{app}={v}"))
+                    .map(|(app, v)| format!("{app}={}", comment_text(v)))
                     .collect::<Vec<_>>()
                     .join(", ")
             ));

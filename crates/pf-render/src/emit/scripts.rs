@@ -238,7 +238,7 @@ impl ScriptsCx {
         Self {
             stack: stack.clone(),
             swarm: plan.swarm,
-            origin: cx.origin.to_owned(),
+            origin: crate::escape::file_label(cx.origin),
             stack_file: files::STACK,
             compose_file: files::COMPOSE,
             health_check: files::HEALTH_CHECK,

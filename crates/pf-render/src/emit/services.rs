@@ -248,7 +248,7 @@ fn load_balancer(cx: &Cx<'_>, out: &mut Vec<Spec>) {
     }
     let probe = format!("http://127.0.0.1:{}/health", lb.status.port);
     // The official Debian-based image has curl; the Alpine one has busybox wget.
-    let test = if lb.image.tag().contains("alpine") {
+    let test = if lb.image.tag().is_some_and(|t| t.contains("alpine")) {
         vec!["CMD".into(), "wget".into(), "-qO-".into(), probe]
     } else {
         vec!["CMD".into(), "curl".into(), "-fsS".into(), probe]
@@ -272,13 +272,25 @@ fn apps(cx: &Cx<'_>, out: &mut Vec<Spec>) {
             // nginx must see every task, not one VIP (least_conn, passive
             // checks and next-upstream need the individual peers).
             s.dnsrr = true;
-            s.environment = app.environment.clone();
+            // Compose and `docker stack deploy` interpolate `$` in values;
+            // the topology's values are literal, so `$` is written `$$`.
+            s.environment = app
+                .environment
+                .iter()
+                .map(|(k, v)| (k.clone(), crate::escape::compose_literal(v)))
+                .collect();
             s.secrets = app.secrets.clone();
             if nodes > 1 && app.replicas > 1 {
                 // Spread, while leaving room to reschedule when one node is lost.
                 s.max_replicas_per_node = Some(app.replicas.div_ceil(nodes - 1));
             }
-            let url = format!("http://127.0.0.1:{}{}", app.port, spec.health_path);
+            // One quoted shell word: a query's `&` or any other character
+            // of the path is data for curl, never shell syntax (validation
+            // keeps `'` and `$` out of paths as well).
+            let url = crate::escape::shell_word(&format!(
+                "http://127.0.0.1:{}{}",
+                app.port, spec.health_path
+            ));
             // The app image's tools are unknown: try curl, then busybox wget.
             s.healthcheck = check(
                 shell(format!(
