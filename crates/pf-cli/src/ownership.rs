@@ -21,7 +21,7 @@ use std::fmt::Write as _;
 use std::io::Read as _;
 use std::path::Path;
 
-use pf_render::{Bundle, MANIFEST, Manifest};
+use pf_render::{Bundle, MANIFEST, Manifest, ManifestFile};
 use sha2::{Digest, Sha256};
 
 use crate::output::shown;
@@ -103,18 +103,23 @@ pub(crate) fn check(bundle: &Bundle, tree: &Tree) -> Result<(), Refusal> {
             Kind::File if path == MANIFEST && old.is_some() => continue,
             Kind::File => {
                 let listed = old.as_ref().and_then(|m| m.file(path));
-                let same_as = |m: &Option<Manifest>, digest: &str| {
-                    m.as_ref().and_then(|m| m.file(path)).is_some_and(|f| {
-                        f.sha256 == digest && f.mode_bits() == Some(entry.meta.mode)
+                let rendered = new.as_ref().and_then(|m| m.file(path));
+                // Only a file one of the manifests names is worth reading.
+                let digest = (listed.is_some() || rendered.is_some())
+                    .then(|| sha256(tree, path))
+                    .flatten();
+                let same = |f: Option<&ManifestFile>| {
+                    f.zip(digest.as_deref()).is_some_and(|(f, d)| {
+                        f.sha256 == d && f.mode_bits() == Some(entry.meta.mode)
                     })
                 };
-                let digest = sha256(tree, path);
-                match &digest {
-                    Some(d) if same_as(&old, d) || same_as(&new, d) => continue,
-                    _ if listed.is_some() => {
-                        format!("{} (edited since pf-render wrote it)", shown(path))
-                    }
-                    _ => format!("{} (not written by pf-render)", shown(path)),
+                if same(listed) || same(rendered) {
+                    continue;
+                }
+                if listed.is_some() {
+                    format!("{} (edited since pf-render wrote it)", shown(path))
+                } else {
+                    format!("{} (not written by pf-render)", shown(path))
                 }
             }
         };

@@ -304,3 +304,29 @@ fn the_default_folder_never_leaves_out() {
         "mine"
     );
 }
+
+/// Without a manifest (a bundle from before manifests, or the manifest
+/// deleted), a folder is replaced only while every file in it is exactly
+/// what is about to be written; a manifest that is not ours is itself a
+/// foreign file.
+#[test]
+fn without_a_manifest_only_identical_files_pass() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = topology(tmp.path(), "prod.toml", PROD);
+    let changed = topology(tmp.path(), "changed.toml", &prod_changed());
+    let out = tmp.path().join("bundle");
+    render_ok(tmp.path(), &file, &out);
+    std::fs::remove_file(out.join(".pf-render.json")).expect("rm");
+    // Same topology: nothing would be lost.
+    render_ok(tmp.path(), &file, &out);
+    assert!(out.join(".pf-render.json").is_file());
+
+    std::fs::remove_file(out.join(".pf-render.json")).expect("rm");
+    let args = [Path::new("swarm"), &changed, Path::new("-o"), &out];
+    let err = assert_refused(tmp.path(), &args, tmp.path(), &["nginx/load-balancer.conf"]);
+    assert!(err.contains("no .pf-render.json"), "{err}");
+
+    render_ok(tmp.path(), &file, &out);
+    std::fs::write(out.join(".pf-render.json"), "{\"tool\": \"other\"}\n").expect("write");
+    assert_refused(tmp.path(), &args, tmp.path(), &[".pf-render.json"]);
+}
