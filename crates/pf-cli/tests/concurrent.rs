@@ -79,6 +79,91 @@ fn parallel_first_renders_all_succeed() {
     );
 }
 
+/// Output of a finished child.
+fn finish(child: KillOnDrop) -> std::process::Output {
+    let mut child = child;
+    let inner = std::mem::replace(
+        &mut child.0,
+        std::process::Command::new("true").spawn().expect("true"),
+    );
+    inner.wait_with_output().expect("wait")
+}
+
+/// Waits until a staging folder of `bundle` appears in `work`.
+fn staging_appears(work: &Path, writer: &mut KillOnDrop) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(n) = names(work)
+            .into_iter()
+            .find(|n| n.starts_with(".bundle.pf-new-"))
+        {
+            return n;
+        }
+        assert!(
+            writer.0.try_wait().expect("poll").is_none(),
+            "finished before the test looked"
+        );
+        assert!(Instant::now() < deadline, "no staging folder appeared");
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}
+
+/// The serialization itself, deterministically: while one render is
+/// stopped in the middle of writing, a second render of the same folder
+/// waits for it, then runs; the folder ends as the second one's bundle.
+/// (Without the lock the second finished at once, and the first, resumed,
+/// swapped its older bundle in over it.)
+#[test]
+fn a_second_render_waits_for_the_first() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let big = topology(tmp.path(), "big.toml", &pf_bench::topology(150));
+    let small = topology(tmp.path(), "prod.toml", PROD);
+    let reference = tmp.path().join("reference");
+    let o = support::run(
+        tmp.path(),
+        &[Path::new("swarm"), &small, Path::new("-o"), &reference],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let work = tmp.path().join("work");
+    std::fs::create_dir(&work).expect("mkdir");
+    let out = work.join("bundle");
+    let spawn = |file: &Path| {
+        KillOnDrop(
+            support::pf()
+                .args([Path::new("swarm"), file, Path::new("-o"), &out])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("start pf-render"),
+        )
+    };
+    let mut first = spawn(&big);
+    staging_appears(&work, &mut first);
+    support::sh(&format!("kill -STOP {}", first.0.id()));
+    let mut second = spawn(&small);
+    std::thread::sleep(Duration::from_secs(1));
+    let waited = second.0.try_wait().expect("poll").is_none();
+    support::sh(&format!("kill -CONT {}", first.0.id()));
+    let (first, second) = (finish(first), finish(second));
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert!(waited, "the second render did not wait for the first");
+    assert_eq!(
+        tree(&out),
+        tree(&reference),
+        "the folder is not the last render's bundle"
+    );
+    assert_eq!(names(&work), ["bundle"]);
+}
+
 /// A render in another PID namespace: the old staging cleanup took its
 /// pid (which does not exist here) for a dead process and removed its
 /// staging folder while it was writing.
@@ -104,21 +189,7 @@ fn a_render_in_another_pid_namespace_is_not_disturbed() {
             .spawn()
             .expect("unshare (util-linux) must be installed and the tests run as root"),
     );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let staging = loop {
-        if let Some(n) = names(&work)
-            .into_iter()
-            .find(|n| n.starts_with(".bundle.pf-new-"))
-        {
-            break n;
-        }
-        assert!(
-            inside.0.try_wait().expect("poll").is_none(),
-            "finished before the test looked"
-        );
-        assert!(Instant::now() < deadline, "no staging folder appeared");
-        std::thread::sleep(Duration::from_micros(200));
-    };
+    let staging = staging_appears(&work, &mut inside);
     // Stop it mid-write (its pid here: the grandchild of unshare, under
     // sh), render here meanwhile (quickly: a small topology), then let it
     // go on.
@@ -143,19 +214,10 @@ fn a_render_in_another_pid_namespace_is_not_disturbed() {
     );
     std::thread::sleep(Duration::from_secs(1));
     support::sh(&format!("kill -CONT {render_pid}"));
-    let here = {
-        let mut here = here;
-        let child = std::mem::replace(
-            &mut here.0,
-            std::process::Command::new("true").spawn().expect("true"),
-        );
-        child.wait_with_output().expect("wait")
-    };
-    let status = inside.0.wait().expect("wait");
-    let mut err = String::new();
-    if let Some(mut e) = inside.0.stderr.take() {
-        let _ = std::io::Read::read_to_string(&mut e, &mut err);
-    }
+    let here = finish(here);
+    let inside = finish(inside);
+    let status = inside.status;
+    let err = String::from_utf8_lossy(&inside.stderr);
     assert!(
         status.success(),
         "the render in the namespace failed ({staging}): {err}"
