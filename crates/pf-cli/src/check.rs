@@ -1,12 +1,12 @@
 //! `pf-render check`: validate topology files and report.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 
 use pf_model::{Diagnostic, LoadError};
 
 use crate::cli::Format;
 use crate::exit::Outcome;
+use crate::output::{emit, error, error_chain};
 
 /// Checks every file, prints every diagnostic, returns the worst outcome.
 pub(crate) fn run(files: &[PathBuf], format: Format, deny_warnings: bool) -> Outcome {
@@ -18,7 +18,7 @@ pub(crate) fn run(files: &[PathBuf], format: Format, deny_warnings: bool) -> Out
             Ok(loaded) => loaded.validate().diagnostics,
             Err(LoadError::Invalid { diagnostic }) => vec![*diagnostic],
             Err(e @ LoadError::Io { .. }) => {
-                eprintln!("{}", crate::check::error_chain(&e));
+                error(&error_chain(&e));
                 outcome = outcome.max(Outcome::Failure);
                 continue;
             }
@@ -54,24 +54,5 @@ pub(crate) fn run(files: &[PathBuf], format: Format, deny_warnings: bool) -> Out
         }
         Format::Github => all.iter().map(|d| d.to_github() + "\n").collect(),
     };
-    let mut out = std::io::stdout().lock();
-    if out
-        .write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .is_err()
-    {
-        return Outcome::Failure;
-    }
-    outcome
-}
-
-/// `error: <top>` followed by `caused by: <source>` for each cause.
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = format!("error: {e}");
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        text.push_str(&format!("\n  caused by: {c}"));
-        cause = c.source();
-    }
-    text
+    emit(&text, outcome)
 }

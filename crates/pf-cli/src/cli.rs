@@ -1,6 +1,5 @@
 //! Command-line interface: arguments and dispatch.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -8,7 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use pf_model::Code;
 
 use crate::exit::Outcome;
-use crate::{check, drill, lint, render};
+use crate::{check, drill, lint, output, render};
 
 const EXIT_CODES: &str = "\
 Exit status:
@@ -72,11 +71,15 @@ enum Command {
 
 const RENDER_HELP: &str = "\
 The output folder is replaced atomically: after a failed validation or write it is left exactly as it was.
+It is only replaced when it is new, empty, or a bundle pf-render wrote (its .pf-render.json lists every
+file in it, unchanged); otherwise nothing is written and the files in the way are named (exit 2), unless
+--force. Keep the secret files and .env.production outside it (the bundle's README says where).
+Concurrent renders of one folder wait for each other. Links are never followed.
 
 Exit status:
   0  rendered (or, with --check, the folder is up to date)
   1  the topology has errors (nothing written), or --check found drift (a diff is printed)
-  2  usage or I/O error";
+  2  usage or I/O error, or the output folder holds files pf-render did not write";
 
 const DRILL_HELP: &str = "\
 Needs PostgreSQL (Debian package postgresql), redis-server, nginx >= 1.25.1, curl and openssl.
@@ -146,6 +149,10 @@ struct RenderArgs {
     /// Refuse to render when the topology has warnings.
     #[arg(long)]
     deny_warnings: bool,
+    /// Replace the output folder even when it holds files pf-render did not write (they are
+    /// deleted). Links in it are removed, never followed; a link as the folder itself is still refused.
+    #[arg(long, conflicts_with = "check")]
+    force: bool,
 }
 
 /// How diagnostics are printed.
@@ -161,7 +168,20 @@ pub(crate) enum Format {
 
 /// Parses the arguments, runs the command, returns the exit code.
 pub(crate) fn execute() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help and version go to stdout, usage errors to stderr; a help
+        // text nobody can read is an I/O error like any other (exit 2).
+        Err(e) => {
+            return match e.print() {
+                Err(io) if !e.use_stderr() => {
+                    output::error(&format!("error: cannot write to stdout: {io}"));
+                    Outcome::Failure.into()
+                }
+                _ => ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2)),
+            };
+        }
+    };
     let outcome = match cli.command {
         Command::Check {
             files,
@@ -197,18 +217,12 @@ fn render_cmd(args: RenderArgs, target: pf_render::Target) -> Outcome {
         out: args.out,
         check: args.check,
         deny_warnings: args.deny_warnings,
+        force: args.force,
     })
 }
 
 fn emit(text: &str) -> Outcome {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Ok(()) => Outcome::Ok,
-        Err(e) => {
-            eprintln!("error: cannot write to stdout: {e}");
-            Outcome::Failure
-        }
-    }
+    output::emit(text, Outcome::Ok)
 }
 
 fn explain(code: Option<&str>, all: bool) -> Outcome {
@@ -232,9 +246,10 @@ fn explain(code: Option<&str>, all: bool) -> Outcome {
                 pf_lint::entry(r)
             )),
             Err(()) => {
-                eprintln!(
-                    "error: unknown diagnostic code `{name}`\n  = help: `pf-render explain --all` lists every topology code, `--catalog` every lint rule"
-                );
+                output::error(&format!(
+                    "error: unknown diagnostic code `{}`\n  = help: `pf-render explain --all` lists every topology code, `--catalog` every lint rule",
+                    output::shown(name)
+                ));
                 Outcome::Failure
             }
         },

@@ -1,7 +1,7 @@
 //! `pf-render lint`: check deployable files (hand-written or generated)
 //! against the security and HA catalog of `pf-lint`.
 
-use std::io::Write as _;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
@@ -9,10 +9,14 @@ use pf_lint::{FileKind, Input, Options, Target};
 
 use crate::cli::Format;
 use crate::exit::Outcome;
+use crate::output::{emit, error, shown};
+use crate::walk::{self, Tree};
 
 pub(crate) const HELP: &str = "\
-A folder is searched (recursively, in name order) for the files the catalog reads; other files
-are skipped. A stack file's `x-pf-lint` waivers may name other files of the same run.
+A folder is searched (recursively, in name order, hidden folders skipped) for the files the
+catalog reads; other files are skipped. Links inside a folder are never followed: each is named in
+a note on stderr (name a linked file on the command line to lint it). A stack file's `x-pf-lint`
+waivers may name other files of the same run.
 Rules: docs/security-catalog.md, or `pf-render explain --catalog`.
 
 Exit status:
@@ -88,7 +92,7 @@ pub(crate) fn run(args: &Args) -> Outcome {
         match collected {
             Ok(mut found) => inputs.append(&mut found),
             Err(message) => {
-                eprintln!("error: {message}");
+                error(&format!("error: {message}"));
                 return Outcome::Failure;
             }
         }
@@ -105,19 +109,12 @@ pub(crate) fn run(args: &Args) -> Outcome {
         Format::Json => report.to_json(),
         Format::Github => report.to_github(),
     };
-    let mut out = std::io::stdout().lock();
-    if out
-        .write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .is_err()
-    {
-        return Outcome::Failure;
-    }
-    if report.errors() > 0 || (args.deny_warnings && report.warnings() > 0) {
+    let outcome = if report.errors() > 0 || (args.deny_warnings && report.warnings() > 0) {
         Outcome::Findings
     } else {
         Outcome::Ok
-    }
+    };
+    emit(&text, outcome)
 }
 
 /// The name a file is reported under: the path as given, with `/`.
@@ -142,32 +139,36 @@ fn file(path: &Path, kind: Option<FileKind>) -> Result<Vec<Input>, String> {
     Ok(vec![Input { name, text, kind }])
 }
 
-/// Every file of a folder that the catalog reads.
+/// Every file of a folder that the catalog reads, found with
+/// [`crate::walk`]: hidden folders are not entered, and a link is never
+/// followed (a note on stderr names it; the exit code does not change).
 fn folder(dir: &Path) -> Result<Vec<Input>, String> {
+    let not_hidden = |path: &str| {
+        !path
+            .rsplit('/')
+            .next()
+            .is_some_and(|name| name.starts_with('.'))
+    };
+    let tree = Tree::read(dir, &not_hidden)
+        .map_err(|e| format!("cannot read the folder {}: {e}", dir.display()))?;
     let mut found = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(d) = pending.pop() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(&d)
-            .map_err(|e| format!("cannot read the folder {}: {e}", d.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
-        entries.sort();
-        // Depth first, in name order: subfolders after the files beside them.
-        for p in entries.iter().rev() {
-            let hidden = p
-                .file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with('.'));
-            if p.is_dir() && !hidden {
-                pending.push(p.clone());
+    for entry in &tree.entries {
+        let name = name(&dir.join(&entry.path));
+        match entry.meta.kind {
+            walk::Kind::File => {
+                // Binary or unreadable files are not configs.
+                let Ok(text) = read_in(&tree, &entry.path) else {
+                    continue;
+                };
+                if let Some(kind) = pf_lint::detect(&name, &text) {
+                    found.push(Input { name, text, kind });
+                }
             }
-        }
-        for p in entries.iter().filter(|p| p.is_file()) {
-            // Binary or unreadable files are not configs.
-            let Ok(text) = read(p) else { continue };
-            let name = name(p);
-            if let Some(kind) = pf_lint::detect(&name, &text) {
-                found.push(Input { name, text, kind });
-            }
+            walk::Kind::Symlink => error(&format!(
+                "note: {}: a symbolic link, not followed (links inside a folder are never read; name the file to lint it)",
+                shown(&name)
+            )),
+            walk::Kind::Dir | walk::Kind::Other => {}
         }
     }
     if found.is_empty() {
@@ -177,4 +178,12 @@ fn folder(dir: &Path) -> Result<Vec<Input>, String> {
         ));
     }
     Ok(found)
+}
+
+fn read_in(tree: &Tree, path: &str) -> Result<String, ()> {
+    let mut bytes = Vec::new();
+    tree.open(path)
+        .and_then(|mut f| f.read_to_end(&mut bytes))
+        .map_err(|_| ())?;
+    String::from_utf8(bytes).map_err(|_| ())
 }

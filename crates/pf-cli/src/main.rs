@@ -10,8 +10,13 @@ mod drift;
 mod drill;
 mod exit;
 mod lint;
+mod load;
+mod output;
+mod ownership;
 mod render;
+mod staging;
 mod unchanged;
+mod walk;
 mod write;
 
 fn main() -> std::process::ExitCode {

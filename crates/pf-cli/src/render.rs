@@ -1,13 +1,13 @@
 //! `pf-render swarm|compose FILE`: validate, render, write or compare.
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::fmt::Write as _;
+use std::path::{Component, Path, PathBuf};
 
-use pf_model::LoadError;
 use pf_render::Target;
 
-use crate::check::error_chain;
 use crate::exit::Outcome;
+use crate::load::valid_topology;
+use crate::output::{emit, error, error_chain, shown};
 use crate::{drift, write};
 
 /// Options of a render command.
@@ -17,98 +17,75 @@ pub(crate) struct Options {
     pub(crate) out: Option<PathBuf>,
     pub(crate) check: Option<PathBuf>,
     pub(crate) deny_warnings: bool,
+    pub(crate) force: bool,
 }
 
-/// The default output folder: `out/<file stem>/<target>`.
-fn default_out(file: &Path, target: Target) -> PathBuf {
-    let stem = file
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "topology".to_owned());
-    PathBuf::from("out").join(stem).join(target.name())
+/// The default output folder: `out/<file stem>/<target>`, or a message when
+/// the stem would not be one folder inside `out/` (`...toml` has the stem
+/// `..`, which once made `out/../swarm` replace `./swarm`).
+fn default_out(file: &Path, target: Target) -> Result<PathBuf, String> {
+    let stem = file.file_stem().unwrap_or_default();
+    let mut parts = Path::new(stem).components();
+    match (parts.next(), parts.next()) {
+        (Some(Component::Normal(stem)), None) => {
+            Ok(PathBuf::from("out").join(stem).join(target.name()))
+        }
+        _ => Err(format!(
+            "error: no default output folder for {}: its name gives no folder name inside out/\n  = help: name the folder with -o DIR",
+            shown(&file.to_string_lossy())
+        )),
+    }
 }
 
 pub(crate) fn run(opts: &Options) -> Outcome {
-    let loaded = match pf_model::load(&opts.file) {
-        Ok(l) => l,
-        Err(LoadError::Invalid { diagnostic }) => {
-            eprintln!("{}\n", diagnostic.to_human());
-            eprintln!("nothing was written: fix the topology first");
-            return Outcome::Findings;
-        }
-        Err(e) => {
-            eprintln!("{}", error_chain(&e));
-            return Outcome::Failure;
-        }
+    // Where the bundle goes, decided before anything is read: a bad
+    // default is a usage error.
+    let dir = match (&opts.check, &opts.out) {
+        (Some(checked), _) => Err(checked),
+        (None, Some(out)) => Ok(out.clone()),
+        (None, None) => match default_out(&opts.file, opts.target) {
+            Ok(d) => Ok(d),
+            Err(message) => {
+                error(&message);
+                return Outcome::Failure;
+            }
+        },
     };
-    let checked = loaded.validate();
-    for d in &checked.diagnostics {
-        eprintln!("{}\n", d.to_human());
-    }
-    let warnings = checked.diagnostics.iter().filter(|d| !d.is_error()).count();
-    let topology = match checked.topology {
-        Some(t) if !(opts.deny_warnings && warnings > 0) => t,
-        _ => {
-            eprintln!("nothing was written: fix the topology first");
-            return Outcome::Findings;
-        }
+    let topology = match valid_topology(
+        &opts.file,
+        opts.deny_warnings,
+        "nothing was written: fix the topology first",
+    ) {
+        Ok(t) => t,
+        Err(outcome) => return outcome,
     };
     let bundle = match pf_render::render(&topology, opts.target) {
         Ok(b) => b,
         Err(e) => {
-            eprintln!("{}", error_chain(&e));
+            error(&error_chain(&e));
             return Outcome::Failure;
         }
     };
-    if let Some(dir) = &opts.check {
-        return match drift::diff(&bundle, dir) {
-            Ok(report) if report.is_empty() => {
-                println!(
-                    "{} is up to date ({} files)",
-                    dir.display(),
-                    bundle.artifacts().len()
-                );
-                Outcome::Ok
-            }
-            Ok(report) => {
-                let mut out = std::io::stdout().lock();
-                let _ = write!(out, "{report}");
-                let _ = writeln!(
-                    out,
-                    "{} is out of date: run `pf-render {} {} -o {}` and commit the result",
-                    dir.display(),
-                    opts.target,
-                    opts.file.display(),
-                    dir.display()
-                );
-                Outcome::Findings
-            }
-            Err(e) => {
-                eprintln!("error: cannot read {}\n  caused by: {e}", dir.display());
-                Outcome::Failure
-            }
-        };
-    }
-    let dir = opts
-        .out
-        .clone()
-        .unwrap_or_else(|| default_out(&opts.file, opts.target));
-    match write::replace_dir(&bundle, &dir) {
-        Ok(write::Written::Unchanged) => {
-            println!(
-                "{} files for {} in {}: unchanged, nothing written",
+    let dir = match dir {
+        Ok(dir) => dir,
+        Err(checked) => return check(&bundle, checked, opts),
+    };
+    match write::replace_dir(&bundle, &dir, opts.force) {
+        Ok(write::Written::Unchanged) => emit(
+            &format!(
+                "{} files for {} in {}: unchanged, nothing written\n",
                 bundle.artifacts().len(),
                 opts.target,
                 dir.display()
-            );
-            Outcome::Ok
-        }
+            ),
+            Outcome::Ok,
+        ),
         Ok(write::Written::Replaced) => {
             // One write for the whole list, not one per line.
-            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            let mut text = String::new();
             for a in bundle.artifacts() {
                 let _ = writeln!(
-                    out,
+                    text,
                     "  wrote {}/{} ({} bytes)",
                     dir.display(),
                     a.path,
@@ -116,18 +93,72 @@ pub(crate) fn run(opts: &Options) -> Outcome {
                 );
             }
             let _ = writeln!(
-                out,
+                text,
                 "{} files for {} in {}",
                 bundle.artifacts().len(),
                 opts.target,
                 dir.display()
             );
-            let _ = out.flush();
-            Outcome::Ok
+            emit(&text, Outcome::Ok)
+        }
+        Err(write::WriteError::Foreign { path, refusal }) => {
+            error(&format!(
+                "error: refusing to replace {}: it holds files pf-render did not write, or edited since\n{}\nnothing was written",
+                path.display(),
+                refusal.details()
+            ));
+            Outcome::Failure
         }
         Err(e) => {
-            eprintln!("{}", error_chain(&e));
+            error(&error_chain(&e));
             Outcome::Failure
+        }
+    }
+}
+
+/// `--check DIR`: compare and report.
+fn check(bundle: &pf_render::Bundle, checked: &Path, opts: &Options) -> Outcome {
+    match drift::diff(bundle, checked) {
+        Ok(report) if report.is_empty() => emit(
+            &format!(
+                "{} is up to date ({} files)\n",
+                checked.display(),
+                bundle.artifacts().len()
+            ),
+            Outcome::Ok,
+        ),
+        Ok(report) => emit(
+            &format!(
+                "{report}{} is out of date: run `pf-render {} {} -o {}` and commit the result\n",
+                checked.display(),
+                opts.target,
+                opts.file.display(),
+                checked.display()
+            ),
+            Outcome::Findings,
+        ),
+        Err(e) => {
+            error(&format!(
+                "error: cannot read {}\n  caused by: {e}",
+                checked.display()
+            ));
+            Outcome::Failure
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_folders_stay_in_out() {
+        let ok = |f: &str| default_out(Path::new(f), Target::Swarm).ok();
+        assert_eq!(ok("topologies/prod.toml"), Some("out/prod/swarm".into()));
+        assert_eq!(ok(".hidden.toml"), Some("out/.hidden/swarm".into()));
+        assert_eq!(ok("a.b.toml"), Some("out/a.b/swarm".into()));
+        for bad in ["...toml", "x/...toml", "..", ".", "/", ""] {
+            assert_eq!(ok(bad), None, "{bad}");
         }
     }
 }

@@ -6,41 +6,58 @@
 //! file and an unlink per old file; on a file system mounted with `discard`
 //! each unlink waits for the disk (BENCHMARKS.md). Skipping is only done
 //! when the folder's end state would be the same: the same regular files
-//! with the same bytes and modes, the same folders, nothing else.
+//! with the same bytes and modes, the same folders, nothing else; and only
+//! when the folder is really ours, owned by the caller and writable by
+//! nobody else. Otherwise a folder someone else made (or can still change)
+//! would be handed back as the bundle we wrote; it is replaced instead, by
+//! a fresh copy, when the ownership rules allow it ([`crate::ownership`]).
 
-use std::collections::BTreeSet;
-use std::fs;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read as _;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use pf_render::Bundle;
 
-/// True when `dir` holds exactly the bundle's files (bytes and mode) and
-/// folders, and nothing else. Any error reading it answers false: the
-/// caller then writes the bundle, which reports the error if it persists.
-pub(crate) fn holds_exactly(bundle: &Bundle, dir: &Path) -> bool {
-    let mut files = BTreeSet::new();
-    let mut dirs = BTreeSet::new();
-    if !walk(dir, "", &mut files, &mut dirs) {
+use crate::walk::{Kind, Meta, Tree};
+
+/// Write permission for the group or others.
+const WRITABLE_BY_OTHERS: u32 = 0o022;
+
+/// True when the walked folder holds exactly the bundle's files (bytes and
+/// mode) and folders, nothing else, and it and everything in it belong to
+/// the caller and are not group- or world-writable. Any error reading it
+/// answers false: the caller then replaces it, or reports the error.
+pub(crate) fn holds_exactly(bundle: &Bundle, tree: &Tree) -> bool {
+    let me = rustix::process::geteuid().as_raw();
+    let ours = |m: &Meta| m.uid == me && m.mode & WRITABLE_BY_OTHERS == 0;
+    if !ours(&tree.meta) || !tree.entries.iter().all(|e| ours(&e.meta)) {
         return false;
+    }
+    let mut files = BTreeMap::new();
+    let mut dirs = BTreeSet::new();
+    for e in &tree.entries {
+        match e.meta.kind {
+            Kind::File => {
+                files.insert(e.path.as_str(), e.meta);
+            }
+            Kind::Dir => {
+                dirs.insert(e.path.clone());
+            }
+            Kind::Symlink | Kind::Other => return false,
+        }
     }
     let mut wanted_dirs = BTreeSet::new();
     for artifact in bundle.artifacts() {
-        if !files.remove(artifact.path.as_str()) {
+        let Some(meta) = files.remove(artifact.path.as_str()) else {
             return false;
-        }
+        };
         let mut parent = Path::new(&artifact.path).parent();
         while let Some(p) = parent.filter(|p| !p.as_os_str().is_empty()) {
             wanted_dirs.insert(p.to_string_lossy().into_owned());
             parent = p.parent();
         }
-        let path = dir.join(&artifact.path);
-        let same_meta = fs::symlink_metadata(&path).is_ok_and(|m| {
-            m.permissions().mode() & 0o7777 == artifact.mode
-                && m.len() == artifact.contents.len() as u64
-        });
-        if !same_meta || !same_bytes(&path, artifact.contents.as_bytes()) {
+        let same_meta = meta.mode == artifact.mode && meta.size == artifact.contents.len() as u64;
+        if !same_meta || !same_bytes(tree, &artifact.path, artifact.contents.as_bytes()) {
             return false;
         }
     }
@@ -50,8 +67,8 @@ pub(crate) fn holds_exactly(bundle: &Bundle, dir: &Path) -> bool {
 /// Whether the file at `path` holds exactly `expected`, read in pieces: a
 /// bundle file can be tens of MB, and reading it whole would add that to
 /// the peak memory of the render.
-fn same_bytes(path: &Path, expected: &[u8]) -> bool {
-    let Ok(mut file) = fs::File::open(path) else {
+fn same_bytes(tree: &Tree, path: &str, expected: &[u8]) -> bool {
+    let Ok(mut file) = tree.open(path) else {
         return false;
     };
     let mut buf = vec![0u8; 64 * 1024];
@@ -69,47 +86,11 @@ fn same_bytes(path: &Path, expected: &[u8]) -> bool {
     }
 }
 
-/// Lists the regular files and folders under `dir` as `/`-separated paths
-/// relative to the top; false if anything else (a link, a socket) is there
-/// or the folder cannot be read.
-fn walk(
-    dir: &Path,
-    prefix: &str,
-    files: &mut BTreeSet<String>,
-    dirs: &mut BTreeSet<String>,
-) -> bool {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return false;
-    };
-    for entry in entries {
-        let Ok(entry) = entry else { return false };
-        let Ok(kind) = entry.file_type() else {
-            return false;
-        };
-        let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
-            return false;
-        };
-        let rel = if prefix.is_empty() {
-            name
-        } else {
-            format!("{prefix}/{name}")
-        };
-        if kind.is_dir() {
-            if !walk(&entry.path(), &rel, files, dirs) {
-                return false;
-            }
-            dirs.insert(rel);
-        } else if kind.is_file() {
-            files.insert(rel);
-        } else {
-            return false;
-        }
-    }
-    true
-}
-
 #[cfg(test)]
 mod tests {
+    use std::fs;
+    use std::os::unix::fs::PermissionsExt;
+
     use super::*;
 
     /// What a test does to a written folder, and its name.
@@ -129,22 +110,26 @@ mod tests {
     fn written(b: &Bundle) -> tempfile::TempDir {
         let dir = tempfile::tempdir().expect("tempdir");
         let out = dir.path().join("out");
-        crate::write::replace_dir(b, &out).expect("writes");
+        crate::write::replace_dir(b, &out, false).expect("writes");
         dir
+    }
+
+    fn holds(b: &Bundle, dir: &Path) -> bool {
+        Tree::read(dir, &|_| true).is_ok_and(|t| holds_exactly(b, &t))
     }
 
     #[test]
     fn an_identical_folder_is_recognised() {
         let b = bundle();
         let dir = written(&b);
-        assert!(holds_exactly(&b, &dir.path().join("out")));
+        assert!(holds(&b, &dir.path().join("out")));
     }
 
     #[test]
     fn any_difference_means_write() {
         let b = bundle();
         let script = "scripts/health-check.sh";
-        let changes: [Change; 8] = [
+        let changes: &[Change] = &[
             ("contents", |d| {
                 fs::write(d.join("README.md"), "edited\n").expect("write");
             }),
@@ -175,14 +160,25 @@ mod tests {
             ("missing folder", |d| {
                 fs::remove_dir_all(d.join("redis")).expect("rm")
             }),
+            ("setuid script", |d| {
+                let p = d.join("scripts/health-check.sh");
+                fs::set_permissions(p, fs::Permissions::from_mode(0o4755)).expect("chmod");
+            }),
+            ("group-writable folder", |d| {
+                fs::set_permissions(d.join("nginx"), fs::Permissions::from_mode(0o775))
+                    .expect("chmod");
+            }),
+            ("world-writable bundle folder", |d| {
+                fs::set_permissions(d, fs::Permissions::from_mode(0o757)).expect("chmod");
+            }),
         ];
         assert_eq!(b.get(script).map(|a| a.mode), Some(0o755));
         for (what, change) in changes {
             let dir = written(&b);
             let out = dir.path().join("out");
             change(&out);
-            assert!(!holds_exactly(&b, &out), "{what}");
+            assert!(!holds(&b, &out), "{what}");
         }
-        assert!(!holds_exactly(&b, Path::new("/nonexistent/pf-render")));
+        assert!(!holds(&b, Path::new("/nonexistent/pf-render")));
     }
 }

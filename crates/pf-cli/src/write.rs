@@ -1,29 +1,48 @@
 //! Writing a bundle into a folder atomically: the folder is either the
 //! complete new bundle or exactly what it was before, even if the process
-//! is killed part-way.
+//! is killed part-way; and a folder is only replaced when nothing in it
+//! would be lost.
 //!
-//! Files go to a temporary sibling folder first (same parent, so the final
-//! step is a rename on one file system), which is fsynced, then swapped
-//! with the target in one `renameat2(RENAME_EXCHANGE)`; the old contents
-//! are removed afterwards. Where the kernel or file system lacks
-//! `RENAME_EXCHANGE`, the fallback is two renames, which leaves a short
-//! window without a target but never a half-written one. A folder that
-//! already holds exactly the bundle is left as it is ([`crate::unchanged`]).
-//! A render killed part-way leaves its staging folder behind; the next
-//! render of the same target removes it.
+//! In order, all relative to the parent folder opened once:
+//!
+//! 1. Lock: an exclusive `flock` on the parent folder itself, held until
+//!    the end. Renders of the same target serialize (64 parallel first
+//!    renders once raced to rename into the same new folder); no lock file
+//!    is left behind, and the lock is released by the kernel when a render
+//!    dies.
+//! 2. Remove leftovers: under the lock no other render of this target is
+//!    running, so every `.NAME.pf-new-*` / `.NAME.pf-old-*` folder next to
+//!    it is debris of a killed render, whatever its pid (a pid says nothing
+//!    across PID namespaces). Only real folders owned by the caller are
+//!    removed; anything else with such a name is left alone.
+//! 3. Look at the target without following a link: a link or a non-folder
+//!    is refused; a folder that already holds exactly the bundle is left as
+//!    it is ([`crate::unchanged`]); otherwise it must be ours to replace
+//!    ([`crate::ownership`]) unless `--force`.
+//! 4. Write the staging folder ([`crate::staging`]), fsync it, and swap it
+//!    in with one `renameat2(RENAME_EXCHANGE)` (or `RENAME_NOREPLACE` for a
+//!    new target); the old bundle is then removed. Where the file system
+//!    lacks `RENAME_EXCHANGE`, the fallback is two renames, which leaves a
+//!    short window without a target but never a half-written one.
 
-use std::collections::BTreeSet;
-use std::fs;
-use std::io::Write as _;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::ffi::{OsStr, OsString};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::fs::DirBuilderExt as _;
+use std::path::{Component, Path, PathBuf};
 
 use pf_render::Bundle;
+use rustix::fs::{AtFlags, FileType, FlockOperation, Mode, OFlags, RenameFlags};
+use rustix::io::Errno;
 
-/// Why a bundle could not be written.
+use crate::ownership::{self, Refusal};
+use crate::staging::{self, Purpose, Staging};
+use crate::walk::Tree;
+
+/// Why a bundle could not be written. In every case the target folder is
+/// as it was.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum WriteError {
-    /// An I/O step failed; the target folder is unchanged.
+    /// An I/O step failed.
     #[error("cannot write {path}")]
     Io {
         /// The path being written.
@@ -38,12 +57,34 @@ pub(crate) enum WriteError {
         /// The target.
         path: PathBuf,
     },
+    /// The target is a symbolic link: never followed, never replaced.
+    #[error(
+        "{path} is a symbolic link; pf-render does not follow links (not even with --force): name the folder itself"
+    )]
+    Link {
+        /// The target.
+        path: PathBuf,
+    },
+    /// The target has no name to put a staging folder next to (`/`).
+    #[error("{path} cannot be replaced: it has no parent folder")]
+    NoParent {
+        /// The target.
+        path: PathBuf,
+    },
+    /// The target holds files pf-render did not write, or edited ones.
+    #[error("refusing to replace {path}: it holds files pf-render did not write, or edited since")]
+    Foreign {
+        /// The target.
+        path: PathBuf,
+        /// What was found.
+        refusal: Refusal,
+    },
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
+fn io<E: Into<std::io::Error>>(path: &Path) -> impl FnOnce(E) -> WriteError + '_ {
     move |source| WriteError::Io {
         path: path.to_owned(),
-        source,
+        source: source.into(),
     }
 }
 
@@ -57,140 +98,167 @@ pub(crate) enum Written {
 }
 
 /// Replaces `target` with the bundle's files, or leaves it alone when it
-/// already holds exactly them.
-pub(crate) fn replace_dir(bundle: &Bundle, target: &Path) -> Result<Written, WriteError> {
-    if target.exists() && !target.is_dir() {
-        return Err(WriteError::NotAFolder {
-            path: target.to_owned(),
-        });
-    }
-    let parent = match target.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
+/// already holds exactly them. With `force`, a folder that holds files
+/// pf-render did not write is replaced too (links in it are removed as
+/// links, never followed).
+pub(crate) fn replace_dir(
+    bundle: &Bundle,
+    target: &Path,
+    force: bool,
+) -> Result<Written, WriteError> {
+    let (parent_path, name) = split(target)?;
+    // Folders made on the way get 0755 less the umask: a stricter umask is
+    // the user's choice for folders that are not the bundle's.
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o755)
+        .create(&parent_path)
+        .map_err(io(&parent_path))?;
+    let parent = rustix::fs::openat(
+        rustix::fs::CWD,
+        &parent_path,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(io(&parent_path))?;
+    rustix::fs::flock(&parent, FlockOperation::LockExclusive).map_err(io(&parent_path))?;
+    remove_leftovers(parent.as_fd(), &name);
+
+    let existed = match rustix::fs::statat(&parent, &name, AtFlags::SYMLINK_NOFOLLOW) {
+        Err(Errno::NOENT) => false,
+        Err(e) => return Err(io(target)(e)),
+        Ok(st) => match FileType::from_raw_mode(st.st_mode) {
+            FileType::Directory => true,
+            FileType::Symlink => {
+                return Err(WriteError::Link {
+                    path: target.to_owned(),
+                });
+            }
+            _ => {
+                return Err(WriteError::NotAFolder {
+                    path: target.to_owned(),
+                });
+            }
+        },
     };
-    fs::create_dir_all(&parent).map_err(io(&parent))?;
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "bundle".to_owned());
-    remove_stale(&parent, &name);
-    // Checked after the cleanup, so a render killed earlier leaves nothing
-    // behind even when the next one has nothing to write.
-    if crate::unchanged::holds_exactly(bundle, target) {
-        return Ok(Written::Unchanged);
+    if existed {
+        match Tree::read_at(parent.as_fd(), &name, &|_| true) {
+            Ok(tree) => {
+                if crate::unchanged::holds_exactly(bundle, &tree) {
+                    return Ok(Written::Unchanged);
+                }
+                if !force {
+                    ownership::check(bundle, &tree).map_err(|refusal| WriteError::Foreign {
+                        path: target.to_owned(),
+                        refusal,
+                    })?;
+                }
+            }
+            // With --force an unreadable folder is replaced all the same.
+            Err(_) if force => {}
+            Err(e) => return Err(io(target)(e)),
+        }
     }
-    let staging = parent.join(format!(".{name}.pf-new-{}", std::process::id()));
-    if staging.exists() {
-        fs::remove_dir_all(&staging).map_err(io(&staging))?;
-    }
-    let result =
-        write_tree(bundle, &staging).and_then(|()| swap_in(&staging, target, &parent, &name));
+
+    let staging = Staging::create(parent.as_fd(), &parent_path, &name)
+        .map_err(|(path, source)| WriteError::Io { path, source })?;
+    let result = staging
+        .write(bundle)
+        .map_err(|(path, source)| WriteError::Io { path, source })
+        .and_then(|()| swap_in(&parent, &parent_path, &staging.name, &name, existed, target));
     if result.is_err() {
         // Leave nothing behind: the target was not touched.
-        let _ = fs::remove_dir_all(&staging);
+        let _ = staging::remove_tree(parent.as_fd(), &staging.name);
     }
     result.map(|()| Written::Replaced)
 }
 
-/// Removes the staging and old-bundle folders of `name` that renders killed
-/// part-way left in `parent` (`.NAME.pf-new-PID`, `.NAME.pf-old-PID`). A
-/// folder whose process is still running belongs to a concurrent render and
-/// is left alone. Best effort: what cannot be removed stays, as before.
-fn remove_stale(parent: &Path, name: &str) {
-    let Ok(entries) = fs::read_dir(parent) else {
+/// The parent folder and the name of `target`. A target ending in `.` or
+/// `..` (`-o .`) names a real folder: it is resolved first, so it gets the
+/// same checks as any other.
+fn split(target: &Path) -> Result<(PathBuf, OsString), WriteError> {
+    let resolved;
+    let path = match target.components().next_back() {
+        Some(Component::Normal(_)) => target,
+        _ => {
+            resolved = std::fs::canonicalize(target).map_err(io(target))?;
+            &resolved
+        }
+    };
+    match (path.parent(), path.file_name()) {
+        (Some(p), Some(n)) => {
+            let p = if p.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                p.to_owned()
+            };
+            Ok((p, n.to_owned()))
+        }
+        _ => Err(WriteError::NoParent {
+            path: target.to_owned(),
+        }),
+    }
+}
+
+/// Removes what killed renders of `name` left in `parent` (best effort:
+/// what cannot be removed stays, as before). Called under the lock.
+fn remove_leftovers(parent: BorrowedFd<'_>, name: &OsStr) {
+    let Ok(names) = crate::walk::names(parent) else {
         return;
     };
-    let prefix = format!(".{name}.pf-");
-    for entry in entries.flatten() {
-        let file_name = entry.file_name();
-        let Some(pid) = file_name
-            .to_str()
-            .and_then(|n| n.strip_prefix(&prefix))
-            .and_then(|rest| rest.strip_prefix("new-").or(rest.strip_prefix("old-")))
-            .and_then(|pid| pid.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let alive = Path::new("/proc").join(pid.to_string()).exists();
-        if !alive && entry.file_type().is_ok_and(|t| t.is_dir()) {
-            let _ = fs::remove_dir_all(entry.path());
-        }
-    }
-}
-
-/// Files kept open between writing and fsyncing them, at most.
-const OPEN_FILES: usize = 256;
-
-fn write_tree(bundle: &Bundle, root: &Path) -> Result<(), WriteError> {
-    fs::create_dir_all(root).map_err(io(root))?;
-    // Every folder made here, fsynced after the files so the entries are durable too.
-    let mut dirs: BTreeSet<PathBuf> = BTreeSet::from([root.to_owned()]);
-    let mut written: Vec<(PathBuf, fs::File)> = Vec::new();
-    for artifact in bundle.artifacts() {
-        let path = root.join(&artifact.path);
-        if let Some(dir) = path.parent()
-            && !dirs.contains(dir)
+    let me = rustix::process::geteuid().as_raw();
+    let prefixes = [
+        staging::prefix(name, Purpose::New),
+        staging::prefix(name, Purpose::Old),
+    ];
+    for entry in names {
+        let bytes = entry.as_encoded_bytes();
+        if !prefixes
+            .iter()
+            .any(|p| bytes.starts_with(p.as_encoded_bytes()))
         {
-            fs::create_dir_all(dir).map_err(io(dir))?;
-            dirs.extend(
-                dir.ancestors()
-                    .take_while(|d| *d != root)
-                    .map(Path::to_path_buf),
-            );
+            continue;
         }
-        let mut file = fs::File::create(&path).map_err(io(&path))?;
-        file.write_all(artifact.contents.as_bytes())
-            .map_err(io(&path))?;
-        file.set_permissions(fs::Permissions::from_mode(artifact.mode))
-            .map_err(io(&path))?;
-        // Start writing the data back now, without waiting: the fsyncs
-        // below then find every file already on its way, and one journal
-        // commit covers them all instead of one commit per file. Dirty
-        // pages are never dropped by this advice, only clean ones.
-        let _ = rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::DontNeed);
-        written.push((path, file));
-        if written.len() == OPEN_FILES {
-            sync_files(&mut written)?;
+        let ours = rustix::fs::statat(parent, &entry, AtFlags::SYMLINK_NOFOLLOW).is_ok_and(|st| {
+            FileType::from_raw_mode(st.st_mode) == FileType::Directory && st.st_uid == me
+        });
+        if ours {
+            let _ = staging::remove_tree(parent, &entry);
         }
     }
-    sync_files(&mut written)?;
-    for dir in &dirs {
-        fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io(dir))?;
-    }
-    Ok(())
 }
 
-/// Durable before the rename makes them visible.
-fn sync_files(files: &mut Vec<(PathBuf, fs::File)>) -> Result<(), WriteError> {
-    for (path, file) in files.drain(..) {
-        file.sync_all().map_err(io(&path))?;
-    }
-    Ok(())
-}
-
-fn swap_in(staging: &Path, target: &Path, parent: &Path, name: &str) -> Result<(), WriteError> {
-    if !target.exists() {
-        fs::rename(staging, target).map_err(io(target))?;
-    } else {
-        let cwd = rustix::fs::CWD;
-        let exchanged =
-            rustix::fs::renameat_with(cwd, staging, cwd, target, rustix::fs::RenameFlags::EXCHANGE);
-        if exchanged.is_err() {
-            let old = parent.join(format!(".{name}.pf-old-{}", std::process::id()));
-            fs::rename(target, &old).map_err(io(target))?;
-            if let Err(e) = fs::rename(staging, target) {
-                let _ = fs::rename(&old, target);
-                return Err(io(target)(e));
+fn swap_in(
+    parent: &OwnedFd,
+    parent_path: &Path,
+    staging: &OsStr,
+    name: &OsStr,
+    existed: bool,
+    target: &Path,
+) -> Result<(), WriteError> {
+    if !existed {
+        match rustix::fs::renameat_with(parent, staging, parent, name, RenameFlags::NOREPLACE) {
+            Ok(()) => {}
+            // A file system without RENAME_NOREPLACE: under the lock, the
+            // name was free a moment ago.
+            Err(Errno::INVAL | Errno::NOSYS) => {
+                rustix::fs::renameat(parent, staging, parent, name).map_err(io(target))?;
             }
-            fs::remove_dir_all(&old).map_err(io(&old))?;
-        } else {
-            // After the exchange, `staging` holds the old bundle.
-            fs::remove_dir_all(staging).map_err(io(staging))?;
+            Err(e) => return Err(io(target)(e)),
         }
+    } else if rustix::fs::renameat_with(parent, staging, parent, name, RenameFlags::EXCHANGE)
+        .is_ok()
+    {
+        // After the exchange, the staging name holds the old bundle.
+        staging::remove_tree(parent.as_fd(), staging).map_err(io(&parent_path.join(staging)))?;
+    } else {
+        let old = staging::fresh_name(name, Purpose::Old).map_err(io(target))?;
+        rustix::fs::renameat(parent, name, parent, &old).map_err(io(target))?;
+        if let Err(e) = rustix::fs::renameat(parent, staging, parent, name) {
+            let _ = rustix::fs::renameat(parent, &old, parent, name);
+            return Err(io(target)(e));
+        }
+        staging::remove_tree(parent.as_fd(), &old).map_err(io(&parent_path.join(&old)))?;
     }
-    fs::File::open(parent)
-        .and_then(|d| d.sync_all())
-        .map_err(io(parent))
+    rustix::fs::fsync(parent).map_err(io(parent_path))
 }

@@ -4,7 +4,7 @@
 //! folder the killed one left behind.
 //!
 //! The kill points are chosen by watching the staging folder
-//! `.<DIR>.pf-new-<pid>` fill up (killed after 0, 1, a few, half, all but
+//! `.<DIR>.pf-new-<random>` fill up (killed after 0, 1, a few, half, all but
 //! one and all of its files), so they do not depend on the machine's speed.
 
 use std::collections::BTreeMap;
@@ -101,13 +101,24 @@ fn render_and_kill_at(topology: &Path, out: &Path, files: usize) -> bool {
         .spawn()
         .expect("start pf-render");
     let mut child = KillOnDrop(child);
-    let staging: PathBuf = parent.join(format!(".{name}.pf-new-{}", child.0.id()));
+    // The staging folder's name ends in random digits: the one being filled.
+    let prefix = format!(".{name}.pf-new-");
+    let staging = || -> Option<PathBuf> {
+        std::fs::read_dir(parent)
+            .ok()?
+            .flatten()
+            .find(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+            .map(|e| e.path())
+    };
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if child.0.try_wait().expect("poll child").is_some() {
             return false;
         }
-        if tree(&staging).is_some_and(|t| t.len() >= files) {
+        if staging()
+            .and_then(|s| tree(&s))
+            .is_some_and(|t| t.len() >= files)
+        {
             child.0.kill().expect("SIGKILL pf-render");
             let status = child.0.wait().expect("reap pf-render");
             // Killed by the signal, or it had just exited by itself.
@@ -181,33 +192,59 @@ fn a_killed_render_leaves_the_old_or_the_new_bundle_and_its_debris_is_cleaned() 
     );
 }
 
+/// Under the lock no other render of the target runs, so every staging
+/// folder of it is debris, whatever pid it was named after (a live pid
+/// here, or one from another PID namespace). Folders of other bundles,
+/// other users' folders and anything that is not a folder are not ours.
 #[test]
-fn a_staging_folder_of_a_live_render_is_left_alone() {
+fn leftover_staging_folders_of_the_target_are_removed_and_nothing_else() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let topology = tmp.path().join("t.toml");
     std::fs::write(&topology, PROD).expect("write");
     let out = tmp.path().join("bundle");
-    // This test process is alive: its folder belongs to a render in progress.
-    let live = tmp
-        .path()
-        .join(format!(".bundle.pf-new-{}", std::process::id()));
-    std::fs::create_dir(&live).expect("mkdir");
-    std::fs::write(live.join("half-written.yml"), "x").expect("write");
-    // A pid that cannot be alive (above the kernel's pid_max limit).
-    let dead = tmp.path().join(".bundle.pf-new-4294967295");
-    std::fs::create_dir(&dead).expect("mkdir");
-    // Folders of other bundles are not ours to remove.
-    let other = tmp.path().join(".other.pf-new-4294967295");
-    std::fs::create_dir(&other).expect("mkdir");
+    let make = |name: &str| {
+        let dir = tmp.path().join(name);
+        std::fs::create_dir(&dir).expect("mkdir");
+        std::fs::write(dir.join("half-written.yml"), "x").expect("write");
+        dir
+    };
+    // Old-style names (a live pid: this test's) and new-style ones.
+    let leftovers = [
+        make(&format!(".bundle.pf-new-{}", std::process::id())),
+        make(".bundle.pf-new-4294967295"),
+        make(".bundle.pf-new-0123456789abcdef"),
+        make(".bundle.pf-old-fedcba9876543210"),
+    ];
+    let other_bundle = make(".other.pf-new-4294967295");
+    let other_user = make(".bundle.pf-new-00000000000000aa");
+    let status = Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(&other_user)
+        .status()
+        .expect("chown");
+    assert!(status.success());
+    let elsewhere = make("elsewhere");
+    let link = tmp.path().join(".bundle.pf-new-00000000000000bb");
+    std::os::unix::fs::symlink(&elsewhere, &link).expect("ln");
 
     render(&topology, &out);
+    for l in &leftovers {
+        assert!(!l.exists(), "{l:?} was kept");
+    }
     assert!(
-        live.join("half-written.yml").exists(),
-        "a live render's staging folder was removed"
+        other_bundle.join("half-written.yml").exists(),
+        "another bundle's folder was removed"
     );
-    assert!(!dead.exists(), "a dead render's staging folder was kept");
     assert!(
-        other.exists(),
-        "another bundle's staging folder was removed"
+        other_user.join("half-written.yml").exists(),
+        "another user's folder was removed"
+    );
+    assert!(
+        link.symlink_metadata().is_ok(),
+        "a link with a staging name was removed"
+    );
+    assert!(
+        elsewhere.join("half-written.yml").exists(),
+        "a link was followed"
     );
 }

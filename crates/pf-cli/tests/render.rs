@@ -123,9 +123,20 @@ fn check_reports_drift_with_a_diff() {
     );
     assert!(report.contains("is out of date"), "{report}");
 
-    // Extra and missing files are drift too.
+    // Extra and missing files are drift too. (The edited file is not ours
+    // any more: only --force replaces it.)
     assert_eq!(
         code(&pf(&["compose", "topologies/prod.toml", "-o", s(&out)])),
+        2
+    );
+    assert_eq!(
+        code(&pf(&[
+            "compose",
+            "topologies/prod.toml",
+            "-o",
+            s(&out),
+            "--force"
+        ])),
         0
     );
     std::fs::write(out.join("stray.txt"), "x").expect("write");
@@ -170,8 +181,10 @@ fn a_failed_validation_leaves_the_folder_untouched() {
     assert_eq!(siblings.len(), 2, "{siblings:?}");
 }
 
+/// A file added to a bundle is not ours to delete: the render refuses
+/// (exit 2) and names it; `--force` replaces the whole folder.
 #[test]
-fn a_second_render_replaces_the_whole_folder() {
+fn a_second_render_replaces_the_whole_folder_only_with_force() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let out = tmp.path().join("bundle");
     assert_eq!(
@@ -179,19 +192,32 @@ fn a_second_render_replaces_the_whole_folder() {
         0
     );
     std::fs::write(out.join("leftover.txt"), "old").expect("write");
+    let refused = pf(&["swarm", "topologies/prod.toml", "-o", s(&out)]);
+    assert_eq!(code(&refused), 2);
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("leftover.txt"));
+    assert!(
+        out.join("leftover.txt").exists(),
+        "a user's file was deleted"
+    );
     assert_eq!(
-        code(&pf(&["swarm", "topologies/prod.toml", "-o", s(&out)])),
+        code(&pf(&[
+            "swarm",
+            "topologies/prod.toml",
+            "-o",
+            s(&out),
+            "--force"
+        ])),
         0
     );
     assert!(
         !out.join("leftover.txt").exists(),
-        "old files survive a re-render"
+        "old files survive a forced re-render"
     );
 }
 
 /// Re-rendering an unchanged topology writes nothing (no fsyncs, no
-/// unlinks: the files keep their inodes); any difference on disk, even an
-/// extra file, gets the whole folder replaced.
+/// unlinks: the files keep their inodes); a difference on disk gets the
+/// whole folder replaced (with --force when the difference is an edit).
 #[test]
 fn an_unchanged_bundle_is_not_written_again() {
     use std::os::unix::fs::MetadataExt;
@@ -210,8 +236,10 @@ fn an_unchanged_bundle_is_not_written_again() {
     assert!(stdout.contains("unchanged, nothing written"), "{stdout}");
     assert_eq!(inode("docker-stack.yml"), before, "the file was rewritten");
 
+    // An edited file is not ours any more: only --force replaces it.
     std::fs::write(out.join("README.md"), "edited by hand").expect("write");
-    let replaced = render();
+    assert_eq!(code(&render()), 2);
+    let replaced = pf(&["swarm", "topologies/prod.toml", "-o", s(&out), "--force"]);
     assert_eq!(code(&replaced), 0);
     assert!(String::from_utf8_lossy(&replaced.stdout).contains("wrote"));
     assert_ne!(

@@ -1,5 +1,7 @@
 //! The rendered files, in memory.
 
+use crate::error::RenderError;
+use crate::manifest::{MANIFEST, Manifest};
 use crate::target::Target;
 
 /// One rendered file.
@@ -146,9 +148,19 @@ impl Bundle {
             .map(|a| a.contents.as_str())
     }
 
-    /// Sorts by path so iteration and lookups are deterministic.
-    pub(crate) fn finish(&mut self) {
+    /// Sorts by path so iteration and lookups are deterministic, then adds
+    /// the ownership manifest of every other file.
+    pub(crate) fn finish(&mut self) -> Result<(), RenderError> {
         self.artifacts.sort_by(|a, b| a.path.cmp(&b.path));
+        let manifest = Manifest::of(self)
+            .to_json()
+            .map_err(|source| RenderError::Json {
+                artifact: MANIFEST.to_owned(),
+                source,
+            })?;
+        self.add_owned(MANIFEST, manifest);
+        self.artifacts.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(())
     }
 }
 

@@ -34,4 +34,15 @@ pub enum RenderError {
         #[source]
         source: serde_yaml_ng::Error,
     },
+    /// The manifest failed to serialize as JSON.
+    #[error(
+        "`{artifact}` failed to serialize as JSON (this is a bug in pf-render; please report it)"
+    )]
+    Json {
+        /// The artifact being written.
+        artifact: String,
+        /// What the serializer said.
+        #[source]
+        source: serde_json::Error,
+    },
 }

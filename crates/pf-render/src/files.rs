@@ -11,6 +11,18 @@ pub(crate) const STACK: &str = "docker-stack.yml";
 pub(crate) const COMPOSE: &str = "docker-compose.ha.yml";
 /// Variables of the guide, without secret values.
 pub(crate) const ENV_EXAMPLE: &str = ".env.production.example";
+/// The ownership manifest: every other file with its hash and mode.
+pub(crate) const MANIFEST: &str = crate::manifest::MANIFEST;
+
+/// Where the user keeps the files a deployment needs besides the bundle
+/// (one file per secret, `.env.production`), relative to the bundle
+/// folder. Outside it on purpose: pf-render replaces the bundle folder on
+/// every render and refuses to while it holds files it did not write.
+/// Scripts and the Compose file take `SECRETS_DIR` from the environment
+/// first.
+pub(crate) fn secrets_dir(stack: &str) -> String {
+    format!("../{stack}-secrets")
+}
 
 /// The complete nginx configuration of the load balancer.
 pub(crate) const NGINX_CONF: &str = "nginx/load-balancer.conf";

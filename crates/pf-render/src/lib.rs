@@ -4,6 +4,10 @@
 //! &Topology --plan(target)--> Plan --emit--> Bundle { artifacts }
 //! ```
 //!
+//! Every bundle ends with [`MANIFEST`] (`.pf-render.json`, a [`Manifest`]):
+//! each other file with its SHA-256 and mode, so the writer can tell a
+//! folder it wrote from one it must not replace.
+//!
 //! [`render`] is a pure function: no I/O, no clock, no randomness. The same
 //! topology gives the same bytes on any machine. YAML comes from typed serde
 //! structs; text configs come from minijinja templates embedded in the
@@ -23,6 +27,7 @@ mod error;
 mod escape;
 mod files;
 mod hash;
+mod manifest;
 mod plan;
 mod target;
 mod templates;
@@ -30,6 +35,7 @@ mod yaml_writer;
 
 pub use bundle::{Artifact, Bundle};
 pub use error::RenderError;
+pub use manifest::{MANIFEST, Manifest, ManifestFile};
 pub use target::{LocalOptions, Target};
 
 use pf_model::Topology;
@@ -53,6 +59,6 @@ pub fn render_with(
     let plan = plan::Plan::new(topology, target, Some(local));
     let mut bundle = Bundle::new(topology.origin(), target);
     emit::all(topology, &plan, &mut bundle)?;
-    bundle.finish();
+    bundle.finish()?;
     Ok(bundle)
 }

@@ -146,25 +146,39 @@ fn readme_diagram_names_every_instance() {
 fn readme_has_the_commands_budgets_secrets_and_labels() {
     for (t, target, bundle, spec) in each() {
         let readme = &bundle.get(README).expect("README.md").contents;
-        let commands: &[&str] = match target {
-            Target::Swarm => &[
-                "./scripts/setup-swarm.sh --init",
-                "./scripts/setup-swarm.sh --label-nodes",
-                "./scripts/setup-swarm.sh --create-secrets",
-                "./scripts/setup-swarm.sh --deploy",
-                "./scripts/setup-swarm.sh --status",
-            ],
-            Target::Compose | Target::Local => &[
-                "cp .env.production.example .env.production",
-                "mkdir -m 700 -p secrets",
-                "./scripts/ha-setup.sh --compose",
-                "./scripts/ha-setup.sh --check",
-            ],
+        // The user's files go outside the bundle folder, which every render replaces.
+        let user = format!("../{}-secrets", spec.name);
+        let prepare = [
+            format!("mkdir -m 700 -p {user}"),
+            format!("cp .env.production.example {user}/.env.production"),
+        ];
+        let commands: Vec<String> = match target {
+            Target::Swarm => [
+                "./scripts/setup-swarm.sh --init".to_owned(),
+                prepare[0].clone(),
+                prepare[1].clone(),
+                "./scripts/setup-swarm.sh --label-nodes".to_owned(),
+                "./scripts/setup-swarm.sh --create-secrets".to_owned(),
+                "./scripts/setup-swarm.sh --deploy".to_owned(),
+                "./scripts/setup-swarm.sh --status".to_owned(),
+            ]
+            .into(),
+            Target::Compose | Target::Local => [
+                prepare[0].clone(),
+                prepare[1].clone(),
+                "./scripts/ha-setup.sh --compose".to_owned(),
+                "./scripts/ha-setup.sh --check".to_owned(),
+            ]
+            .into(),
         };
+        assert!(
+            !readme.contains("-p secrets") && !readme.contains(" .env.production\n"),
+            "{t} ({target}): user files inside the bundle folder"
+        );
         let mut at = 0;
-        for c in commands {
+        for c in &commands {
             let found = readme[at..]
-                .find(c)
+                .find(c.as_str())
                 .unwrap_or_else(|| panic!("{t} ({target}): `{c}` missing or out of order"));
             at += found + c.len();
         }
@@ -188,7 +202,7 @@ fn readme_has_the_commands_budgets_secrets_and_labels() {
         }
         for name in spec.secrets.keys() {
             assert!(
-                readme.contains(&format!("`secrets/{name}`")),
+                readme.contains(&format!("`{user}/{name}`")),
                 "{t} ({target}): secret {name} missing"
             );
             if target == Target::Swarm {
@@ -270,8 +284,9 @@ fn env_example_names_every_secret_and_values_none() {
         if target == Target::Swarm {
             let pw = &spec.postgres.password_secret;
             let want = format!(
-                "# {}: Docker secret {}_{pw} (file secrets/{pw})",
+                "# {}: Docker secret {}_{pw} (file ../{}-secrets/{pw})",
                 pw.env_stem(),
+                spec.name,
                 spec.name
             );
             assert!(env.contains(&want), "{t}: `{want}` missing\n{env}");

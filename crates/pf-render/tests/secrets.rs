@@ -24,6 +24,8 @@ fn safe_value(value: &str, declared: &[String]) -> bool {
     v.is_empty()
         || v.starts_with('/')
         || v.starts_with("./")
+        // A folder beside the bundle (`SECRETS_DIR_DEFAULT='../<stack>-secrets'`).
+        || v.starts_with("../")
         || v.contains('$')
         || v.contains('`')
         || v.contains("_FILE")

@@ -3,8 +3,9 @@
 //! One service per instance (`backend1`.., `postgres-primary`,
 //! `redis-sentinel-1`..) with the guide's container names, so its runbook
 //! commands (`docker stop promptforge-backend-1`) work verbatim. Files are
-//! bind-mounted read-only from the bundle; secrets are files under
-//! `./secrets/`.
+//! bind-mounted read-only from the bundle; secrets are files in the user's
+//! secrets folder outside the bundle (`${SECRETS_DIR:-../<stack>-secrets}`:
+//! the bundle folder is replaced on every render).
 
 use super::services::{self, Networks, Spec};
 use super::yaml::{
@@ -47,12 +48,15 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
         file.services
             .push(spec.instance.name.clone(), service(cx, &nets, spec));
     }
+    // Compose interpolates this on purpose: the same SECRETS_DIR as the
+    // scripts, with the same default, relative to the bundle folder.
+    let secrets_dir = files::secrets_dir(&cx.plan.stack);
     for secret in &cx.plan.secrets {
         file.secrets.push(
             secret.name.clone(),
             FileObject {
                 name: None,
-                file: Some(format!("./secrets/{}", secret.name)),
+                file: Some(format!("${{SECRETS_DIR:-{secrets_dir}}}/{}", secret.name)),
                 external: false,
             },
         );

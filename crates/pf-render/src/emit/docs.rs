@@ -62,6 +62,7 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
         &templates::render("docs/README.md", &readme)?,
     );
     let env = EnvCx {
+        secrets_dir: readme.ops.secrets_dir.clone(),
         stack: cx.plan.stack.clone(),
         swarm: cx.plan.swarm,
         sections: env_sections(cx, &readme.ops.secrets),
@@ -120,6 +121,8 @@ fn generated_files(cx: &Cx<'_>, bundle: &Bundle) -> Vec<FileCx> {
     );
     paths.insert(files::README.to_owned());
     paths.insert(files::ENV_EXAMPLE.to_owned());
+    // Added last of all, by `Bundle::finish`.
+    paths.insert(files::MANIFEST.to_owned());
     paths
         .into_iter()
         .map(|path| FileCx {
@@ -138,6 +141,9 @@ fn describe(cx: &Cx<'_>, path: &str) -> String {
             "the guide's variables with this topology's values; secrets only named"
         }
         files::README => "this file",
+        files::MANIFEST => {
+            "what pf-render wrote here, each file with its SHA-256 and mode: it replaces this folder only while every file in it is listed and unchanged"
+        }
         files::NGINX_CONF => {
             "nginx.conf of the load balancer: upstreams with passive health checks and retries, TLS, status port"
         }
@@ -338,6 +344,8 @@ fn mermaid(cx: &Cx<'_>) -> String {
 
 #[derive(Serialize)]
 struct EnvCx {
+    /// The default SECRETS_DIR, where `.env.production` goes too.
+    secrets_dir: String,
     stack: String,
     swarm: bool,
     sections: Vec<EnvSection>,
@@ -392,7 +400,7 @@ fn env_sections(cx: &Cx<'_>, secrets: &[SecretCx]) -> Vec<EnvSection> {
             )
         } else {
             format!(
-                "# {}: Compose secret {} (file ./{}), mounted at /run/secrets/{}: {}",
+                "# {}: Compose secret {} (file {}), mounted at /run/secrets/{}: {}",
                 s.env,
                 s.name,
                 s.file,

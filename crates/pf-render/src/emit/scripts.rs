@@ -70,6 +70,8 @@ pub(crate) struct ScriptsCx {
     pub(crate) failover_test: &'static str,
     /// `capacity.nodes`: nodes `--label-nodes` needs.
     pub(crate) nodes_required: u32,
+    /// The default of SECRETS_DIR, relative to the bundle folder.
+    pub(crate) secrets_dir: String,
     pub(crate) secrets: Vec<SecretCx>,
     /// Stateful instances pinned with node labels, in assignment order.
     pub(crate) labelled: Vec<LabelCx>,
@@ -85,7 +87,8 @@ pub(crate) struct SecretCx {
     pub(crate) name: String,
     /// Swarm secret name (`promptforge_postgres_password`).
     pub(crate) swarm_name: String,
-    /// File relative to the bundle root (`secrets/postgres_password`).
+    /// Its file with the default SECRETS_DIR, relative to the bundle
+    /// folder (`../promptforge-secrets/postgres_password`).
     pub(crate) file: String,
     pub(crate) description: String,
     /// The guide's variable (`POSTGRES_PASSWORD`).
@@ -188,13 +191,14 @@ impl ScriptsCx {
         let t = cx.t;
         let plan = cx.plan;
         let stack = plan.stack.clone();
+        let secrets_dir = files::secrets_dir(&stack);
         let secrets = plan
             .secrets
             .iter()
             .map(|s| SecretCx {
                 name: s.name.clone(),
                 swarm_name: format!("{stack}_{}", s.name),
-                file: format!("secrets/{}", s.name),
+                file: format!("{secrets_dir}/{}", s.name),
                 description: s.description.clone(),
                 env: s.env.clone(),
             })
@@ -244,6 +248,7 @@ impl ScriptsCx {
             health_check: files::HEALTH_CHECK,
             failover_test: files::FAILOVER_TEST,
             nodes_required: t.capacity.nodes,
+            secrets_dir,
             secrets,
             labelled,
             lb: LbCx {
