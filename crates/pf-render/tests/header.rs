@@ -54,11 +54,17 @@ fn three_spellings_of_one_path_render_identical_bytes() {
 }
 
 /// Equal lines, or the `name:` of a Swarm config, which ends in the hash
-/// of the file (and so of its header).
+/// of the file (and so of its header), or a file hash in the manifest.
 fn same_but_config_hash(a: &str, b: &str) -> bool {
+    let hash_of = |line: &str| {
+        line.trim_start()
+            .strip_prefix("\"sha256\": \"")
+            .is_some_and(|rest| rest.len() == 66 && rest.ends_with("\","))
+    };
     a == b
         || (a.trim_start().starts_with("name: ")
             && a.rsplit_once('_').map(|p| p.0) == b.rsplit_once('_').map(|p| p.0))
+        || (hash_of(a) && hash_of(b))
 }
 
 /// A hostile file name: line breaks with a command between them, the end
