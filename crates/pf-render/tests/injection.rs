@@ -321,7 +321,7 @@ fn secret_descriptions_are_text_in_every_file() {
             );
             assert!(ok, "ha-setup.sh --help: {stderr}");
             assert!(
-                stdout.contains(&format!("  secrets/secret_key  {HOSTILE_DESCRIPTION}\n")),
+                stdout.contains(&format!("-secrets/secret_key  {HOSTILE_DESCRIPTION}\n")),
                 "the description is not printed as written:\n{stdout}"
             );
             assert!(stdout.contains("Exit status:"), "{stdout}");
@@ -340,7 +340,7 @@ fn secret_descriptions_are_text_in_every_file() {
         assert!(!readme.contains("<script>"), "raw HTML in the README");
         let row = readme
             .lines()
-            .find(|l| l.starts_with("| `secrets/secret_key`"))
+            .find(|l| l.starts_with("| `../") && l.contains("-secrets/secret_key` |"))
             .expect("the secret's row");
         // Three cells: the description's `|` is escaped.
         assert_eq!(
