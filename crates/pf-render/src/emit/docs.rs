@@ -15,18 +15,6 @@ use crate::escape::comment_text;
 use crate::files;
 use crate::templates;
 
-/// Templates of this area.
-pub(crate) const TEMPLATES: &[(&str, &str)] = &[
-    (
-        "docs/README.md",
-        include_str!("../../templates/docs/README.md.j2"),
-    ),
-    (
-        "docs/env.example",
-        include_str!("../../templates/docs/env.example.j2"),
-    ),
-];
-
 pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> {
     let ops = ScriptsCx::new(cx);
     let readme = ReadmeCx {

@@ -19,16 +19,6 @@ use crate::error::RenderError;
 use crate::plan::Plan;
 use crate::target::Target;
 
-/// Every template set, registered once in the template environment.
-pub(crate) const TEMPLATES: &[&[(&str, &str)]] = &[
-    nginx::TEMPLATES,
-    postgres::TEMPLATES,
-    redis::TEMPLATES,
-    monitoring::TEMPLATES,
-    scripts::TEMPLATES,
-    docs::TEMPLATES,
-];
-
 /// What every emitter reads.
 pub(crate) struct Cx<'a> {
     /// The validated settings.

@@ -28,9 +28,6 @@ use crate::bundle::Bundle;
 use crate::error::RenderError;
 use crate::files;
 
-/// Templates of this area: every artifact here is typed YAML.
-pub(crate) const TEMPLATES: &[(&str, &str)] = &[];
-
 /// Host names and ports of the monitoring services (the stack and compose
 /// emitters name the services the same way).
 pub(crate) const PROMETHEUS: (&str, u16) = ("prometheus", 9090);

@@ -11,12 +11,6 @@ use crate::bundle::Bundle;
 use crate::error::RenderError;
 use crate::files;
 
-/// Templates of this area.
-pub(crate) const TEMPLATES: &[(&str, &str)] = &[(
-    "nginx/load-balancer.conf",
-    include_str!("../../templates/nginx/load-balancer.conf.j2"),
-)];
-
 /// Mozilla "intermediate" (guidelines 6.0) TLS 1.2 suites; TLS 1.3 suites
 /// are OpenSSL's defaults, which are the same three Mozilla lists.
 const INTERMEDIATE_CIPHERS: &str = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:\

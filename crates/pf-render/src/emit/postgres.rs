@@ -12,30 +12,6 @@ use crate::error::RenderError;
 use crate::files::{self, mount};
 use crate::templates::render;
 
-/// Templates of this area.
-pub(crate) const TEMPLATES: &[(&str, &str)] = &[
-    (
-        "postgres/postgresql.conf",
-        include_str!("../../templates/postgres/postgresql.conf.j2"),
-    ),
-    (
-        "postgres/pg_hba.conf",
-        include_str!("../../templates/postgres/pg_hba.conf.j2"),
-    ),
-    (
-        "postgres/init-replication.sh",
-        include_str!("../../templates/postgres/init-replication.sh.j2"),
-    ),
-    (
-        "postgres/bootstrap-replica.sh",
-        include_str!("../../templates/postgres/bootstrap-replica.sh.j2"),
-    ),
-    (
-        "postgres/backup-from-replica.sh",
-        include_str!("../../templates/postgres/backup-from-replica.sh.j2"),
-    ),
-];
-
 /// A standby refuses to run (or pauses recovery) when one of these is below
 /// the primary's value, so both files state them from these same numbers.
 /// They are PostgreSQL's defaults; writing them down makes the coupling

@@ -13,26 +13,6 @@ use crate::files::{self, mount};
 use crate::plan::{self, group};
 use crate::templates::render;
 
-/// Templates of this area.
-pub(crate) const TEMPLATES: &[(&str, &str)] = &[
-    (
-        "redis/data-node.conf",
-        include_str!("../../templates/redis/data-node.conf.j2"),
-    ),
-    (
-        "redis/sentinel.conf",
-        include_str!("../../templates/redis/sentinel.conf.j2"),
-    ),
-    (
-        "redis/redis-entrypoint.sh",
-        include_str!("../../templates/redis/redis-entrypoint.sh.j2"),
-    ),
-    (
-        "redis/sentinel-entrypoint.sh",
-        include_str!("../../templates/redis/sentinel-entrypoint.sh.j2"),
-    ),
-];
-
 /// A redis.conf template (master or replicas).
 #[derive(Serialize)]
 struct DataNode<'a> {

@@ -16,30 +16,6 @@ use crate::files;
 use crate::plan::Instance;
 use crate::templates;
 
-/// Templates of this area.
-pub(crate) const TEMPLATES: &[(&str, &str)] = &[
-    (
-        "scripts/common.sh",
-        include_str!("../../templates/scripts/common.sh.j2"),
-    ),
-    (
-        "scripts/setup-swarm.sh",
-        include_str!("../../templates/scripts/setup-swarm.sh.j2"),
-    ),
-    (
-        "scripts/ha-setup.sh",
-        include_str!("../../templates/scripts/ha-setup.sh.j2"),
-    ),
-    (
-        "scripts/health-check.sh",
-        include_str!("../../templates/scripts/health-check.sh.j2"),
-    ),
-    (
-        "scripts/failover-test.sh",
-        include_str!("../../templates/scripts/failover-test.sh.j2"),
-    ),
-];
-
 pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> {
     // Three templates read the same context: convert it once.
     let ctx = templates::value(ScriptsCx::new(cx));
