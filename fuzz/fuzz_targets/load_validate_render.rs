@@ -60,9 +60,9 @@ fuzz_target!(|data: &[u8]| {
     };
     let input_has_canary = text.contains(CANARY);
     for target in [Target::Swarm, Target::Compose] {
-        let first = pf_render::render(&topology, target)
+        let first = pf_render::render(&topology, target.clone())
             .unwrap_or_else(|e| panic!("a valid topology failed to render for {target}: {e}"));
-        let second = pf_render::render(&topology, target).expect("rendered once already");
+        let second = pf_render::render(&topology, target.clone()).expect("rendered once already");
         assert_eq!(first, second, "two renderings for {target} differ");
         assert!(!first.artifacts().is_empty());
         if !input_has_canary {

@@ -53,7 +53,7 @@ pub(crate) fn run(opts: &Options) -> Outcome {
             return Outcome::Findings;
         }
     };
-    let bundle = match pf_render::render(&topology, opts.target) {
+    let bundle = match pf_render::render(&topology, opts.target.clone()) {
         Ok(b) => b,
         Err(e) => {
             eprintln!("{}", error_chain(&e));
@@ -92,7 +92,7 @@ pub(crate) fn run(opts: &Options) -> Outcome {
     let dir = opts
         .out
         .clone()
-        .unwrap_or_else(|| default_out(&opts.file, opts.target));
+        .unwrap_or_else(|| default_out(&opts.file, opts.target.clone()));
     match write::replace_dir(&bundle, &dir) {
         Ok(write::Written::Unchanged) => {
             println!(

@@ -420,11 +420,11 @@ mod tests {
                 let run = Path::new("/tmp/pf-drill-layout-test");
                 let layout = Layout::new(&t, run, remap);
                 let options = pf_render::LocalOptions {
-                    run_dir: run.display().to_string(),
+                    run_dir: run.to_path_buf(),
                     remap_privileged_ports: remap,
                 };
-                let bundle = pf_render::render_with(&t, pf_render::Target::Local, &options)
-                    .expect("render local");
+                let bundle =
+                    pf_render::render(&t, pf_render::Target::Local(options)).expect("render local");
                 layout
                     .verify(&bundle)
                     .unwrap_or_else(|e| panic!("{name} (remap {remap}): {e}"));
@@ -447,13 +447,12 @@ mod tests {
         let (_, t) = topologies().remove(0);
         let run = Path::new("/tmp/pf-drill-layout-test");
         let mut layout = Layout::new(&t, run, true);
-        let bundle = pf_render::render_with(
+        let bundle = pf_render::render(
             &t,
-            pf_render::Target::Local,
-            &pf_render::LocalOptions {
-                run_dir: run.display().to_string(),
+            pf_render::Target::Local(pf_render::LocalOptions {
+                run_dir: run.to_path_buf(),
                 remap_privileged_ports: true,
-            },
+            }),
         )
         .expect("render");
         layout.redis.master.addr = Ipv4Addr::new(127, 0, 3, 9);

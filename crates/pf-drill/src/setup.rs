@@ -226,10 +226,10 @@ pub(crate) fn prepare(
     };
 
     let options = LocalOptions {
-        run_dir: layout.run.display().to_string(),
+        run_dir: layout.run.clone(),
         remap_privileged_ports: !users.root,
     };
-    let bundle = pf_render::render_with(topology, Target::Local, &options)
+    let bundle = pf_render::render(topology, Target::Local(options))
         .map_err(|e| DrillError::env(format!("rendering the local bundle failed (a bug): {e}")))?;
     layout.verify(&bundle)?;
     for a in bundle.artifacts() {

@@ -42,8 +42,8 @@ impl Bundle {
     }
 
     /// The target the bundle was rendered for.
-    pub fn target(&self) -> Target {
-        self.target
+    pub fn target(&self) -> &Target {
+        &self.target
     }
 
     /// Every artifact, sorted by path.

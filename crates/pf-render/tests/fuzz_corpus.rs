@@ -38,9 +38,9 @@ fn the_fuzz_corpus_replays_without_a_panic() {
             };
             valid += 1;
             for target in [Target::Swarm, Target::Compose] {
-                let first = pf_render::render(&topology, target)
+                let first = pf_render::render(&topology, target.clone())
                     .unwrap_or_else(|e| panic!("{name} ({target}): {e}"));
-                let second = pf_render::render(&topology, target).expect("rendered once");
+                let second = pf_render::render(&topology, target.clone()).expect("rendered once");
                 assert_eq!(first, second, "{name} ({target}): two renderings differ");
             }
         }

@@ -91,8 +91,8 @@ fn no_unreferenced_golden_files() {
 fn rendering_is_deterministic() {
     for topology in support::topologies() {
         for target in [Target::Swarm, Target::Compose] {
-            let a = support::render(&topology, target);
-            let b = support::render(&topology, target);
+            let a = support::render(&topology, target.clone());
+            let b = support::render(&topology, target.clone());
             assert_eq!(a, b, "{topology} {target}");
         }
     }

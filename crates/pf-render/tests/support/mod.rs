@@ -47,7 +47,8 @@ pub fn render(relative: &str, target: Target) -> Bundle {
     let topology = checked
         .topology
         .unwrap_or_else(|| panic!("{relative} is invalid: {:#?}", checked.diagnostics));
-    pf_render::render(&topology, target).unwrap_or_else(|e| panic!("{relative} ({target}): {e}"))
+    pf_render::render(&topology, target.clone())
+        .unwrap_or_else(|e| panic!("{relative} ({target}): {e}"))
 }
 
 /// Every topology rendered for every target.
@@ -55,7 +56,7 @@ pub fn all_bundles() -> Vec<(String, Target, Bundle)> {
     let mut out = Vec::new();
     for t in topologies() {
         for target in [Target::Swarm, Target::Compose] {
-            let bundle = render(&t, target);
+            let bundle = render(&t, target.clone());
             out.push((t.clone(), target, bundle));
         }
     }
