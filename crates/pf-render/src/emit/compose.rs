@@ -12,7 +12,7 @@ use pf_model::model::RestartCondition;
 
 use super::yaml::{
     DependsOn, Deploy, File, FileObject, Lint, Mount, Ordered, Port, Resources, Service, Volume,
-    data_volume, network, tmpfs,
+    data_volume, network, publish_mode, tmpfs,
 };
 use super::{Cx, yaml_text};
 use crate::bundle::Bundle;
@@ -104,7 +104,7 @@ fn service<'a>(plan: &'a Plan, instance: &'a Instance, d: &'a Deployment) -> Ser
                 target: p.target,
                 published: p.published,
                 protocol: "tcp",
-                mode: "host",
+                mode: publish_mode(p.mode),
             })
             .collect(),
         // Entrypoints that drop privileges (gosu, nginx workers) still work:

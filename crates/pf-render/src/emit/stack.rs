@@ -9,7 +9,7 @@ use pf_model::model::{RollbackFailureAction, UpdateFailureAction};
 
 use super::yaml::{
     Deploy, File, FileObject, Lint, Mount, ObjectRef, Ordered, Placement, Port, Resources,
-    RestartPolicy, Service, UpdateConfig, Volume, data_volume, network, tmpfs,
+    RestartPolicy, Service, UpdateConfig, Volume, data_volume, network, publish_mode, tmpfs,
 };
 use super::{Cx, artifact_key, yaml_text};
 use crate::bundle::Bundle;
@@ -104,10 +104,6 @@ fn service<'a>(plan: &'a Plan, instance: &'a Instance, d: &'a Deployment) -> Ser
             constraints,
             max_replicas_per_node: d.placement.max_replicas_per_node,
         });
-    let mode = match d.publish_mode {
-        pf_model::model::PublishMode::Host => "host",
-        pf_model::model::PublishMode::Ingress => "ingress",
-    };
     Service {
         ports: d
             .ports
@@ -116,7 +112,7 @@ fn service<'a>(plan: &'a Plan, instance: &'a Instance, d: &'a Deployment) -> Ser
                 target: p.target,
                 published: p.published,
                 protocol: "tcp",
-                mode,
+                mode: publish_mode(p.mode),
             })
             .collect(),
         volumes: data_volume(instance)

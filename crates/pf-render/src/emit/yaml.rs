@@ -344,6 +344,14 @@ impl Resources {
     }
 }
 
+/// The long-syntax port `mode`.
+pub(crate) fn publish_mode(mode: pf_model::model::PublishMode) -> &'static str {
+    match mode {
+        pf_model::model::PublishMode::Host => "host",
+        pf_model::model::PublishMode::Ingress => "ingress",
+    }
+}
+
 /// A network with its half of the subnet.
 pub(crate) fn network(n: &NetworkPlan) -> Network {
     let mut driver_opts = BTreeMap::new();

@@ -46,8 +46,6 @@ pub struct Deployment {
     /// Published ports.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<PortBinding>,
-    /// Host-mode or routing-mesh publishing (Swarm).
-    pub publish_mode: PublishMode,
     /// Docker secrets mounted under `/run/secrets`, by name.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<String>,
@@ -64,6 +62,7 @@ pub struct Deployment {
     /// The same for rollbacks.
     pub rollback_order: UpdateOrder,
     /// Where the scheduler may put it (Swarm).
+    #[serde(skip_serializing_if = "NodePlacement::is_free")]
     pub placement: NodePlacement,
     /// Compose: start only after these services are healthy.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -100,6 +99,9 @@ pub struct PortBinding {
     pub target: u16,
     /// Port on the host (or the routing mesh).
     pub published: u16,
+    /// Bound on the node running the task, or behind Swarm's routing mesh
+    /// (one host: always the host).
+    pub mode: PublishMode,
 }
 
 /// Where the Swarm scheduler may put the tasks of a service.
@@ -115,6 +117,13 @@ pub struct NodePlacement {
     /// At most this many tasks on one node.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_replicas_per_node: Option<u32>,
+}
+
+impl NodePlacement {
+    /// No constraint at all.
+    pub fn is_free(&self) -> bool {
+        self.node_label.is_none() && self.max_replicas_per_node.is_none()
+    }
 }
 
 /// A container health check.
@@ -156,7 +165,6 @@ impl Deployment {
             command: Vec::new(),
             environment: BTreeMap::new(),
             ports: Vec::new(),
-            publish_mode: PublishMode::Host,
             secrets: Vec::new(),
             healthcheck: None,
             stop_grace_period: None,

@@ -91,8 +91,13 @@ pub struct BundleFile {
     /// Where it is read: its mount point in a container, its path in the
     /// written bundle on the local target.
     pub path: PathBuf,
-    /// Permission bits where it is mounted.
+    /// Permission bits where it is mounted (written in octal: `0444`).
+    #[serde(serialize_with = "octal")]
     pub mode: u32,
+}
+
+fn octal<S: serde::Serializer>(mode: &u32, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&format_args!("{mode:04o}"))
 }
 
 /// Read-only for everyone: configuration files.

@@ -258,21 +258,25 @@ fn deployment(t: &TopologyFile, namer: &Namer<'_>, replicas: u32, read: bool) ->
         t.rollout.rollback.order,
     );
     d.replicas = replicas;
-    d.ports.push(PortBinding {
-        target: lb.http_port,
-        published: lb.http_port,
-    });
+    // On one host there is no routing mesh: Compose binds the host's ports.
+    let mode = if namer.swarm() {
+        lb.publish_mode
+    } else {
+        PublishMode::Host
+    };
+    let port = |port| PortBinding {
+        target: port,
+        published: port,
+        mode,
+    };
+    d.ports.push(port(lb.http_port));
     if let Some(tls) = &lb.tls {
-        d.ports.push(PortBinding {
-            target: lb.https_port,
-            published: lb.https_port,
-        });
+        d.ports.push(port(lb.https_port));
         d.secrets = vec![
             tls.certificate_secret.to_string(),
             tls.key_secret.to_string(),
         ];
     }
-    d.publish_mode = lb.publish_mode;
     // Host-mode ports allow one task per node anyway; say so explicitly so
     // the scheduler spreads the load balancers instead of failing a task.
     // Behind the routing mesh, spread them like the apps.
