@@ -205,7 +205,8 @@ fn render_cmd(args: RenderArgs, target: pf_render::Target) -> Outcome {
     })
 }
 
-fn emit(text: &str) -> Outcome {
+/// Writes `text` to stdout; a write failure is exit 2.
+pub(crate) fn emit(text: &str) -> Outcome {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => Outcome::Ok,

@@ -4,7 +4,6 @@
 //! for review and for other tools. Secrets appear only as names and file
 //! paths (the topology holds no value).
 
-use std::io::Write as _;
 use std::path::PathBuf;
 
 use clap::ValueEnum;
@@ -94,12 +93,5 @@ pub(crate) fn run(args: &Args) -> Outcome {
         }
     };
     text.push('\n');
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Ok(()) => Outcome::Ok,
-        Err(e) => {
-            eprintln!("error: cannot write to stdout: {e}");
-            Outcome::Failure
-        }
-    }
+    crate::cli::emit(&text)
 }

@@ -10,17 +10,8 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use pf_render::Target;
-
-fn stem(topology: &str) -> String {
-    Path::new(topology)
-        .file_stem()
-        .expect("topology file name")
-        .to_string_lossy()
-        .into_owned()
-}
 
 fn snapshot_name(artifact: &str) -> String {
     artifact.replace('/', "__")
@@ -33,7 +24,7 @@ fn every_artifact_matches_its_golden_file() {
         settings.set_snapshot_path(
             support::root()
                 .join("golden")
-                .join(stem(&topology))
+                .join(support::stem(&topology))
                 .join(target.name()),
         );
         settings.set_prepend_module_to_snapshot(false);
@@ -56,7 +47,7 @@ fn no_unreferenced_golden_files() {
         for artifact in bundle.artifacts() {
             expected.insert(format!(
                 "{}/{}/{}.snap",
-                stem(&topology),
+                support::stem(&topology),
                 target.name(),
                 snapshot_name(&artifact.path)
             ));

@@ -11,14 +11,6 @@ use std::path::Path;
 
 use pf_render::{Bundle, LocalOptions, Plan, Target};
 
-fn stem(topology: &str) -> String {
-    Path::new(topology)
-        .file_stem()
-        .expect("topology file name")
-        .to_string_lossy()
-        .into_owned()
-}
-
 fn topology(relative: &str) -> pf_model::Topology {
     let text = std::fs::read_to_string(support::root().join(relative)).expect("read topology");
     pf_model::from_str(&text, relative)
@@ -39,7 +31,7 @@ fn every_plan_matches_its_snapshot() {
     for relative in support::topologies() {
         let t = topology(&relative);
         for target in targets() {
-            let name = format!("{}-{}", stem(&relative), target.name());
+            let name = format!("{}-{}", support::stem(&relative), target.name());
             let plan = pf_render::plan(&t, target);
             let json = serde_json::to_string_pretty(&plan).expect("the plan serializes");
             insta::with_settings!({ omit_expression => true, input_file => support::root().join(&relative) }, {

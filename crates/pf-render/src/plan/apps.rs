@@ -35,19 +35,18 @@ pub struct AppPlan {
     pub secrets: Vec<String>,
 }
 
-/// What every app reads from the rest of the plan.
-pub(super) struct Peers<'a> {
-    pub(super) postgres: &'a PgPlan,
-    pub(super) redis: &'a RedisPlan,
-    /// The load balancer's host, for the PostgreSQL read endpoint.
-    pub(super) lb_host: &'a str,
-}
-
 impl AppPlan {
-    /// Every app service, in topology order.
-    pub(super) fn all(t: &TopologyFile, namer: &Namer<'_>, peers: &Peers<'_>) -> Vec<Self> {
+    /// Every app service, in topology order, connected to `postgres` and
+    /// `redis` (its read endpoint is on the load balancer at `lb_host`).
+    pub(super) fn all(
+        t: &TopologyFile,
+        namer: &Namer<'_>,
+        postgres: &PgPlan,
+        redis: &RedisPlan,
+        lb_host: &str,
+    ) -> Vec<Self> {
         let mut addresses = AppAddresses::default();
-        let shared = Shared::new(t, peers);
+        let shared = Shared::new(t, postgres, redis, lb_host);
         t.services
             .iter()
             .enumerate()
@@ -73,7 +72,7 @@ impl AppPlan {
                 };
                 app.connect(t, namer, &shared);
                 if namer.containers() {
-                    let deployment = app.deployment(t, namer, peers);
+                    let deployment = app.deployment(t, namer, postgres, redis);
                     for i in &mut app.instances {
                         i.deployment = Some(deployment.clone());
                     }
@@ -127,7 +126,13 @@ impl AppPlan {
     }
 
     /// The deployment every instance of this app shares.
-    fn deployment(&self, t: &TopologyFile, namer: &Namer<'_>, peers: &Peers<'_>) -> Deployment {
+    fn deployment(
+        &self,
+        t: &TopologyFile,
+        namer: &Namer<'_>,
+        postgres: &PgPlan,
+        redis: &RedisPlan,
+    ) -> Deployment {
         let spec = &self.settings;
         let mut d = Deployment::new(
             Kind::App,
@@ -164,11 +169,10 @@ impl AppPlan {
             Duration::from_secs(30),
         );
         if spec.connects_to.contains(&Connection::Postgres) {
-            d.depends_on
-                .push(peers.postgres.primary.instance.name.clone());
+            d.depends_on.push(postgres.primary.instance.name.clone());
         }
         if spec.connects_to.contains(&Connection::Redis) {
-            d.depends_on.push(peers.redis.master.instance.name.clone());
+            d.depends_on.push(redis.master.instance.name.clone());
         }
         d
     }
@@ -182,24 +186,23 @@ struct Shared {
 }
 
 impl Shared {
-    fn new(t: &TopologyFile, peers: &Peers<'_>) -> Self {
+    fn new(t: &TopologyFile, postgres: &PgPlan, redis: &RedisPlan, lb_host: &str) -> Self {
         let pg = &t.postgres;
         let user = &pg.owner;
         let db = &pg.database;
-        let replica_host = match (&pg.read_endpoint, peers.postgres.replicas.first()) {
-            (Some(read), _) => Some(format!("{}:{}", peers.lb_host, read.port)),
+        let replica_host = match (&pg.read_endpoint, postgres.replicas.first()) {
+            (Some(read), _) => Some(format!("{lb_host}:{}", read.port)),
             (None, Some(r)) => Some(format!("{}:{}", r.instance.host, pg.port)),
             (None, None) => None,
         };
         Self {
             database_url: format!(
                 "postgresql://{user}@{}:{}/{db}",
-                peers.postgres.primary.instance.host, pg.port
+                postgres.primary.instance.host, pg.port
             ),
             database_replica_url: replica_host
                 .map(|host| format!("postgresql://{user}@{host}/{db}")),
-            sentinels: peers
-                .redis
+            sentinels: redis
                 .sentinels
                 .iter()
                 .map(|s| format!("{}:{}", s.instance.host, t.redis.sentinel.port))

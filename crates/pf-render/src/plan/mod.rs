@@ -112,25 +112,9 @@ impl Plan {
         let postgres = PgPlan::new(t, &namer);
         let redis = RedisPlan::new(t, &namer);
         let lb_instance = LbPlan::instance(&namer);
-        let apps = AppPlan::all(
-            t,
-            &namer,
-            &apps::Peers {
-                postgres: &postgres,
-                redis: &redis,
-                lb_host: &lb_instance.host,
-            },
-        );
+        let apps = AppPlan::all(t, &namer, &postgres, &redis, &lb_instance.host);
         let lb = LbPlan::new(t, &namer, lb_instance, &apps, &postgres, subnet);
-        let monitoring = monitoring::MonitoringPlan::new(
-            t,
-            &namer,
-            &monitoring::Watched {
-                lb: &lb,
-                postgres: &postgres,
-                redis: &redis,
-            },
-        );
+        let monitoring = MonitoringPlan::new(t, &namer, &lb, &postgres, &redis);
         let secrets = SecretPlan::all(t, &namer);
         let networks = Networks::new(subnet, &target, t.network.encrypted);
         let mut plan = Self {

@@ -102,16 +102,16 @@ pub struct MonitoringFiles {
     pub grafana_datasource: Option<BundleFile>,
 }
 
-/// The tiers monitoring watches.
-pub(super) struct Watched<'a> {
-    pub(super) lb: &'a LbPlan,
-    pub(super) postgres: &'a PgPlan,
-    pub(super) redis: &'a RedisPlan,
-}
-
 impl MonitoringPlan {
-    /// `None` when the topology turns Prometheus off.
-    pub(super) fn new(t: &TopologyFile, namer: &Namer<'_>, w: &Watched<'_>) -> Option<Self> {
+    /// Monitoring of `lb`, `pg` and `redis`; `None` when the topology turns
+    /// Prometheus off.
+    pub(super) fn new(
+        t: &TopologyFile,
+        namer: &Namer<'_>,
+        lb: &LbPlan,
+        pg: &PgPlan,
+        redis: &RedisPlan,
+    ) -> Option<Self> {
         let m = &t.monitoring;
         if !m.prometheus {
             return None;
@@ -135,7 +135,7 @@ impl MonitoringPlan {
                 mode: READ_ONLY,
             }),
         };
-        let nginx_status = Endpoint::new(w.lb.instance.host.clone(), w.lb.settings.status.port);
+        let nginx_status = Endpoint::new(lb.instance.host.clone(), lb.settings.status.port);
         let mut prometheus = namer.service(PROMETHEUS.0, Kind::Prometheus, Some("/prometheus"));
         prometheus.files = vec![files.prometheus.clone(), files.alerts.clone()];
         let mut nginx_exporter = namer.service(NGINX_EXPORTER.0, Kind::Exporter, None);
@@ -177,7 +177,6 @@ impl MonitoringPlan {
             d.networks.insert(0, Net::Front);
             nginx_exporter.deployment = Some(d);
 
-            let pg = &w.postgres;
             let mut d = deploy(Kind::Exporter, &m.postgres_exporter_image, 250, 128);
             d.environment.insert(
                 "DATA_SOURCE_URI".into(),
@@ -195,7 +194,6 @@ impl MonitoringPlan {
             d.secrets = vec![pg.settings.password_secret.to_string()];
             postgres_exporter.deployment = Some(d);
 
-            let redis = &w.redis;
             let mut d = deploy(Kind::Exporter, &m.redis_exporter_image, 250, 64);
             d.environment.insert(
                 "REDIS_ADDR".into(),

@@ -38,6 +38,15 @@ pub fn topologies() -> Vec<String> {
     files
 }
 
+/// The file name of a topology without `.toml`: names its snapshots.
+pub fn stem(topology: &str) -> String {
+    Path::new(topology)
+        .file_stem()
+        .expect("topology file name")
+        .to_string_lossy()
+        .into_owned()
+}
+
 /// Loads, validates and renders one topology (path relative to the root).
 pub fn render(relative: &str, target: Target) -> Bundle {
     let text = std::fs::read_to_string(root().join(relative)).expect("read topology");
