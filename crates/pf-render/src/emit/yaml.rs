@@ -17,6 +17,47 @@ fn is_empty(s: &Cow<'_, str>) -> bool {
     s.is_empty()
 }
 
+/// Free text of the plan, written literally: Compose and `docker stack
+/// deploy` interpolate `$`, so it becomes `$$` as it is written, without
+/// a copy of the plan's strings.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Literals<'a>(pub(crate) &'a [String]);
+
+impl Literals<'_> {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for Literals<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|v| compose_literal(v)))
+    }
+}
+
+/// An environment written like [`Literals`], in the map's (sorted) order.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LiteralMap<'a>(pub(crate) &'a BTreeMap<String, String>);
+
+impl Default for LiteralMap<'_> {
+    fn default() -> Self {
+        static EMPTY: BTreeMap<String, String> = BTreeMap::new();
+        Self(&EMPTY)
+    }
+}
+
+impl LiteralMap<'_> {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for LiteralMap<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, v)| (k, compose_literal(v))))
+    }
+}
+
 /// A map that keeps insertion order (services read in topology order:
 /// load balancer, apps, PostgreSQL, Redis, monitoring).
 #[derive(Debug, Clone)]
@@ -84,12 +125,12 @@ pub(crate) struct Service<'a> {
     pub(crate) container_name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) hostname: Option<&'a str>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub(crate) entrypoint: Vec<Cow<'a, str>>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub(crate) command: Vec<Cow<'a, str>>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub(crate) environment: BTreeMap<&'a str, Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Literals::is_empty")]
+    pub(crate) entrypoint: Literals<'a>,
+    #[serde(skip_serializing_if = "Literals::is_empty")]
+    pub(crate) command: Literals<'a>,
+    #[serde(skip_serializing_if = "LiteralMap::is_empty")]
+    pub(crate) environment: LiteralMap<'a>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) ports: Vec<Port>,
     pub(crate) networks: Vec<&'a str>,
@@ -148,7 +189,7 @@ pub(crate) struct ObjectRef {
 /// Health check of the local process only.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Healthcheck<'a> {
-    pub(crate) test: Vec<Cow<'a, str>>,
+    pub(crate) test: Literals<'a>,
     pub(crate) interval: String,
     pub(crate) timeout: String,
     pub(crate) retries: u32,
@@ -276,16 +317,11 @@ impl<'a> Service<'a> {
     /// instance. Free text is written literally: Compose and `docker stack
     /// deploy` interpolate `$`, so it becomes `$$`.
     pub(crate) fn common(plan: &'a Plan, d: &'a Deployment) -> Self {
-        let literal = |v: &'a String| compose_literal(v);
         Self {
             image: &d.image,
-            entrypoint: d.entrypoint.iter().map(literal).collect(),
-            command: d.command.iter().map(literal).collect(),
-            environment: d
-                .environment
-                .iter()
-                .map(|(k, v)| (k.as_str(), compose_literal(v)))
-                .collect(),
+            entrypoint: Literals(&d.entrypoint),
+            command: Literals(&d.command),
+            environment: LiteralMap(&d.environment),
             networks: d
                 .networks
                 .iter()
@@ -294,7 +330,7 @@ impl<'a> Service<'a> {
             read_only: d.read_only,
             secrets: d.secrets.iter().map(String::as_str).collect(),
             healthcheck: d.healthcheck.as_ref().map(|h| Healthcheck {
-                test: h.test.iter().map(literal).collect(),
+                test: Literals(&h.test),
                 interval: h.interval.to_string(),
                 timeout: h.timeout.to_string(),
                 retries: h.retries,
