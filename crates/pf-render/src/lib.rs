@@ -40,6 +40,18 @@ use pf_model::Topology;
 /// Decides everything about a rendering of `topology` for `target`: every
 /// instance's name, host, address, ports, files, networks and deployment.
 /// Pure and infallible: the topology is valid.
+///
+/// ```
+/// # let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../topologies/prod.toml")).unwrap();
+/// # let topology = pf_model::from_str(&text, "topologies/prod.toml").unwrap().validate().topology.unwrap();
+/// let plan = pf_render::plan(&topology, pf_render::Target::local());
+/// let primary = &plan.postgres.primary.instance;
+/// assert_eq!(primary.listen.to_string(), "127.0.2.1");
+/// assert!(primary.data.as_ref().unwrap().path.ends_with("data/postgres-primary"));
+/// // The same plan is what gets written.
+/// let bundle = pf_render::emit(&plan).unwrap();
+/// assert!(bundle.get(&plan.lb.config.artifact).is_some());
+/// ```
 pub fn plan(topology: &Topology, target: Target) -> Plan {
     Plan::new(topology, target)
 }

@@ -63,7 +63,8 @@ pub struct Plan {
     /// The overlay subnet, or on the local target the loopback network
     /// standing in for it.
     pub subnet: Cidr,
-    /// The stack's networks.
+    /// The stack's networks (the local target creates none: its processes
+    /// share the loopback network).
     pub networks: Networks,
     /// The hosts the stack must fit on.
     pub capacity: Capacity,
