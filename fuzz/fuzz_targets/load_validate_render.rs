@@ -1,5 +1,6 @@
 //! Valid topologies through the renderer: both targets render, a second
-//! rendering is byte-identical, and no secret value reaches an artifact.
+//! rendering is byte-identical, and no secret value reaches an artifact or
+//! the plan `pf-render inspect` prints.
 //!
 //! Secret canary: before the first input, every secret the seed topologies
 //! declare (and the variables the HA guide names) is set in the process
@@ -59,10 +60,16 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let input_has_canary = text.contains(CANARY);
-    for target in [Target::Swarm, Target::Compose] {
-        let first = pf_render::render(&topology, target)
+    for target in [Target::Swarm, Target::Compose, Target::local()] {
+        let plan = serde_json::to_string(&pf_render::plan(&topology, target.clone()))
+            .unwrap_or_else(|e| panic!("the plan for {target} does not serialize: {e}"));
+        assert!(
+            input_has_canary || !plan.contains(CANARY),
+            "{target}: the plan contains the secret canary"
+        );
+        let first = pf_render::render(&topology, target.clone())
             .unwrap_or_else(|e| panic!("a valid topology failed to render for {target}: {e}"));
-        let second = pf_render::render(&topology, target).expect("rendered once already");
+        let second = pf_render::render(&topology, target.clone()).expect("rendered once already");
         assert_eq!(first, second, "two renderings for {target} differ");
         assert!(!first.artifacts().is_empty());
         if !input_has_canary {

@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use pf_model::Code;
 
 use crate::exit::Outcome;
-use crate::{check, drill, lint, output, render};
+use crate::{check, drill, inspect, lint, output, render};
 
 const EXIT_CODES: &str = "\
 Exit status:
@@ -52,6 +52,10 @@ enum Command {
     /// topology's budgets, stop everything and remove the run folder.
     #[command(after_help = DRILL_HELP)]
     Drill(DrillArgs),
+    /// Print the resolved plan of a topology for a target as JSON: every instance's name, host,
+    /// address, ports, files, networks and deployment, as rendering would use them.
+    #[command(after_help = inspect::HELP)]
+    Inspect(inspect::Args),
     /// Print the JSON Schema of topology files (for editors and CI).
     Schema,
     /// Print the documentation of a diagnostic code or a lint rule.
@@ -198,6 +202,7 @@ pub(crate) fn execute() -> ExitCode {
             json: args.json,
             run_dir: args.run_dir,
         }),
+        Command::Inspect(args) => inspect::run(&args),
         Command::Schema => emit(&pf_model::json_schema()),
         Command::Explain { code, all, catalog } => {
             if catalog {
@@ -221,7 +226,8 @@ fn render_cmd(args: RenderArgs, target: pf_render::Target) -> Outcome {
     })
 }
 
-fn emit(text: &str) -> Outcome {
+/// Writes `text` to stdout; a write failure is exit 2.
+pub(crate) fn emit(text: &str) -> Outcome {
     output::emit(text, Outcome::Ok)
 }
 

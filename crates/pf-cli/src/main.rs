@@ -9,6 +9,7 @@ mod cli;
 mod drift;
 mod drill;
 mod exit;
+mod inspect;
 mod lint;
 mod load;
 mod output;

@@ -23,7 +23,7 @@ pub(crate) struct Options {
 /// The default output folder: `out/<file stem>/<target>`, or a message when
 /// the stem would not be one folder inside `out/` (`...toml` has the stem
 /// `..`, which once made `out/../swarm` replace `./swarm`).
-fn default_out(file: &Path, target: Target) -> Result<PathBuf, String> {
+fn default_out(file: &Path, target: &Target) -> Result<PathBuf, String> {
     let stem = file.file_stem().unwrap_or_default();
     let mut parts = Path::new(stem).components();
     match (parts.next(), parts.next()) {
@@ -43,7 +43,7 @@ pub(crate) fn run(opts: &Options) -> Outcome {
     let dir = match (&opts.check, &opts.out) {
         (Some(checked), _) => Err(checked),
         (None, Some(out)) => Ok(out.clone()),
-        (None, None) => match default_out(&opts.file, opts.target) {
+        (None, None) => match default_out(&opts.file, &opts.target) {
             Ok(d) => Ok(d),
             Err(message) => {
                 error(&message);
@@ -59,7 +59,7 @@ pub(crate) fn run(opts: &Options) -> Outcome {
         Ok(t) => t,
         Err(outcome) => return outcome,
     };
-    let bundle = match pf_render::render(&topology, opts.target) {
+    let bundle = match pf_render::render(&topology, opts.target.clone()) {
         Ok(b) => b,
         Err(e) => {
             error(&error_chain(&e));
@@ -153,7 +153,7 @@ mod tests {
 
     #[test]
     fn default_folders_stay_in_out() {
-        let ok = |f: &str| default_out(Path::new(f), Target::Swarm).ok();
+        let ok = |f: &str| default_out(Path::new(f), &Target::Swarm).ok();
         assert_eq!(ok("topologies/prod.toml"), Some("out/prod/swarm".into()));
         assert_eq!(ok(".hidden.toml"), Some("out/.hidden/swarm".into()));
         assert_eq!(ok("a.b.toml"), Some("out/a.b/swarm".into()));

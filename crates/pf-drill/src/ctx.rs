@@ -1,10 +1,13 @@
-//! What every step of the drill reads: the layout, the programs, who runs
-//! the servers, the cancel flag, the progress sink and the secrets (which
-//! are scrubbed from everything the drill prints).
+//! What every step of the drill reads: the plan of the local target, the
+//! drill's own layout, the programs, who runs the servers, the cancel flag,
+//! the progress sink and the secrets (which are scrubbed from everything
+//! the drill prints).
 
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
+
+use pf_render::Plan;
 
 use crate::cancel::Cancel;
 use crate::layout::Layout;
@@ -20,6 +23,9 @@ pub trait Progress: Sync {
 
 /// Shared, read-only state of one drill.
 pub(crate) struct Ctx<'a> {
+    /// Where every process runs and what it reads: the renderer's plan.
+    pub(crate) plan: Plan,
+    /// Logs and budgets.
     pub(crate) layout: Layout,
     pub(crate) tools: Tools,
     pub(crate) users: Users,
@@ -39,6 +45,7 @@ pub(crate) struct Ctx<'a> {
 impl<'a> Ctx<'a> {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
+        plan: Plan,
         layout: Layout,
         tools: Tools,
         users: Users,
@@ -48,8 +55,9 @@ impl<'a> Ctx<'a> {
         secrets: Vec<String>,
         sentinel_password_file: PathBuf,
     ) -> Self {
-        let owner_passfile = layout.secrets.join("drill-owner.pgpass");
+        let owner_passfile = layout.local.secrets_dir.join("drill-owner.pgpass");
         Self {
+            plan,
             layout,
             tools,
             users,
@@ -70,11 +78,11 @@ impl<'a> Ctx<'a> {
                 .map(|s| s.trim_end_matches(['\n', '\r']).to_owned())
                 .map_err(|e| crate::DrillError::io(format!("cannot read {}", p.display()), &e))
         };
-        self.redis_password = read(&self.layout.redis.password_file)?;
-        let owner = read(&self.layout.pg.password_file)?;
+        self.redis_password = read(&self.plan.redis.password_file)?;
+        let owner = read(&self.plan.postgres.password_file)?;
         let line = format!(
             "*:*:*:{}:{}\n",
-            self.layout.pg.owner,
+            self.plan.postgres.settings.owner,
             owner.replace('\\', "\\\\").replace(':', "\\:")
         );
         std::fs::write(&self.owner_passfile, line)
@@ -118,9 +126,9 @@ impl<'a> Ctx<'a> {
         let mut cmd = Command::new(program);
         cmd.env_clear()
             .env("PATH", self.tools.child_path())
-            .env("HOME", &self.layout.state)
+            .env("HOME", &self.layout.local.state_dir)
             .env("LC_ALL", "C")
-            .current_dir(&self.layout.run);
+            .current_dir(&self.layout.local.run_dir);
         if postgres && let Some((uid, gid)) = self.users.postgres {
             cmd.uid(uid).gid(gid);
         }

@@ -11,8 +11,8 @@ use std::time::Duration;
 use crate::backend::HEADER;
 use crate::cancel::Cancel;
 use crate::error::DrillError;
-use crate::layout::Lb;
 use crate::proc;
+use pf_render::plan::LbPlan;
 
 /// One response as the client saw it.
 #[derive(Debug, Clone)]
@@ -38,7 +38,7 @@ impl Response {
 #[derive(Debug, Clone)]
 pub(crate) struct Client {
     curl: PathBuf,
-    lb: Lb,
+    lb: LbPlan,
     cancel: Cancel,
 }
 
@@ -47,7 +47,7 @@ pub(crate) struct Client {
 const REQUEST_LIMIT: Duration = Duration::from_secs(20);
 
 impl Client {
-    pub(crate) fn new(curl: PathBuf, lb: &Lb, cancel: &Cancel) -> Self {
+    pub(crate) fn new(curl: PathBuf, lb: &LbPlan, cancel: &Cancel) -> Self {
         Self {
             curl,
             lb: lb.clone(),
@@ -62,24 +62,22 @@ impl Client {
         source: Option<Ipv4Addr>,
     ) -> Result<Response, DrillError> {
         let lb = &self.lb;
+        let (name, addr) = (&lb.settings.server_name, lb.instance.listen);
         let mut cmd = Command::new(&self.curl);
         match &lb.tls {
-            Some((cert, _)) => {
+            Some(tls) => {
                 // The real server name, resolved to the local address, and
                 // the certificate checked against the drill's own CA.
                 cmd.arg("--resolve")
-                    .arg(format!("{}:{}:{}", lb.server_name, lb.https_port, lb.addr))
+                    .arg(format!("{name}:{}:{addr}", lb.https_port))
                     .arg("--cacert")
-                    .arg(cert)
-                    .arg(format!(
-                        "https://{}:{}{path}",
-                        lb.server_name, lb.https_port
-                    ));
+                    .arg(&tls.certificate)
+                    .arg(format!("https://{name}:{}{path}", lb.https_port));
             }
             None => {
                 cmd.arg("--resolve")
-                    .arg(format!("{}:{}:{}", lb.server_name, lb.http_port, lb.addr))
-                    .arg(format!("http://{}:{}{path}", lb.server_name, lb.http_port));
+                    .arg(format!("{name}:{}:{addr}", lb.http_port))
+                    .arg(format!("http://{name}:{}{path}", lb.http_port));
             }
         }
         self.send(cmd, source)
@@ -94,7 +92,7 @@ impl Client {
         let mut cmd = Command::new(&self.curl);
         cmd.arg(format!(
             "http://{}:{}{path}",
-            self.lb.addr, self.lb.status_port
+            self.lb.instance.listen, self.lb.status_port
         ));
         self.send(cmd, source)
     }

@@ -40,6 +40,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use pf_model::Topology;
+use pf_render::plan::Kind;
+use pf_render::{LocalOptions, Plan, Target};
 
 pub use cancel::Cancel;
 pub use ctx::Progress;
@@ -50,7 +52,7 @@ pub use setup::FAULT_VARIABLE;
 
 use crate::ctx::Ctx;
 use crate::error::Failure;
-use crate::layout::Layout;
+use crate::layout::{Layout, Listener};
 use crate::pg::PgTier;
 use crate::proc::Proc;
 use crate::redis::RedisTier;
@@ -96,10 +98,20 @@ pub fn run(
     let tools = Tools::find(needs_stream)?;
 
     let run_dir = RunDir::create(options.run_dir.as_deref(), options.keep)?;
-    let layout = Layout::new(topology, &run_dir.path, !users.root);
-    preflight(&layout, need_web, need_redis, need_pg)?;
-    let prepared = setup::prepare(topology, &layout, &users, &tools, faults, &options.cancel)?;
+    // The renderer decides every address, port and folder; the drill starts
+    // each process where the plan puts it.
+    let plan = pf_render::plan(
+        topology,
+        Target::Local(LocalOptions {
+            run_dir: run_dir.path.clone(),
+            remap_privileged_ports: !users.root,
+        }),
+    );
+    let layout = Layout::new(&plan)?;
+    preflight(&plan, need_web, need_redis, need_pg)?;
+    let prepared = setup::prepare(&plan, &layout, &users, &tools, faults, &options.cancel)?;
     let mut ctx = Ctx::new(
+        plan,
         layout,
         tools,
         users,
@@ -114,17 +126,18 @@ pub fn run(
         "setup",
         &format!(
             "run folder {}; local bundle of {} rendered ({} files)",
-            ctx.layout.run.display(),
+            ctx.layout.local.run_dir.display(),
             topology.origin(),
             prepared.bundle.artifacts().len()
         ),
     );
-    if !ctx.layout.remapped.is_empty() {
+    if !ctx.layout.local.remapped_ports.is_empty() {
         let moved: Vec<String> = ctx
             .layout
-            .remapped
+            .local
+            .remapped_ports
             .iter()
-            .map(|(a, b)| format!("{a} -> {b}"))
+            .map(|p| format!("{} -> {}", p.production, p.local))
             .collect();
         ctx.say(
             "setup",
@@ -144,14 +157,20 @@ pub fn run(
     tiers.stop(&ctx);
     let groups = tiers.groups();
     drop(tiers);
-    let leftovers = kill_strays(&groups, &ctx.layout.run);
+    let leftovers = kill_strays(&groups, &ctx.layout.local.run_dir);
     let (startup_error, startup_seconds, scenarios) = outcome?;
     let kept = options.keep;
     let report = Report {
         topology: topology.origin().to_owned(),
-        run_dir: ctx.layout.run.display().to_string(),
+        run_dir: ctx.layout.local.run_dir.display().to_string(),
         kept,
-        remapped_ports: ctx.layout.remapped.clone(),
+        remapped_ports: ctx
+            .layout
+            .local
+            .remapped_ports
+            .iter()
+            .map(|p| (p.production, p.local))
+            .collect(),
         faults: faults.describe().iter().map(|s| (*s).to_owned()).collect(),
         startup_error,
         startup_seconds,
@@ -160,9 +179,15 @@ pub fn run(
     };
     run_dir.finish()?;
     if kept {
-        ctx.say("teardown", &format!("kept {}", ctx.layout.run.display()));
+        ctx.say(
+            "teardown",
+            &format!("kept {}", ctx.layout.local.run_dir.display()),
+        );
     } else {
-        ctx.say("teardown", &format!("removed {}", ctx.layout.run.display()));
+        ctx.say(
+            "teardown",
+            &format!("removed {}", ctx.layout.local.run_dir.display()),
+        );
     }
     Ok(report)
 }
@@ -292,12 +317,17 @@ fn execute(
 
 /// Every address the selected tiers use must be free: another drill, or a
 /// system service bound to all addresses, would make the results wrong.
-fn preflight(layout: &Layout, web: bool, redis: bool, pg: bool) -> Result<(), DrillError> {
-    for (name, addr, port) in layout.endpoints() {
-        let needed = match name.as_str() {
-            n if n.starts_with("nginx") => web,
-            n if n.starts_with("postgres") => pg,
-            n if n.starts_with("redis") => redis,
+fn preflight(plan: &Plan, web: bool, redis: bool, pg: bool) -> Result<(), DrillError> {
+    for Listener {
+        name,
+        kind,
+        addr,
+        port,
+    } in layout::listeners(plan)
+    {
+        let needed = match kind {
+            Kind::Postgres => pg,
+            Kind::Redis | Kind::Sentinel => redis,
             _ => web,
         };
         if !needed {

@@ -3,14 +3,16 @@
 //! the application database, the rendered init script), replicas started by
 //! the rendered replica script, and queries over the socket or over TCP.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use pf_render::plan::PgMember;
 use rustix::process::Signal;
 
 use crate::ctx::Ctx;
 use crate::error::{Failure, finding};
-use crate::layout::{self, PgNode};
+use crate::layout;
 use crate::proc::{self, Proc};
 
 /// How long a server may take to accept connections after it started.
@@ -24,8 +26,14 @@ const QUERY_LIMIT: Duration = Duration::from_secs(20);
 #[derive(Debug)]
 pub(crate) struct PgTier {
     pub(crate) primary: Option<Proc>,
-    /// In the layout's order.
+    /// In the plan's order.
     pub(crate) replicas: Vec<Option<Proc>>,
+}
+
+/// The socket folder of a local PostgreSQL server (the layout checked
+/// that every member has one).
+pub(crate) fn socket_dir(m: &PgMember) -> &Path {
+    m.socket_dir.as_deref().unwrap_or(Path::new(""))
 }
 
 /// Hints for log lines that name a known configuration mistake.
@@ -44,12 +52,18 @@ fn hint(log: &str) -> &'static str {
 
 /// A one-line SQL query over the instance's socket, as the owner
 /// (`local all all trust`): the unaligned, tuples-only result.
-pub(crate) fn sql(ctx: &Ctx<'_>, node: &PgNode, db: &str, query: &str) -> Result<String, Failure> {
+pub(crate) fn sql(
+    ctx: &Ctx<'_>,
+    node: &PgMember,
+    db: &str,
+    query: &str,
+) -> Result<String, Failure> {
+    let pg = &ctx.plan.postgres.settings;
     let mut cmd = ctx.command(&ctx.tools.psql, false);
     cmd.args(["-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-h"])
-        .arg(&node.socket_dir)
-        .args(["-p", &ctx.layout.pg.port.to_string()])
-        .args(["-U", &ctx.layout.pg.owner, "-d", db, "-c", query])
+        .arg(socket_dir(node))
+        .args(["-p", &pg.port.to_string()])
+        .args(["-U", pg.owner.as_str(), "-d", db, "-c", query])
         .env("PGCONNECT_TIMEOUT", "10")
         // Setup statements must not wait for a standby that does not exist yet.
         .env("PGOPTIONS", "-c synchronous_commit=local");
@@ -59,7 +73,7 @@ pub(crate) fn sql(ctx: &Ctx<'_>, node: &PgNode, db: &str, query: &str) -> Result
     } else {
         finding(format!(
             "{}: `{query}` failed: {}",
-            node.node.name,
+            node.instance.name,
             ctx.scrub(err.trim())
         ))
     }
@@ -67,7 +81,7 @@ pub(crate) fn sql(ctx: &Ctx<'_>, node: &PgNode, db: &str, query: &str) -> Result
 
 /// A one-line SQL statement over TCP to `addr`, as an application connects:
 /// the owner with its password (scram-sha-256 through pg_hba.conf).
-pub(crate) fn sql_tcp(ctx: &Ctx<'_>, addr: Ipv4Addr, query: &str) -> Result<String, Failure> {
+pub(crate) fn sql_tcp(ctx: &Ctx<'_>, addr: IpAddr, query: &str) -> Result<String, Failure> {
     let mut cmd = tcp_psql(ctx, addr);
     cmd.args(["-c", query]);
     let (ok, out, err) = proc::run(&mut cmd, QUERY_LIMIT, &ctx.cancel)?;
@@ -82,8 +96,8 @@ pub(crate) fn sql_tcp(ctx: &Ctx<'_>, addr: Ipv4Addr, query: &str) -> Result<Stri
 }
 
 /// psql over TCP to `addr` as the owner, password from the owner's passfile.
-pub(crate) fn tcp_psql(ctx: &Ctx<'_>, addr: Ipv4Addr) -> std::process::Command {
-    let pg = &ctx.layout.pg;
+pub(crate) fn tcp_psql(ctx: &Ctx<'_>, addr: IpAddr) -> std::process::Command {
+    let pg = &ctx.plan.postgres.settings;
     let mut cmd = ctx.command(&ctx.tools.psql, false);
     cmd.args(["-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-h"])
         .arg(addr.to_string())
@@ -91,9 +105,9 @@ pub(crate) fn tcp_psql(ctx: &Ctx<'_>, addr: Ipv4Addr) -> std::process::Command {
             "-p",
             &pg.port.to_string(),
             "-U",
-            &pg.owner,
+            pg.owner.as_str(),
             "-d",
-            &pg.database,
+            pg.database.as_str(),
         ])
         .env("PGPASSFILE", &ctx.owner_passfile)
         .env("PGCONNECT_TIMEOUT", "10");
@@ -107,26 +121,27 @@ impl PgTier {
             primary: None,
             replicas: Vec::new(),
         };
-        let l = &ctx.layout;
-        let pg = &l.pg;
-        let primary = &pg.primary;
-        ctx.say("setup", "postgres-primary: initdb");
+        let plan = &ctx.plan.postgres;
+        let pg = &plan.settings;
+        let primary = &plan.primary;
+        let name = &primary.instance.name;
+        ctx.say("setup", &format!("{name}: initdb"));
         let mut initdb = ctx.command(ctx.tools.pg_bin.join("initdb"), true);
         initdb
             .arg("-D")
-            .arg(&primary.node.data_dir)
+            .arg(layout::data_dir(&primary.instance))
             .args([
                 "-U",
-                &pg.owner,
+                pg.owner.as_str(),
                 "--auth-local=trust",
                 "--auth-host=scram-sha-256",
             ])
             .args(["--no-sync", "--no-locale", "-E", "UTF8"])
-            .arg(format!("--pwfile={}", pg.password_file.display()));
+            .arg(format!("--pwfile={}", plan.password_file.display()));
         let (ok, out, err) = proc::run(&mut initdb, START_LIMIT, &ctx.cancel)?;
         if !ok {
             return finding(format!(
-                "postgres-primary: initdb failed: {}",
+                "{name}: initdb failed: {}",
                 ctx.scrub(&format!("{out}{err}"))
             ));
         }
@@ -134,7 +149,7 @@ impl PgTier {
         wait_ready(ctx, primary, tier.primary.as_mut(), START_LIMIT)?;
 
         // What the image's docker_setup_db and init scripts do.
-        if pg.database != "postgres" {
+        if pg.database.as_str() != "postgres" {
             sql(
                 ctx,
                 primary,
@@ -144,30 +159,30 @@ impl PgTier {
         }
         ctx.say(
             "setup",
-            "postgres-primary: running the rendered init-replication.sh",
+            &format!("{name}: running the rendered init-replication.sh"),
         );
-        let mut init = ctx.command(l.bundle.join(layout::PG_INIT), true);
-        init.env("PGHOST", &primary.socket_dir)
+        let mut init = ctx.command(&plan.files.init.path, true);
+        init.env("PGHOST", socket_dir(primary))
             .env("PGPORT", pg.port.to_string())
-            .env("PGUSER", &pg.owner)
-            .env("PGDATABASE", &pg.database);
+            .env("PGUSER", pg.owner.as_str())
+            .env("PGDATABASE", pg.database.as_str());
         let (ok, out, err) = proc::run(&mut init, START_LIMIT, &ctx.cancel)?;
         if !ok {
             return finding(format!(
-                "postgres-primary: the rendered init-replication.sh failed: {}",
+                "{name}: the rendered init-replication.sh failed: {}",
                 ctx.scrub(&format!("{out}{err}"))
             ));
         }
         if let Some(line) = out.lines().last() {
-            ctx.say("setup", &format!("postgres-primary: {line}"));
+            ctx.say("setup", &format!("{name}: {line}"));
         }
 
-        for r in &pg.replicas {
+        for r in &plan.replicas {
             ctx.say(
                 "setup",
                 &format!(
                     "{}: cloning the primary with the rendered bootstrap-replica.sh",
-                    r.node.name
+                    r.instance.name
                 ),
             );
             let mut p = start_replica(ctx, r)?;
@@ -195,32 +210,35 @@ impl PgTier {
 
 /// `postgres -c config_file=<primary conf>` with PGDATA, as the stack runs it.
 fn start_primary(ctx: &Ctx<'_>) -> Result<Proc, Failure> {
-    let l = &ctx.layout;
+    let pg = &ctx.plan.postgres;
+    let primary = &pg.primary.instance;
     let mut cmd = ctx.command(ctx.tools.pg_bin.join("postgres"), true);
     cmd.arg("-c")
         .arg(format!(
             "config_file={}",
-            l.bundle.join(layout::PG_PRIMARY).display()
+            pg.files.primary_conf.path.display()
         ))
-        .env("PGDATA", &l.pg.primary.node.data_dir);
+        .env("PGDATA", layout::data_dir(primary));
     Ok(Proc::spawn(
-        "postgres-primary",
+        &primary.name,
         cmd,
-        &l.logs.join("postgres-primary.log"),
+        &ctx.layout.logs.join(format!("{}.log", primary.name)),
         Signal::INT,
     )?)
 }
 
 /// The rendered replica script with only PG_SLOT, as the stack runs it: it
 /// clones the primary on first start, then execs PostgreSQL.
-pub(crate) fn start_replica(ctx: &Ctx<'_>, r: &PgNode) -> Result<Proc, Failure> {
-    let l = &ctx.layout;
-    let mut cmd = ctx.command(l.bundle.join(layout::PG_BOOTSTRAP), true);
-    cmd.env("PG_SLOT", r.slot.as_deref().unwrap_or_default());
+pub(crate) fn start_replica(ctx: &Ctx<'_>, r: &PgMember) -> Result<Proc, Failure> {
+    let Some(bootstrap) = &ctx.plan.postgres.files.bootstrap else {
+        return finding("the plan has no replica start script (a bug)");
+    };
+    let mut cmd = ctx.command(&bootstrap.path, true);
+    cmd.env("PG_SLOT", &r.slot);
     Ok(Proc::spawn(
-        &r.node.name,
+        &r.instance.name,
         cmd,
-        &l.logs.join(format!("{}.log", r.node.name)),
+        &ctx.layout.logs.join(format!("{}.log", r.instance.name)),
         Signal::INT,
     )?)
 }
@@ -229,7 +247,7 @@ pub(crate) fn start_replica(ctx: &Ctx<'_>, r: &PgNode) -> Result<Proc, Failure> 
 /// exits first is a finding with the end of its log.
 fn wait_ready(
     ctx: &Ctx<'_>,
-    node: &PgNode,
+    node: &PgMember,
     mut p: Option<&mut Proc>,
     limit: Duration,
 ) -> Result<(), Failure> {
@@ -243,21 +261,22 @@ fn wait_ready(
             let log = ctx.scrub(&p.log_tail(12));
             return finding(format!(
                 "{} exited during start ({status}); the end of its log:\n{log}{}",
-                node.node.name,
+                node.instance.name,
                 hint(&log)
             ));
         }
         let mut cmd = ctx.command(&isready, false);
+        let pg = &ctx.plan.postgres.settings;
         cmd.arg("-q")
             .arg("-h")
-            .arg(&node.socket_dir)
-            .args(["-p", &ctx.layout.pg.port.to_string(), "-t", "2"])
-            .args(["-U", &ctx.layout.pg.owner, "-d", "postgres"]);
+            .arg(socket_dir(node))
+            .args(["-p", &pg.port.to_string(), "-t", "2"])
+            .args(["-U", pg.owner.as_str(), "-d", "postgres"]);
         let (ok, _, _) = proc::run(&mut cmd, Duration::from_secs(5), &ctx.cancel)?;
         if ok {
             ctx.say(
                 "setup",
-                &format!("{}: accepting connections", node.node.name),
+                &format!("{}: accepting connections", node.instance.name),
             );
             return Ok(());
         }
@@ -265,7 +284,7 @@ fn wait_ready(
             let log = p.map(|p| ctx.scrub(&p.log_tail(12))).unwrap_or_default();
             return finding(format!(
                 "{} did not accept connections within {limit:?}; the end of its log:\n{log}{}",
-                node.node.name,
+                node.instance.name,
                 hint(&log)
             ));
         }

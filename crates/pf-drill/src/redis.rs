@@ -1,14 +1,15 @@
 //! Redis data nodes and Sentinels, each started through its rendered
 //! entrypoint with the per-instance overrides the stack would give it.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+use pf_render::plan::{Instance, RedisRole, SentinelPlan};
 use rustix::process::Signal;
 
 use crate::ctx::Ctx;
 use crate::error::{Failure, finding};
-use crate::layout::{self, Node};
+use crate::layout;
 use crate::pg::poll;
 use crate::proc::{self, Proc};
 use crate::resp::{self, Conn};
@@ -16,7 +17,7 @@ use crate::resp::{self, Conn};
 /// The Redis processes.
 #[derive(Debug)]
 pub(crate) struct RedisTier {
-    /// Data nodes in the layout's order: the initial master first.
+    /// Data nodes in the plan's order: the initial master first.
     pub(crate) nodes: Vec<Option<Proc>>,
     pub(crate) sentinels: Vec<Option<Proc>>,
 }
@@ -24,16 +25,16 @@ pub(crate) struct RedisTier {
 impl RedisTier {
     /// Starts every data node and Sentinel, without waiting.
     pub(crate) fn spawn(ctx: &Ctx<'_>) -> Result<Self, Failure> {
-        let r = &ctx.layout.redis;
+        let r = &ctx.plan.redis;
         let mut tier = Self {
             nodes: Vec::new(),
             sentinels: Vec::new(),
         };
-        for (i, n) in std::iter::once(&r.master).chain(&r.replicas).enumerate() {
-            tier.nodes.push(Some(start_node(ctx, n, i == 0)?));
+        for n in r.nodes() {
+            tier.nodes.push(Some(start_node(ctx, &n.instance, n.role)?));
         }
-        for (i, s) in r.sentinels.iter().enumerate() {
-            tier.sentinels.push(Some(start_sentinel(ctx, s, i + 1)?));
+        for s in &r.sentinels {
+            tier.sentinels.push(Some(start_sentinel(ctx, s)?));
         }
         Ok(tier)
     }
@@ -41,18 +42,25 @@ impl RedisTier {
     /// Waits until every node answers, the replicas are linked, and every
     /// Sentinel sees a healthy master with all replicas and Sentinels.
     pub(crate) fn wait_healthy(&mut self, ctx: &Ctx<'_>) -> Result<(), Failure> {
-        let r = &ctx.layout.redis;
-        let nodes: Vec<&Node> = std::iter::once(&r.master).chain(&r.replicas).collect();
-        for (n, p) in nodes.iter().zip(self.nodes.iter_mut()) {
-            wait_ping(ctx, n, r.port, Some(&ctx.redis_password), p.as_mut())?;
+        let r = &ctx.plan.redis;
+        let port = r.settings.port;
+        let master = &r.master.instance;
+        for (n, p) in r.nodes().zip(self.nodes.iter_mut()) {
+            wait_ping(
+                ctx,
+                &n.instance,
+                port,
+                Some(&ctx.redis_password),
+                p.as_mut(),
+            )?;
         }
-        for n in &r.replicas {
+        for n in r.replicas.iter().map(|n| &n.instance) {
             let linked = poll(
                 ctx,
                 Duration::from_secs(30),
                 Duration::from_millis(200),
                 || {
-                    Ok(connect(ctx, n.addr)
+                    Ok(connect(ctx, n.listen)
                         .and_then(|mut c| c.info("replication"))
                         .ok()
                         .filter(|i| resp::field(i, "master_link_status") == Some("up"))
@@ -62,24 +70,24 @@ impl RedisTier {
             if linked.is_none() {
                 return finding(format!(
                     "{} did not link to the master {} within 30s",
-                    n.name, r.master.addr
+                    n.name, master.listen
                 ));
             }
             ctx.say(
                 "setup",
-                &format!("{}: replicating from {}", n.name, r.master.name),
+                &format!("{}: replicating from {}", n.name, master.name),
             );
         }
         for (s, p) in r.sentinels.iter().zip(self.sentinels.iter_mut()) {
-            wait_ping(ctx, s, r.sentinel_port, None, p.as_mut())?;
+            wait_ping(ctx, &s.instance, r.settings.sentinel.port, None, p.as_mut())?;
         }
         // Sentinels find the replicas through the master's INFO and each
         // other through hello messages every 2 s.
-        let limit = r.down_after + Duration::from_secs(20);
+        let limit = ctx.layout.down_after + Duration::from_secs(20);
         let want_others = r.sentinels.len().saturating_sub(1).to_string();
         let want_replicas = r.replicas.len().to_string();
         let master_up = || {
-            connect(ctx, r.master.addr)
+            connect(ctx, master.listen)
                 .and_then(|mut c| c.cmd(&["PING"]))
                 .is_ok_and(|v| v.text() == Some("PONG"))
         };
@@ -88,7 +96,7 @@ impl RedisTier {
             let views: Vec<_> = r
                 .sentinels
                 .iter()
-                .map(|s| sentinel_master(ctx, s.addr))
+                .map(|s| sentinel_master(ctx, s.instance.listen))
                 .collect();
             // A Sentinel that calls a master down while it answers us will
             // not change its mind: stop waiting.
@@ -119,7 +127,7 @@ impl RedisTier {
             "setup",
             &format!(
                 "every Sentinel sees master {} with {} replica(s) and {} other Sentinel(s)",
-                r.master.name, want_replicas, want_others
+                master.name, want_replicas, want_others
             ),
         );
         Ok(())
@@ -128,22 +136,24 @@ impl RedisTier {
     /// Why the Sentinels do not see a healthy master, as precisely as the
     /// servers tell.
     fn diagnose_sentinels(&self, ctx: &Ctx<'_>, limit: Option<Duration>) -> String {
-        let r = &ctx.layout.redis;
+        let r = &ctx.plan.redis;
+        let master_name = &r.settings.master_name;
+        let master = &r.master.instance;
         let mut msg = match limit {
             Some(limit) => format!(
                 "the Sentinels did not all see a healthy master {} with {} replica(s) and {} other \
                  Sentinel(s) within {limit:?}:",
-                r.master_name,
+                master_name,
                 r.replicas.len(),
                 r.sentinels.len().saturating_sub(1)
             ),
             None => format!(
                 "a Sentinel reports master {} ({}) down while it answers PING:",
-                r.master_name, r.master.addr
+                master_name, master.listen
             ),
         };
-        for s in &r.sentinels {
-            match sentinel_master(ctx, s.addr) {
+        for s in r.sentinels.iter().map(|s| &s.instance) {
+            match sentinel_master(ctx, s.listen) {
                 Some(m) => {
                     let f = |k| resp::field(&m, k).unwrap_or("?").to_owned();
                     msg.push_str(&format!(
@@ -159,7 +169,7 @@ impl RedisTier {
             }
         }
         // A wrong `sentinel auth-pass` shows as failed AUTH on the master.
-        let auth_failures = connect(ctx, r.master.addr)
+        let auth_failures = connect(ctx, master.listen)
             .and_then(|mut c| c.cmd(&["ACL", "LOG"]))
             .map(|v| {
                 // Repeated failures share one entry with a count.
@@ -204,63 +214,64 @@ impl RedisTier {
     }
 }
 
-/// A data node through redis-entrypoint.sh: its template, data folder,
-/// announced host and bound address (the password file is the rendered
-/// default).
-pub(crate) fn start_node(ctx: &Ctx<'_>, n: &Node, master: bool) -> Result<Proc, Failure> {
-    let l = &ctx.layout;
-    let template = if master {
-        layout::REDIS_MASTER
-    } else {
-        layout::REDIS_REPLICA
+/// A data node through redis-entrypoint.sh: the template of its role, its
+/// data folder, announced host and bound address (the password file is the
+/// rendered default).
+pub(crate) fn start_node(ctx: &Ctx<'_>, n: &Instance, role: RedisRole) -> Result<Proc, Failure> {
+    let files = &ctx.plan.redis.files;
+    let template = match role {
+        RedisRole::Master => &files.master_conf,
+        RedisRole::Replica => &files.replica_conf,
     };
-    let mut cmd = ctx.command(l.bundle.join(layout::REDIS_ENTRYPOINT), false);
-    cmd.env("REDIS_TEMPLATE", l.bundle.join(template))
-        .env("REDIS_DATA_DIR", &n.data_dir)
-        .env("REDIS_ANNOUNCE_HOST", n.addr.to_string())
-        .env("REDIS_BIND", n.addr.to_string());
+    let mut cmd = ctx.command(&files.entrypoint.path, false);
+    cmd.env("REDIS_TEMPLATE", &template.path)
+        .env("REDIS_DATA_DIR", layout::data_dir(n))
+        .env("REDIS_ANNOUNCE_HOST", &n.host)
+        .env("REDIS_BIND", n.listen.to_string());
     Ok(Proc::spawn(
         &n.name,
         cmd,
-        &l.logs.join(format!("{}.log", n.name)),
+        &ctx.layout.logs.join(format!("{}.log", n.name)),
         Signal::TERM,
     )?)
 }
 
-fn start_sentinel(ctx: &Ctx<'_>, s: &Node, index: usize) -> Result<Proc, Failure> {
-    let l = &ctx.layout;
-    let mut cmd = ctx.command(l.bundle.join(layout::SENTINEL_ENTRYPOINT), false);
-    cmd.env(
-        "SENTINEL_TEMPLATE",
-        l.bundle.join(format!("redis/sentinel-{index}.conf")),
-    )
-    .env("SENTINEL_DATA_DIR", &s.data_dir)
-    .env("REDIS_PASSWORD_FILE", &ctx.sentinel_password_file);
+fn start_sentinel(ctx: &Ctx<'_>, s: &SentinelPlan) -> Result<Proc, Failure> {
+    let entrypoint = &ctx.plan.redis.files.sentinel_entrypoint;
+    let mut cmd = ctx.command(&entrypoint.path, false);
+    cmd.env("SENTINEL_TEMPLATE", &s.template.path)
+        .env("SENTINEL_DATA_DIR", layout::data_dir(&s.instance))
+        .env("REDIS_PASSWORD_FILE", &ctx.sentinel_password_file);
+    let name = &s.instance.name;
     Ok(Proc::spawn(
-        &s.name,
+        name,
         cmd,
-        &l.logs.join(format!("{}.log", s.name)),
+        &ctx.layout.logs.join(format!("{name}.log")),
         Signal::TERM,
     )?)
 }
 
 /// An authenticated connection to a data node.
-pub(crate) fn connect(ctx: &Ctx<'_>, addr: Ipv4Addr) -> std::io::Result<Conn> {
-    Conn::open(addr, ctx.layout.redis.port, Some(&ctx.redis_password))
+pub(crate) fn connect(ctx: &Ctx<'_>, addr: IpAddr) -> std::io::Result<Conn> {
+    Conn::open(
+        addr,
+        ctx.plan.redis.settings.port,
+        Some(&ctx.redis_password),
+    )
 }
 
 /// `SENTINEL master <name>` of the Sentinel at `addr`.
-pub(crate) fn sentinel_master(ctx: &Ctx<'_>, addr: Ipv4Addr) -> Option<Vec<(String, String)>> {
-    let r = &ctx.layout.redis;
-    let mut c = Conn::open(addr, r.sentinel_port, None).ok()?;
+pub(crate) fn sentinel_master(ctx: &Ctx<'_>, addr: IpAddr) -> Option<Vec<(String, String)>> {
+    let r = &ctx.plan.redis.settings;
+    let mut c = Conn::open(addr, r.sentinel.port, None).ok()?;
     let v = c.cmd(&["SENTINEL", "MASTER", &r.master_name]).ok()?;
     Some(resp::pairs(&v))
 }
 
 /// The master address the Sentinel at `addr` gives to clients.
-pub(crate) fn master_addr(ctx: &Ctx<'_>, addr: Ipv4Addr) -> Option<String> {
-    let r = &ctx.layout.redis;
-    let mut c = Conn::open(addr, r.sentinel_port, None).ok()?;
+pub(crate) fn master_addr(ctx: &Ctx<'_>, addr: IpAddr) -> Option<String> {
+    let r = &ctx.plan.redis.settings;
+    let mut c = Conn::open(addr, r.sentinel.port, None).ok()?;
     let v = c
         .cmd(&["SENTINEL", "GET-MASTER-ADDR-BY-NAME", &r.master_name])
         .ok()?;
@@ -274,7 +285,7 @@ pub(crate) fn master_addr(ctx: &Ctx<'_>, addr: Ipv4Addr) -> Option<String> {
 
 fn wait_ping(
     ctx: &Ctx<'_>,
-    n: &Node,
+    n: &Instance,
     port: u16,
     password: Option<&str>,
     mut p: Option<&mut Proc>,
@@ -291,14 +302,14 @@ fn wait_ping(
                 ctx.scrub(&p.log_tail(12))
             ));
         }
-        let pong = Conn::open(n.addr, port, password)
+        let pong = Conn::open(n.listen, port, password)
             .and_then(|mut c| c.cmd(&["PING"]))
             .ok()
             .is_some_and(|v| v.text() == Some("PONG"));
         if pong {
             ctx.say(
                 "setup",
-                &format!("{}: answering on {}:{port}", n.name, n.addr),
+                &format!("{}: answering on {}:{port}", n.name, n.listen),
             );
             return Ok(());
         }
@@ -306,7 +317,7 @@ fn wait_ping(
             let log = p.map(|p| ctx.scrub(&p.log_tail(12))).unwrap_or_default();
             return finding(format!(
                 "{} did not answer PING on {}:{port} within 15s; the end of its log:\n{log}",
-                n.name, n.addr
+                n.name, n.listen
             ));
         }
         ctx.cancel.sleep(Duration::from_millis(100))?;

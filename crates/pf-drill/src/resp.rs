@@ -2,7 +2,7 @@
 //! read and ask Sentinels, as an application's client would.
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::time::Duration;
 
 /// A reply.
@@ -44,7 +44,7 @@ const TIMEOUT: Duration = Duration::from_secs(2);
 
 impl Conn {
     /// Connects, and authenticates when `password` is given.
-    pub(crate) fn open(addr: Ipv4Addr, port: u16, password: Option<&str>) -> std::io::Result<Self> {
+    pub(crate) fn open(addr: IpAddr, port: u16, password: Option<&str>) -> std::io::Result<Self> {
         let stream = TcpStream::connect_timeout(&SocketAddr::from((addr, port)), TIMEOUT)?;
         stream.set_read_timeout(Some(TIMEOUT))?;
         stream.set_write_timeout(Some(TIMEOUT))?;
@@ -178,7 +178,7 @@ mod tests {
             // Keep the socket open until the client has read.
             std::thread::sleep(std::time::Duration::from_millis(200));
         });
-        let mut c = Conn::open(Ipv4Addr::LOCALHOST, port, None).expect("connect");
+        let mut c = Conn::open(std::net::Ipv4Addr::LOCALHOST.into(), port, None).expect("connect");
         let v = c.cmd(&["PING"]).expect("reply");
         let items = v.items();
         assert_eq!(items[0], Value::Simple("OK".into()));

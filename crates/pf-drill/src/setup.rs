@@ -9,8 +9,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use pf_model::Topology;
-use pf_render::{Bundle, LocalOptions, Target};
+use pf_render::{Bundle, Plan};
 
 use crate::cancel::Cancel;
 use crate::error::DrillError;
@@ -164,84 +163,86 @@ pub(crate) struct Prepared {
 }
 
 /// Creates the folders, writes the secrets, renders and writes the local
-/// bundle (with the injected faults).
+/// bundle of `plan` (with the injected faults).
 pub(crate) fn prepare(
-    topology: &Topology,
+    plan: &Plan,
     layout: &Layout,
     users: &Users,
     tools: &Tools,
     faults: Faults,
     cancel: &Cancel,
 ) -> Result<Prepared, DrillError> {
+    let local = &layout.local;
     // Readable by the unprivileged servers (postgres, nginx workers).
-    mkdir(&layout.run, 0o755)?;
+    mkdir(&local.run_dir, 0o755)?;
     mkdir(&layout.logs, 0o755)?;
-    mkdir(&layout.data, 0o755)?;
+    mkdir(&local.data_dir, 0o755)?;
     // Enterable, not listable: each server opens only its own files.
-    mkdir(&layout.secrets, 0o711)?;
+    mkdir(&local.secrets_dir, 0o711)?;
     // PostgreSQL writes its sockets and the replication password file here.
-    mkdir(&layout.state, 0o755)?;
-    users.give_to_postgres(&layout.state)?;
-    for n in std::iter::once(&layout.pg.primary).chain(&layout.pg.replicas) {
-        mkdir(&n.node.data_dir, 0o700)?;
-        users.give_to_postgres(&n.node.data_dir)?;
+    mkdir(&local.state_dir, 0o755)?;
+    users.give_to_postgres(&local.state_dir)?;
+    let pg = &plan.postgres;
+    for m in pg.members() {
+        let dir = layout::data_dir(&m.instance);
+        mkdir(dir, 0o700)?;
+        users.give_to_postgres(dir)?;
     }
-    mkdir(&layout.pg.primary.socket_dir, 0o700)?;
-    users.give_to_postgres(&layout.pg.primary.socket_dir)?;
+    if let Some(socket_dir) = &pg.primary.socket_dir {
+        mkdir(socket_dir, 0o700)?;
+        users.give_to_postgres(socket_dir)?;
+    }
 
-    let spec = topology.spec();
-    let tls: Vec<&str> = spec
-        .load_balancer
+    let tls: Vec<&str> = plan
+        .lb
+        .settings
         .tls
         .iter()
         .flat_map(|t| [t.certificate_secret.as_str(), t.key_secret.as_str()])
         .collect();
     let mut secrets = Vec::new();
-    for name in spec.secrets.keys() {
-        if tls.contains(&name.as_str()) {
+    for secret in &plan.secrets {
+        if tls.contains(&secret.name.as_str()) {
             continue;
         }
         let value = random_hex(16)?;
-        let path = layout.secrets.join(name.as_str());
-        write(&path, &format!("{value}\n"), 0o600)?;
+        write(&secret.file, &format!("{value}\n"), 0o600)?;
         secrets.push(value);
     }
-    for secret in [
-        &layout.pg.password_file,
-        &layout.pg.replication_password_file,
-    ] {
+    for secret in [&pg.password_file, &pg.replication_password_file] {
         users.give_to_postgres(secret)?;
     }
-    if let Some((cert, key)) = &layout.lb.tls {
-        self_signed(tools, &layout.lb.server_name, cert, key, cancel)?;
+    if let Some(files) = &plan.lb.tls {
+        self_signed(
+            tools,
+            &plan.lb.settings.server_name,
+            &files.certificate,
+            &files.key,
+            cancel,
+        )?;
     }
     let sentinel_password_file = if faults.wrong_sentinel_auth {
         let wrong = random_hex(16)?;
-        let path = layout.secrets.join("wrong-sentinel-password");
+        let path = local.secrets_dir.join("wrong-sentinel-password");
         write(&path, &format!("{wrong}\n"), 0o600)?;
         secrets.push(wrong);
         path
     } else {
-        layout.redis.password_file.clone()
+        plan.redis.password_file.clone()
     };
 
-    let options = LocalOptions {
-        run_dir: layout.run.display().to_string(),
-        remap_privileged_ports: !users.root,
-    };
-    let bundle = pf_render::render_with(topology, Target::Local, &options)
+    let bundle = pf_render::emit(plan)
         .map_err(|e| DrillError::env(format!("rendering the local bundle failed (a bug): {e}")))?;
-    layout.verify(&bundle)?;
     for a in bundle.artifacts() {
         let mut text = a.contents.clone();
-        if a.path == layout::PG_HBA && faults.no_replication_hba {
+        if a.path == pg.files.hba.artifact && faults.no_replication_hba {
             text = text
                 .lines()
                 .filter(|l| !l.starts_with("host replication"))
                 .map(|l| format!("{l}\n"))
                 .collect();
         }
-        if a.path == layout::NGINX && faults.no_next_upstream {
+        if a.path == plan.lb.config.artifact && faults.no_next_upstream {
             text = text
                 .lines()
                 .map(|l| {
@@ -253,7 +254,7 @@ pub(crate) fn prepare(
                 })
                 .collect();
         }
-        write(&layout.bundle.join(&a.path), &text, a.mode)?;
+        write(&local.bundle_dir.join(&a.path), &text, a.mode)?;
     }
     Ok(Prepared {
         bundle,

@@ -9,7 +9,6 @@ use crate::backend::StandIn;
 use crate::ctx::Ctx;
 use crate::error::{DrillError, Failure, finding};
 use crate::http::Client;
-use crate::layout;
 use crate::pg::poll;
 use crate::proc::{self, Proc};
 
@@ -27,15 +26,16 @@ impl WebTier {
     /// route answers through it.
     pub(crate) fn start(ctx: &Ctx<'_>) -> Result<Self, Failure> {
         let l = &ctx.layout;
+        let lb = &ctx.plan.lb;
         let mut tier = Self {
             apps: Vec::new(),
             nginx: None,
-            client: Client::new(ctx.tools.curl.clone(), &l.lb, &ctx.cancel),
+            client: Client::new(ctx.tools.curl.clone(), lb, &ctx.cancel),
         };
-        for app in &l.apps {
+        for app in &ctx.plan.apps {
             let mut instances = Vec::new();
             for i in &app.instances {
-                let addr = SocketAddr::from((i.addr, app.port));
+                let addr = SocketAddr::from((i.listen, app.port));
                 let s = StandIn::start(&i.name, addr).map_err(|e| {
                     DrillError::io(format!("{}: cannot listen on {addr}", i.name), &e)
                 })?;
@@ -55,18 +55,15 @@ impl WebTier {
 
         // What the official image has built in: the stream module (Debian
         // builds it as a module). The rendered file itself is included as is.
-        let prefix = l.state.join("nginx");
+        let prefix = l.local.state_dir.join("nginx");
         std::fs::create_dir_all(&prefix)
             .map_err(|e| DrillError::io(format!("cannot create {}", prefix.display()), &e))?;
-        let main = l.state.join("nginx-main.conf");
+        let main = l.local.state_dir.join("nginx-main.conf");
         let mut text = String::new();
         if let Some(m) = &ctx.tools.stream_module {
             text.push_str(&format!("load_module {};\n", m.display()));
         }
-        text.push_str(&format!(
-            "include {};\n",
-            l.bundle.join(layout::NGINX).display()
-        ));
+        text.push_str(&format!("include {};\n", lb.config.path.display()));
         std::fs::write(&main, text)
             .map_err(|e| DrillError::io(format!("cannot write {}", main.display()), &e))?;
         let args = |cmd: &mut std::process::Command| {
@@ -82,7 +79,7 @@ impl WebTier {
         if !ok {
             return finding(format!(
                 "nginx rejects the rendered {}: {}",
-                layout::NGINX,
+                lb.config.artifact,
                 ctx.scrub(&format!("{out}{err}")).trim()
             ));
         }
@@ -116,8 +113,8 @@ impl WebTier {
         if healthy.is_none() {
             return finding("nginx did not answer /health on its status port within 20s");
         }
-        for app in &l.apps {
-            let path = &app.health_path;
+        for app in &ctx.plan.apps {
+            let path = &app.settings.health_path;
             let r = tier.client.site(path, None)?;
             if !r.ok() || r.backend.is_none() {
                 return finding(format!(
@@ -130,11 +127,11 @@ impl WebTier {
             "setup",
             &format!(
                 "nginx: answering on {} ({}), every route reaches its service",
-                l.lb.addr,
-                if l.lb.tls.is_some() {
-                    format!("https {}", l.lb.https_port)
+                lb.instance.listen,
+                if lb.tls.is_some() {
+                    format!("https {}", lb.https_port)
                 } else {
-                    format!("http {}", l.lb.http_port)
+                    format!("http {}", lb.http_port)
                 }
             ),
         );

@@ -61,7 +61,7 @@ fn lint_bundle(bundle: &pf_render::Bundle) -> Report {
 fn every_bundle_passes_the_whole_catalog() {
     for topology in topologies() {
         for target in [pf_render::Target::Swarm, pf_render::Target::Compose] {
-            let bundle = render(&topology, target);
+            let bundle = render(&topology, target.clone());
             let inputs = inputs(&bundle);
             let kinds: Vec<FileKind> = inputs.iter().map(|i| i.kind).collect();
             for kind in FileKind::ALL {

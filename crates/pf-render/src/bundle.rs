@@ -44,8 +44,8 @@ impl Bundle {
     }
 
     /// The target the bundle was rendered for.
-    pub fn target(&self) -> Target {
-        self.target
+    pub fn target(&self) -> &Target {
+        &self.target
     }
 
     /// Every artifact, sorted by path.
@@ -74,69 +74,59 @@ impl Bundle {
         )
     }
 
-    /// Adds a file, prefixing the generated-by header in the file's own
-    /// comment syntax (after the shebang of a script).
+    /// Adds a file, with the generated-by header in the file's own comment
+    /// syntax (after the shebang of a script).
     pub(crate) fn add(&mut self, path: &str, body: &str) {
-        let header = self.header.as_str();
-        let executable = path.ends_with(".sh");
+        let (at, header) = self.header_at(path, body);
         // One allocation of the final size: bodies are up to megabytes.
-        let mut contents = String::with_capacity(body.len() + header.len() + 16);
-        if path.ends_with(".md") {
-            for part in ["<!-- ", header, " -->\n\n", body] {
-                contents.push_str(part);
-            }
-        } else if path.ends_with(".json") {
-            contents.push_str(body);
-        } else if let Some(rest) = body.strip_prefix("#!") {
-            let (shebang, tail) = rest.split_once('\n').unwrap_or((rest, ""));
-            for part in ["#!", shebang, "\n# ", header, "\n", tail] {
-                contents.push_str(part);
+        let mut contents = String::with_capacity(body.len() + header.len() + 1);
+        contents.push_str(&body[..at]);
+        contents.push_str(&header);
+        contents.push_str(&body[at..]);
+        self.push(path, contents);
+    }
+
+    /// [`Bundle::add`] for a body the caller no longer needs: the header goes
+    /// into the body's own buffer, without a second copy of a text that is
+    /// megabytes long for 10,000 services.
+    pub(crate) fn add_owned(&mut self, path: &str, mut body: String) {
+        let (at, header) = self.header_at(path, &body);
+        body.insert_str(at, &header);
+        // Give the growth room back (in place): kept, it is up to half of a
+        // large file, for as long as the bundle lives.
+        body.shrink_to_fit();
+        self.push(path, body);
+    }
+
+    /// Where the header goes into `body`, and the text inserted there: the
+    /// one decision both ways of adding a file share, so they cannot
+    /// write different bytes. JSON has no comments: no header.
+    fn header_at(&self, path: &str, body: &str) -> (usize, String) {
+        let header = self.header.as_str();
+        if path.ends_with(".json") {
+            (0, String::new())
+        } else if path.ends_with(".md") {
+            (0, format!("<!-- {header} -->\n\n"))
+        } else if body.starts_with("#!") {
+            // After the shebang line (or at the end of a shebang-only body).
+            match body.find('\n') {
+                Some(i) => (i + 1, format!("# {header}\n")),
+                None => (body.len(), format!("\n# {header}\n")),
             }
         } else {
-            for part in ["# ", header, "\n", body] {
-                contents.push_str(part);
-            }
+            (0, format!("# {header}\n"))
         }
+    }
+
+    /// Ends the text with a line break and keeps it, executable for scripts.
+    fn push(&mut self, path: &str, mut contents: String) {
         if !contents.ends_with('\n') {
             contents.push('\n');
         }
         self.artifacts.push(Artifact {
             path: path.to_owned(),
             contents,
-            mode: if executable { 0o755 } else { 0o644 },
-        });
-    }
-
-    /// [`Bundle::add`] for a body the caller no longer needs: the header goes
-    /// into the body's own buffer, without a second copy of a text that is
-    /// megabytes long for 10,000 services. Same bytes as [`Bundle::add`].
-    pub(crate) fn add_owned(&mut self, path: &str, mut body: String) {
-        let header = self.header.as_str();
-        let executable = path.ends_with(".sh");
-        if path.ends_with(".md") {
-            body.insert_str(0, &format!("<!-- {header} -->\n\n"));
-        } else if body.starts_with("#!") && !path.ends_with(".json") {
-            // After the shebang line (or at the end of a shebang-only body).
-            let at = body.find('\n').map_or(body.len(), |i| i + 1);
-            let line = if at == body.len() && !body.ends_with('\n') {
-                format!("\n# {header}\n")
-            } else {
-                format!("# {header}\n")
-            };
-            body.insert_str(at, &line);
-        } else if !path.ends_with(".json") {
-            body.insert_str(0, &format!("# {header}\n"));
-        }
-        if !body.ends_with('\n') {
-            body.push('\n');
-        }
-        // Give the growth room back (in place): kept, it is up to half of a
-        // large file, for as long as the bundle lives.
-        body.shrink_to_fit();
-        self.artifacts.push(Artifact {
-            path: path.to_owned(),
-            contents: body,
-            mode: if executable { 0o755 } else { 0o644 },
+            mode: if path.ends_with(".sh") { 0o755 } else { 0o644 },
         });
     }
 

@@ -7,6 +7,7 @@
 //! a heredoc or a Markdown construct early. Shell words use the `sq`
 //! template filter (`templates.rs`).
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 /// `'it'\''s'`: one shell word whose value is `s`, whatever it holds
@@ -89,8 +90,12 @@ pub(crate) fn markdown_text(text: &str) -> String {
 /// A value for Compose and `docker stack deploy`, which interpolate
 /// `$VAR` and `${VAR}` from the deploying shell: `$` becomes `$$`, so the
 /// container gets the value exactly as the topology wrote it.
-pub(crate) fn compose_literal(value: &str) -> String {
-    value.replace('$', "$$")
+pub(crate) fn compose_literal(value: &str) -> Cow<'_, str> {
+    if value.contains('$') {
+        Cow::Owned(value.replace('$', "$$"))
+    } else {
+        Cow::Borrowed(value)
+    }
 }
 
 #[cfg(test)]

@@ -4,14 +4,16 @@
 //! &Topology --plan(target)--> Plan --emit--> Bundle { artifacts }
 //! ```
 //!
-//! Every bundle ends with [`MANIFEST`] (`.pf-render.json`, a [`Manifest`]):
-//! each other file with its SHA-256 and mode, so the writer can tell a
-//! folder it wrote from one it must not replace.
-//!
-//! [`render`] is a pure function: no I/O, no clock, no randomness. The same
+//! [`plan()`] makes every decision (names, addresses, ports, networks,
+//! deployments) once; [`emit()`] writes the plan down and decides nothing.
+//! [`render`] is both, and a pure function: no I/O, no clock, no randomness. The same
 //! topology gives the same bytes on any machine. YAML comes from typed serde
 //! structs; text configs come from minijinja templates embedded in the
 //! binary, rendered with strict undefined behaviour.
+//!
+//! Every bundle ends with [`MANIFEST`] (`.pf-render.json`, a [`Manifest`]):
+//! each other file with its SHA-256 and mode, so the writer can tell a
+//! folder it wrote from one it must not replace.
 //!
 //! ```
 //! let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../topologies/prod.toml")).unwrap();
@@ -28,7 +30,7 @@ mod escape;
 mod files;
 mod hash;
 mod manifest;
-mod plan;
+pub mod plan;
 mod target;
 mod templates;
 mod yaml_writer;
@@ -36,29 +38,43 @@ mod yaml_writer;
 pub use bundle::{Artifact, Bundle};
 pub use error::RenderError;
 pub use manifest::{MANIFEST, Manifest, ManifestFile};
+pub use plan::Plan;
 pub use target::{LocalOptions, Target};
 
 use pf_model::Topology;
 
-/// Renders every file of `topology` for `target`.
+/// Decides everything about a rendering of `topology` for `target`: every
+/// instance's name, host, address, ports, files, networks and deployment.
+/// Pure and infallible: the topology is valid.
+///
+/// ```
+/// # let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../topologies/prod.toml")).unwrap();
+/// # let topology = pf_model::from_str(&text, "topologies/prod.toml").unwrap().validate().topology.unwrap();
+/// let plan = pf_render::plan(&topology, pf_render::Target::local());
+/// let primary = &plan.postgres.primary.instance;
+/// assert_eq!(primary.listen.to_string(), "127.0.2.1");
+/// assert!(primary.data.as_ref().unwrap().path.ends_with("data/postgres-primary"));
+/// // The same plan is what gets written.
+/// let bundle = pf_render::emit(&plan).unwrap();
+/// assert!(bundle.get(&plan.lb.config.artifact).is_some());
+/// ```
+pub fn plan(topology: &Topology, target: Target) -> Plan {
+    Plan::new(topology, target)
+}
+
+/// Writes every file of `plan`.
 ///
 /// Errors are bugs of the generator (a template that fails to render, a
 /// YAML structure that fails to serialize), never problems of the
 /// topology: those were rejected by validation.
-pub fn render(topology: &Topology, target: Target) -> Result<Bundle, RenderError> {
-    render_with(topology, target, &LocalOptions::default())
-}
-
-/// Like [`render`], with the run folder and port policy of the local target
-/// (ignored by the other targets).
-pub fn render_with(
-    topology: &Topology,
-    target: Target,
-    local: &LocalOptions,
-) -> Result<Bundle, RenderError> {
-    let plan = plan::Plan::new(topology, target, Some(local));
-    let mut bundle = Bundle::new(topology.origin(), target);
-    emit::all(topology, &plan, &mut bundle)?;
+pub fn emit(plan: &Plan) -> Result<Bundle, RenderError> {
+    let mut bundle = Bundle::new(&plan.origin, plan.target.clone());
+    emit::all(plan, &mut bundle)?;
     bundle.finish()?;
     Ok(bundle)
+}
+
+/// Renders every file of `topology` for `target`: [`plan()`], then [`emit()`].
+pub fn render(topology: &Topology, target: Target) -> Result<Bundle, RenderError> {
+    emit(&plan(topology, target))
 }

@@ -1,9 +1,13 @@
 //! Deployment targets.
 
 use std::fmt;
+use std::path::PathBuf;
+
+use serde::Serialize;
 
 /// Where the bundle is deployed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "name", rename_all = "kebab-case")]
 pub enum Target {
     /// Docker Swarm, several hosts: `docker stack deploy -c docker-stack.yml`.
     Swarm,
@@ -11,35 +15,50 @@ pub enum Target {
     Compose,
     /// Plain processes on this machine, each instance on its own loopback
     /// address with its production port: what `pf-render drill` runs.
-    Local,
+    Local(LocalOptions),
 }
 
 /// Where the local target puts things.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct LocalOptions {
     /// Absolute folder for the bundle, secrets, data, sockets and logs.
-    pub run_dir: String,
+    pub run_dir: PathBuf,
     /// Move ports below 1024 up by 10000 (80 -> 10080), for a run without root.
     pub remap_privileged_ports: bool,
 }
 
 impl Default for LocalOptions {
-    /// `/tmp/pf-local`, ports remapped: the form the golden files use.
+    /// `/tmp/pf-local`, ports remapped: the form tests and `inspect` use,
+    /// so their output does not depend on the machine.
     fn default() -> Self {
         Self {
-            run_dir: "/tmp/pf-local".to_owned(),
+            run_dir: PathBuf::from("/tmp/pf-local"),
             remap_privileged_ports: true,
         }
     }
 }
 
 impl Target {
+    /// The local target with [`LocalOptions::default`].
+    pub fn local() -> Self {
+        Self::Local(LocalOptions::default())
+    }
+
     /// The lower-case name used on the command line and in output paths.
-    pub fn name(self) -> &'static str {
+    pub fn name(&self) -> &'static str {
         match self {
             Self::Swarm => "swarm",
             Self::Compose => "compose",
-            Self::Local => "local",
+            Self::Local(_) => "local",
+        }
+    }
+
+    /// The local target's options; `None` for the container targets.
+    pub fn local_options(&self) -> Option<&LocalOptions> {
+        match self {
+            Self::Local(options) => Some(options),
+            Self::Swarm | Self::Compose => None,
         }
     }
 }

@@ -9,8 +9,36 @@ use minijinja::value::Serde;
 use minijinja::{Environment, UndefinedBehavior, Value};
 use serde::Serialize;
 
-use crate::emit;
 use crate::error::RenderError;
+
+/// Every template, by name: its path under `templates/` without `.j2`.
+macro_rules! templates {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../templates/", $name, ".j2")))),*]
+    };
+}
+
+/// The templates, registered once in the environment. Typed YAML
+/// (stack, compose, monitoring) needs none.
+const TEMPLATES: &[(&str, &str)] = templates![
+    "nginx/load-balancer.conf",
+    "postgres/postgresql.conf",
+    "postgres/pg_hba.conf",
+    "postgres/init-replication.sh",
+    "postgres/bootstrap-replica.sh",
+    "postgres/backup-from-replica.sh",
+    "redis/data-node.conf",
+    "redis/sentinel.conf",
+    "redis/redis-entrypoint.sh",
+    "redis/sentinel-entrypoint.sh",
+    "scripts/common.sh",
+    "scripts/setup-swarm.sh",
+    "scripts/ha-setup.sh",
+    "scripts/health-check.sh",
+    "scripts/failover-test.sh",
+    "docs/README.md",
+    "docs/env.example",
+];
 
 fn environment() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
@@ -29,7 +57,7 @@ fn environment() -> &'static Environment<'static> {
         env.add_filter("sq", crate::escape::shell_word);
         env.add_filter("md", crate::escape::markdown_text);
         env.add_filter("sql_literal", sql_literal);
-        for (name, source) in emit::TEMPLATES.iter().flat_map(|set| set.iter()) {
+        for (name, source) in TEMPLATES {
             // Templates are part of the binary; one that does not compile
             // cannot pass the test suite, so this only fires in development.
             env.add_template(name, source)
@@ -73,9 +101,28 @@ mod tests {
     #[test]
     fn every_embedded_template_compiles() {
         let env = environment();
-        for (name, _) in emit::TEMPLATES.iter().flat_map(|set| set.iter()) {
+        for (name, _) in TEMPLATES {
             assert!(env.get_template(name).is_ok(), "{name}");
         }
+    }
+
+    /// A template file that is not in the list would never be rendered.
+    #[test]
+    fn every_template_file_is_listed() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let mut files = Vec::new();
+        for area in std::fs::read_dir(&root).expect("templates folder") {
+            for file in std::fs::read_dir(area.expect("entry").path()).expect("area folder") {
+                let path = file.expect("entry").path();
+                let rel = path.strip_prefix(&root).expect("below templates");
+                let name = rel.to_string_lossy().replace('\\', "/");
+                files.push(name.strip_suffix(".j2").unwrap_or(&name).to_owned());
+            }
+        }
+        files.sort();
+        let mut listed: Vec<String> = TEMPLATES.iter().map(|(n, _)| (*n).to_owned()).collect();
+        listed.sort();
+        assert_eq!(files, listed);
     }
 
     #[test]

@@ -25,18 +25,18 @@ fn spec(relative: &str) -> TopologyFile {
 }
 
 /// Every instance name the plan gives for `target`, from the naming rules.
-fn instances(t: &TopologyFile, target: Target) -> Vec<String> {
+fn instances(t: &TopologyFile, target: &Target) -> Vec<String> {
     let mut v = vec![
         match target {
             Target::Swarm => naming::LOAD_BALANCER_SERVICE,
-            Target::Compose | Target::Local => naming::LOAD_BALANCER_INSTANCE,
+            Target::Compose | Target::Local(_) => naming::LOAD_BALANCER_INSTANCE,
         }
         .to_owned(),
     ];
     for s in &t.services {
         match target {
             Target::Swarm => v.push(s.name.to_string()),
-            Target::Compose | Target::Local => {
+            Target::Compose | Target::Local(_) => {
                 v.extend((1..=s.replicas).map(|i| naming::app_instance(s.name.as_str(), i)))
             }
         }
@@ -128,7 +128,7 @@ fn each() -> Vec<(String, Target, Bundle, TopologyFile)> {
 fn readme_diagram_names_every_instance() {
     for (t, target, bundle, spec) in each() {
         let readme = &bundle.get(README).expect("README.md").contents;
-        let names = instances(&spec, target);
+        let names = instances(&spec, &target);
         check_diagram(readme, &names).unwrap_or_else(|e| panic!("{t} ({target}): {e}"));
         let m = mermaid(readme).expect("mermaid");
         for r in 1..=spec.postgres.replicas {
@@ -163,7 +163,7 @@ fn readme_has_the_commands_budgets_secrets_and_labels() {
                 "./scripts/setup-swarm.sh --status".to_owned(),
             ]
             .into(),
-            Target::Compose | Target::Local => [
+            Target::Compose | Target::Local(_) => [
                 prepare[0].clone(),
                 prepare[1].clone(),
                 "./scripts/ha-setup.sh --compose".to_owned(),
@@ -310,7 +310,7 @@ fn the_checks_catch_a_leaked_secret_and_a_missing_instance() {
         assert!(check_env(&bad, &secrets).is_err(), "not caught:\n{bad}");
     }
     let readme = &bundle.get(README).expect("readme").contents;
-    let names = instances(&spec, Target::Compose);
+    let names = instances(&spec, &Target::Compose);
     assert!(check_diagram(readme, &names).is_ok());
     let without = readme.replace("\"backend2\"", "\"backendX\"");
     assert!(

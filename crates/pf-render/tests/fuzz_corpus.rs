@@ -2,7 +2,8 @@
 //! suite with the fuzz targets' checks, so that an input the fuzzer once
 //! needed keeps working without a fuzzing build: loading and validating
 //! never panic, a topology is built exactly when there is no error, and a
-//! valid one renders for both targets, twice to the same bytes.
+//! valid one is planned for every target (the plan serializes to JSON) and
+//! renders twice to the same bytes.
 
 mod support;
 
@@ -37,10 +38,12 @@ fn the_fuzz_corpus_replays_without_a_panic() {
                 continue;
             };
             valid += 1;
-            for target in [Target::Swarm, Target::Compose] {
-                let first = pf_render::render(&topology, target)
+            for target in [Target::Swarm, Target::Compose, Target::local()] {
+                serde_json::to_string(&pf_render::plan(&topology, target.clone()))
+                    .unwrap_or_else(|e| panic!("{name} ({target}): the plan: {e}"));
+                let first = pf_render::render(&topology, target.clone())
                     .unwrap_or_else(|e| panic!("{name} ({target}): {e}"));
-                let second = pf_render::render(&topology, target).expect("rendered once");
+                let second = pf_render::render(&topology, target.clone()).expect("rendered once");
                 assert_eq!(first, second, "{name} ({target}): two renderings differ");
             }
         }

@@ -10,17 +10,8 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use pf_render::Target;
-
-fn stem(topology: &str) -> String {
-    Path::new(topology)
-        .file_stem()
-        .expect("topology file name")
-        .to_string_lossy()
-        .into_owned()
-}
 
 fn snapshot_name(artifact: &str) -> String {
     artifact.replace('/', "__")
@@ -33,7 +24,7 @@ fn every_artifact_matches_its_golden_file() {
         settings.set_snapshot_path(
             support::root()
                 .join("golden")
-                .join(stem(&topology))
+                .join(support::stem(&topology))
                 .join(target.name()),
         );
         settings.set_prepend_module_to_snapshot(false);
@@ -56,7 +47,7 @@ fn no_unreferenced_golden_files() {
         for artifact in bundle.artifacts() {
             expected.insert(format!(
                 "{}/{}/{}.snap",
-                stem(&topology),
+                support::stem(&topology),
                 target.name(),
                 snapshot_name(&artifact.path)
             ));
@@ -91,8 +82,8 @@ fn no_unreferenced_golden_files() {
 fn rendering_is_deterministic() {
     for topology in support::topologies() {
         for target in [Target::Swarm, Target::Compose] {
-            let a = support::render(&topology, target);
-            let b = support::render(&topology, target);
+            let a = support::render(&topology, target.clone());
+            let b = support::render(&topology, target.clone());
             assert_eq!(a, b, "{topology} {target}");
         }
     }

@@ -31,7 +31,10 @@ fn three_spellings_of_one_path_render_identical_bytes() {
         Path::new("./../../topologies/../topologies/prod.toml").to_path_buf(),
     ];
     for target in [Target::Swarm, Target::Compose] {
-        let bundles: Vec<Bundle> = spellings.iter().map(|p| render_path(p, target)).collect();
+        let bundles: Vec<Bundle> = spellings
+            .iter()
+            .map(|p| render_path(p, target.clone()))
+            .collect();
         for (spelling, bundle) in spellings.iter().zip(&bundles).skip(1) {
             assert_eq!(
                 bundle.artifacts(),
@@ -82,8 +85,8 @@ fn a_hostile_file_name_cannot_change_any_file() {
     std::fs::write(&plain, &text).expect("write prod.toml");
 
     for target in [Target::Swarm, Target::Compose] {
-        let bad = render_path(&hostile, target);
-        let good = render_path(&plain, target);
+        let bad = render_path(&hostile, target.clone());
+        let good = render_path(&plain, target.clone());
         assert_eq!(bad.artifacts().len(), good.artifacts().len());
         for (a, b) in bad.artifacts().iter().zip(good.artifacts()) {
             assert_eq!(a.path, b.path);

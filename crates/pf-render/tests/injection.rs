@@ -87,7 +87,7 @@ fn a_health_path_with_a_query_is_one_word_of_the_health_check() {
         (Target::Swarm, "docker-stack.yml", "backend"),
         (Target::Compose, "docker-compose.ha.yml", "backend1"),
     ] {
-        let bundle = render_text(&text, target);
+        let bundle = render_text(&text, target.clone());
         let command = health_command(&bundle, file, service);
         let dir = tempfile::tempdir().expect("temp dir");
         let bin = failing_http_tools(dir.path());
@@ -195,7 +195,7 @@ fn environment_values_reach_containers_literally() {
         (Target::Swarm, "docker-stack.yml", "frontend"),
         (Target::Compose, "docker-compose.ha.yml", "frontend1"),
     ] {
-        let bundle = render_text(&text, target);
+        let bundle = render_text(&text, target.clone());
         let dir = tempfile::tempdir().expect("temp dir");
         support::write_bundle(&bundle, dir.path());
         let contents = &bundle.get(file).expect("file").contents;
@@ -297,7 +297,7 @@ fn secret_descriptions_are_text_in_every_file() {
         ),
     );
     for target in [Target::Swarm, Target::Compose] {
-        let bundle = render_text(&text, target);
+        let bundle = render_text(&text, target.clone());
         let dir = tempfile::tempdir().expect("temp dir");
         support::write_bundle(&bundle, dir.path());
         for a in bundle

@@ -209,7 +209,7 @@ fn every_rendered_config_passes_nginx_t() {
         .collect();
     for (name, text) in prod_variants() {
         for target in [Target::Swarm, Target::Compose] {
-            let bundle = render_text(&text, "topologies/prod.toml", target);
+            let bundle = render_text(&text, "topologies/prod.toml", target.clone());
             cases.push((format!("prod {name} ({target})"), bundle));
         }
     }

@@ -536,9 +536,9 @@ fn check_in_process(text: &str) -> Result<Case, TestCaseError> {
     let topology = checked.topology.expect("no error, so a topology");
     let mut bundles = Vec::new();
     for target in [Target::Swarm, Target::Compose] {
-        let first = pf_render::render(&topology, target)
+        let first = pf_render::render(&topology, target.clone())
             .map_err(|e| TestCaseError::fail(format!("{target}: {e}\n{text}")))?;
-        let second = pf_render::render(&topology, target).expect("rendered once already");
+        let second = pf_render::render(&topology, target.clone()).expect("rendered once already");
         prop_assert!(first == second, "{target}: two renderings differ\n{text}");
         bundles.push(first);
     }

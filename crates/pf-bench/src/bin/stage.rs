@@ -55,7 +55,7 @@ fn main() -> ExitCode {
         }
         "render-swarm" => Target::Swarm,
         "render-compose" => Target::Compose,
-        "render-local" => Target::Local,
+        "render-local" => Target::local(),
         _ => {
             eprintln!("unknown stage {stage}");
             return ExitCode::from(2);
@@ -63,10 +63,10 @@ fn main() -> ExitCode {
     };
     let topology = load().topology.expect("valid");
     // One rendering outside the loop compiles the templates, as in a long-running process.
-    black_box(pf_render::render(&topology, target).expect("renders"));
+    black_box(pf_render::render(&topology, target.clone()).expect("renders"));
     let start = Instant::now();
     for _ in 0..iterations {
-        black_box(pf_render::render(black_box(&topology), target).expect("renders"));
+        black_box(pf_render::render(black_box(&topology), target.clone()).expect("renders"));
     }
     report(start, iterations);
     ExitCode::SUCCESS

@@ -18,10 +18,10 @@ use super::secs;
 use crate::ctx::Ctx;
 use crate::error::{Failure, finding};
 use crate::http::Response;
-use crate::layout::App;
 use crate::proc::log_tail;
 use crate::report::Check;
 use crate::web::{WebTier, route_path};
+use pf_render::plan::AppPlan as App;
 
 /// Pause between two requests of the stream (each is a new curl and TLS
 /// connection, so the stream runs at a few dozen requests a second).
@@ -30,7 +30,7 @@ const PACE: Duration = Duration::from_millis(25);
 /// The app service with the most instances (the first of equals), which
 /// must have two to fail over.
 pub(crate) fn pick_app(ctx: &Ctx<'_>) -> Result<usize, Failure> {
-    let apps = &ctx.layout.apps;
+    let apps = &ctx.plan.apps;
     let best = (0..apps.len())
         .rev()
         .max_by_key(|&i| apps[i].instances.len());
@@ -76,10 +76,11 @@ pub(crate) fn backend_failover(
     checks: &mut Vec<Check>,
 ) -> Result<(), Failure> {
     const NAME: &str = "backend-failover";
-    let lb = &ctx.layout.lb;
+    let lb = &ctx.plan.lb.settings;
     let a = pick_app(ctx)?;
-    let app = &ctx.layout.apps[a];
-    let fail_timeout = lb.fail_timeout;
+    let app = &ctx.plan.apps[a];
+    let route = &app.settings.route;
+    let fail_timeout = ctx.layout.fail_timeout;
     // Short enough that nginx has not tried the instance again when it
     // comes back (it would fail and count again).
     let hold = (fail_timeout / 3).clamp(Duration::from_millis(500), Duration::from_secs(5));
@@ -102,7 +103,7 @@ pub(crate) fn backend_failover(
             let end = Instant::now() + fail_timeout + hold + Duration::from_secs(40);
             while !stop.load(Ordering::SeqCst) && Instant::now() < end {
                 n += 1;
-                let r = client.site(&route_path(&app.route, &format!("drill?n={n}")), None)?;
+                let r = client.site(&route_path(route, &format!("drill?n={n}")), None)?;
                 if let Ok(mut v) = responses.lock() {
                     v.push(r);
                 }
@@ -113,7 +114,7 @@ pub(crate) fn backend_failover(
         let result = (|| -> Result<_, Failure> {
             ctx.say(
                 NAME,
-                &format!("streaming requests to {} through nginx", app.route),
+                &format!("streaming requests to {route} through nginx"),
             );
             ctx.cancel.sleep(Duration::from_millis(1500))?;
             // The instance serving the stream: with ip-hash the one client
@@ -121,7 +122,7 @@ pub(crate) fn backend_failover(
             let warm = responses.lock().map(|r| r.clone()).unwrap_or_default();
             let v = busiest(app, &warm);
             let victim = app.instances[v].clone();
-            let victim_upstream = format!("{}:{}", victim.addr, app.port);
+            let victim_upstream = format!("{}:{}", victim.listen, app.port);
             let victim_failures = || failures_of(&victim_upstream);
             let failures_before = victim_failures();
             let t_stop = Instant::now();

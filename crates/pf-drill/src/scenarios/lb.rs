@@ -35,14 +35,14 @@ pub(crate) fn load_balancer(
 ) -> Result<(), Failure> {
     status_endpoint(ctx, web, checks)?;
     let a = pick_app(ctx)?;
-    match ctx.layout.lb.method {
+    match ctx.plan.lb.settings.method {
         LbMethod::IpHash => ip_hash(ctx, web, a, checks),
         method => spread_under_load(ctx, web, a, method, checks),
     }
 }
 
 fn status_endpoint(ctx: &Ctx<'_>, web: &WebTier, checks: &mut Vec<Check>) -> Result<(), Failure> {
-    let allow = &ctx.layout.lb.status_allow;
+    let allow = &ctx.plan.lb.status_allow;
     let inside = |ip: Ipv4Addr| allow.iter().any(|c| c.contains_addr(IpAddr::V4(ip)));
     let allowed = allow.iter().find_map(|c| match c.addr() {
         IpAddr::V4(net) if net.is_loopback() => {
@@ -107,7 +107,7 @@ fn spread_under_load(
     method: LbMethod,
     checks: &mut Vec<Check>,
 ) -> Result<(), Failure> {
-    let app = &ctx.layout.apps[a];
+    let app = &ctx.plan.apps[a];
     let n = app.instances.len();
     let clients = (2 * n).clamp(4, 12);
     let per_client = 8;
@@ -131,8 +131,10 @@ fn spread_under_load(
                 let responses = &responses;
                 s.spawn(move || -> Result<(), Failure> {
                     for k in 0..per_client {
-                        let r = client
-                            .site(&route_path(&app.route, &format!("lb?c={c}&k={k}")), None)?;
+                        let r = client.site(
+                            &route_path(&app.settings.route, &format!("lb?c={c}&k={k}")),
+                            None,
+                        )?;
                         if let Ok(mut v) = responses.lock() {
                             v.push(r);
                         }
@@ -207,16 +209,17 @@ fn ip_hash(
     a: usize,
     checks: &mut Vec<Check>,
 ) -> Result<(), Failure> {
-    let app = &ctx.layout.apps[a];
+    let app = &ctx.plan.apps[a];
     let clients: Vec<Ipv4Addr> = (1..=8u8).map(|k| Ipv4Addr::new(127, 77, k, 1)).collect();
     let per_client = 5;
     let mut seen: BTreeMap<Ipv4Addr, BTreeSet<String>> = BTreeMap::new();
     let mut failed = 0;
     for &c in &clients {
         for k in 0..per_client {
-            let r = web
-                .client
-                .site(&route_path(&app.route, &format!("sticky?k={k}")), Some(c))?;
+            let r = web.client.site(
+                &route_path(&app.settings.route, &format!("sticky?k={k}")),
+                Some(c),
+            )?;
             match (&r.backend, r.ok()) {
                 (Some(b), true) => {
                     seen.entry(c).or_default().insert(b.clone());

@@ -18,9 +18,9 @@ use pf_model::model::SyncMode;
 use super::secs;
 use crate::ctx::Ctx;
 use crate::error::{Failure, finding};
-use crate::layout::PgNode;
 use crate::pg::{PgTier, poll, sql, sql_tcp, tcp_psql};
 use crate::report::Check;
+use pf_render::plan::PgMember as PgNode;
 
 /// How long the write load runs while lag is sampled.
 const LOAD: Duration = Duration::from_secs(3);
@@ -52,7 +52,7 @@ struct Writer {
 
 impl Writer {
     fn start(ctx: &Ctx<'_>, node: &PgNode) -> Result<Self, Failure> {
-        let child = tcp_psql(ctx, node.node.addr)
+        let child = tcp_psql(ctx, node.instance.listen)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -112,17 +112,14 @@ pub(crate) fn postgres(
     checks: &mut Vec<Check>,
 ) -> Result<(), Failure> {
     const NAME: &str = "postgres";
-    let p = &ctx.layout.pg;
-    let db = p.database.as_str();
+    let p = &ctx.plan.postgres;
+    let l = &ctx.layout;
+    let db = p.settings.database.as_str();
     let primary = &p.primary;
     if p.replicas.is_empty() {
         return finding("the topology has no PostgreSQL replica");
     }
-    let slots: Vec<&str> = p
-        .replicas
-        .iter()
-        .filter_map(|r| r.slot.as_deref())
-        .collect();
+    let slots: Vec<&str> = p.replicas.iter().map(|r| r.slot.as_str()).collect();
 
     // 1. Every replica streams, named by its slot.
     let query = "SELECT application_name, state, sync_state FROM pg_stat_replication ORDER BY 1";
@@ -181,7 +178,7 @@ pub(crate) fn postgres(
     sql(ctx, primary, db, "INSERT INTO drill_writes (id) VALUES (0)")?;
     let mut slowest = Duration::ZERO;
     for r in &p.replicas {
-        let seen = poll(ctx, p.lag_critical, Duration::from_millis(20), || {
+        let seen = poll(ctx, l.lag_critical, Duration::from_millis(20), || {
             let n = sql(ctx, r, db, "SELECT count(*) FROM drill_writes WHERE id = 0")
                 .unwrap_or_default();
             Ok((n == "1").then(Instant::now))
@@ -190,9 +187,9 @@ pub(crate) fn postgres(
             Some(t) => slowest = slowest.max(t - t_row),
             None => {
                 checks.push(Check::new(
-                    format!("row visible on {}", r.node.name),
-                    format!("not within {}", secs(p.lag_critical)),
-                    format!("<= {} (lag warning)", secs(p.lag_warning)),
+                    format!("row visible on {}", r.instance.name),
+                    format!("not within {}", secs(l.lag_critical)),
+                    format!("<= {} (lag warning)", secs(l.lag_warning)),
                     false,
                 ));
                 return Ok(());
@@ -202,8 +199,8 @@ pub(crate) fn postgres(
     checks.push(Check::new(
         format!("row visible on every replica ({})", p.replicas.len()),
         secs(slowest),
-        format!("<= {} (lag warning)", secs(p.lag_warning)),
-        slowest <= p.lag_warning,
+        format!("<= {} (lag warning)", secs(l.lag_warning)),
+        slowest <= l.lag_warning,
     ));
 
     // 3. Lag under a write load, then 4. the primary crashes mid-load.
@@ -266,14 +263,14 @@ pub(crate) fn postgres(
     checks.push(Check::new(
         format!("lag bytes under load ({} commits)", acked.len()),
         bytes(max_bytes),
-        format!("<= {} (lag warning-bytes)", bytes(p.lag_warning_bytes)),
-        max_bytes <= p.lag_warning_bytes,
+        format!("<= {} (lag warning-bytes)", bytes(l.lag_warning_bytes)),
+        max_bytes <= l.lag_warning_bytes,
     ));
     checks.push(Check::new(
         "replay lag under load",
         format!("{max_secs:.3} s"),
-        format!("<= {} (lag warning)", secs(p.lag_warning)),
-        max_secs <= p.lag_warning.as_secs_f64(),
+        format!("<= {} (lag warning)", secs(l.lag_warning)),
+        max_secs <= l.lag_warning.as_secs_f64(),
     ));
 
     // 5. Promote the replica that received the most WAL: with synchronous
@@ -289,23 +286,23 @@ pub(crate) fn postgres(
     let Some((_, chosen)) = best else {
         return finding("no replica answered");
     };
-    ctx.say(NAME, &format!("promoting {}", chosen.node.name));
+    ctx.say(NAME, &format!("promoting {}", chosen.instance.name));
     let t_promote = Instant::now();
     let promoted = sql(ctx, chosen, "postgres", "SELECT pg_promote(true, 60)")?;
     if promoted != "t" {
         return finding(format!(
             "pg_promote on {} returned {promoted}",
-            chosen.node.name
+            chosen.instance.name
         ));
     }
     let accepted = poll(
         ctx,
-        p.lag_critical + Duration::from_secs(10),
+        l.lag_critical + Duration::from_secs(10),
         Duration::from_millis(50),
         || {
             Ok(sql_tcp(
                 ctx,
-                chosen.node.addr,
+                chosen.instance.listen,
                 "INSERT INTO drill_writes (id) VALUES (-1) RETURNING id",
             )
             .ok()
@@ -314,29 +311,29 @@ pub(crate) fn postgres(
     )?;
     let Some(t_write) = accepted else {
         checks.push(Check::new(
-            format!("{} accepts writes after promotion", chosen.node.name),
+            format!("{} accepts writes after promotion", chosen.instance.name),
             "never",
-            format!("<= {} (lag critical)", secs(p.lag_critical)),
+            format!("<= {} (lag critical)", secs(l.lag_critical)),
             false,
         ));
         return Ok(());
     };
     let took = t_write - t_promote;
     checks.push(Check::new(
-        format!("{} promoted, accepts writes", chosen.node.name),
+        format!("{} promoted, accepts writes", chosen.instance.name),
         format!(
             "{} ({} after the crash)",
             secs(took),
             secs(t_write - t_kill)
         ),
-        format!("<= {} (lag critical)", secs(p.lag_critical)),
-        took <= p.lag_critical,
+        format!("<= {} (lag critical)", secs(l.lag_critical)),
+        took <= l.lag_critical,
     ));
     let recovery = sql(ctx, chosen, "postgres", "SELECT pg_is_in_recovery()")?;
     if recovery != "f" {
         return finding(format!(
             "{} still in recovery after promotion",
-            chosen.node.name
+            chosen.instance.name
         ));
     }
 
@@ -346,7 +343,7 @@ pub(crate) fn postgres(
         .filter_map(|l| l.trim().parse().ok())
         .collect();
     let lost = acked.iter().filter(|n| !present.contains(n)).count();
-    let (budget, passed) = match p.synchronous {
+    let (budget, passed) = match p.settings.synchronous {
         SyncMode::Off => ("reported (asynchronous replication)".to_owned(), true),
         mode => (format!("0 (synchronous, {})", sync_text(mode)), lost == 0),
     };

@@ -37,11 +37,11 @@ struct Writes {
 
 /// The master's address as the Sentinels give it, like a client library.
 fn discover(ctx: &Ctx<'_>) -> Option<String> {
-    ctx.layout
+    ctx.plan
         .redis
         .sentinels
         .iter()
-        .find_map(|s| master_addr(ctx, s.addr))
+        .find_map(|s| master_addr(ctx, s.instance.listen))
 }
 
 pub(crate) fn redis_failover(
@@ -50,11 +50,12 @@ pub(crate) fn redis_failover(
     checks: &mut Vec<Check>,
 ) -> Result<(), Failure> {
     const NAME: &str = "redis-failover";
-    let r = &ctx.layout.redis;
+    let r = &ctx.plan.redis;
+    let master = &r.master.instance;
     if r.replicas.is_empty() {
         return finding("the topology has no Redis replica to promote");
     }
-    let old = format!("{}:{}", r.master.addr, r.port);
+    let old = format!("{}:{}", master.host, r.settings.port);
     match discover(ctx) {
         Some(m) if m == old => {}
         other => {
@@ -63,7 +64,7 @@ pub(crate) fn redis_failover(
             ));
         }
     }
-    let budget = r.down_after + r.failover_timeout;
+    let budget = ctx.layout.failover_budget;
     let stop = AtomicBool::new(false);
     let writes = Mutex::new(Writes::default());
 
@@ -111,10 +112,7 @@ pub(crate) fn redis_failover(
             if let Some(p) = redis.nodes[0].as_mut() {
                 p.kill();
             }
-            ctx.say(
-                NAME,
-                &format!("killed the master {} ({old})", r.master.name),
-            );
+            ctx.say(NAME, &format!("killed the master {} ({old})", master.name));
             let agreed = poll(
                 ctx,
                 budget + Duration::from_secs(15),
@@ -123,7 +121,7 @@ pub(crate) fn redis_failover(
                     let seen: Vec<Option<String>> = r
                         .sentinels
                         .iter()
-                        .map(|s| master_addr(ctx, s.addr))
+                        .map(|s| master_addr(ctx, s.instance.listen))
                         .collect();
                     let first = seen.first().cloned().flatten();
                     Ok(match first {
@@ -144,13 +142,13 @@ pub(crate) fn redis_failover(
                     secs(t_agree - t_kill)
                 ),
             );
-            let p = start_node(ctx, &r.master, true)?;
+            let p = start_node(ctx, master, r.master.role)?;
             redis.nodes[0] = Some(p);
             let t_restart = Instant::now();
             let new_host = new.split_once(':').map_or("", |(h, _)| h).to_owned();
             let rejoin_limit = 2 * SENTINEL_INFO_PERIOD + Duration::from_secs(20);
             let rejoined = poll(ctx, rejoin_limit, Duration::from_millis(200), || {
-                let info = connect(ctx, r.master.addr).and_then(|mut c| c.info("replication"));
+                let info = connect(ctx, master.listen).and_then(|mut c| c.info("replication"));
                 Ok(info.ok().and_then(|i| {
                     (resp::field(&i, "role") == Some("slave")
                         && resp::field(&i, "master_host") == Some(new_host.as_str())

@@ -64,6 +64,31 @@ impl Cidr {
         self.prefix == 0
     }
 
+    /// The two halves of this network (one bit longer prefix): the low one
+    /// first. `None` for a single address.
+    pub fn halves(self) -> Option<(Cidr, Cidr)> {
+        let (value, width) = Self::bits(self.addr);
+        if self.prefix >= width {
+            return None;
+        }
+        let prefix = self.prefix + 1;
+        let high = value | 1u128 << (width - prefix);
+        let addr = |v: u128| match self.addr {
+            IpAddr::V4(_) => IpAddr::from(std::net::Ipv4Addr::from(v as u32)),
+            IpAddr::V6(_) => IpAddr::from(std::net::Ipv6Addr::from(v)),
+        };
+        Some((
+            Self {
+                addr: self.addr,
+                prefix,
+            },
+            Self {
+                addr: addr(high),
+                prefix,
+            },
+        ))
+    }
+
     /// Number of addresses in an IPv4 network; `None` for IPv6.
     pub fn ipv4_size(self) -> Option<u64> {
         match self.addr {
@@ -152,6 +177,29 @@ mod tests {
         ] {
             assert!(bad.parse::<Cidr>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn halves() {
+        let h = |s: &str| c(s).halves().map(|(a, b)| (a.to_string(), b.to_string()));
+        assert_eq!(
+            h("172.26.0.0/16"),
+            Some(("172.26.0.0/17".into(), "172.26.128.0/17".into()))
+        );
+        assert_eq!(
+            h("172.28.0.0/24"),
+            Some(("172.28.0.0/25".into(), "172.28.0.128/25".into()))
+        );
+        assert_eq!(
+            h("fd00::/64").map(|h| h.1),
+            Some("fd00::8000:0:0:0/65".into())
+        );
+        assert_eq!(
+            h("0.0.0.0/0"),
+            Some(("0.0.0.0/1".into(), "128.0.0.0/1".into()))
+        );
+        assert_eq!(h("10.0.0.1/32"), None);
+        assert_eq!(h("::1/128"), None);
     }
 
     #[test]

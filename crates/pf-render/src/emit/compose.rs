@@ -7,51 +7,52 @@
 //! secrets folder outside the bundle (`${SECRETS_DIR:-../<stack>-secrets}`:
 //! the bundle folder is replaced on every render).
 
-use super::services::{self, Networks, Spec};
+use std::borrow::Cow;
+
+use pf_model::model::RestartCondition;
+
 use super::yaml::{
-    DependsOn, Deploy, File, FileObject, Ipam, Limits, Lint, Mount, Network, Ordered, Port,
-    Reservations, Resources, SecretRef, Service, Subnet, Volume,
+    DependsOn, Deploy, File, FileObject, Lint, Mount, Ordered, Port, Resources, Service, Volume,
+    data_volume, network, publish_mode, tmpfs,
 };
 use super::{Cx, yaml_text};
 use crate::bundle::Bundle;
 use crate::error::RenderError;
 use crate::files;
-use pf_model::model::RestartCondition;
+use crate::plan::{Deployment, Instance, Plan};
 
 pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> {
-    let specs = services::all(cx);
-    let nets = Networks::new(cx);
-    let waivers = services::waivers(cx, &specs);
+    let plan = cx.plan;
     let mut file = File {
         version: None,
-        name: Some(cx.plan.stack.clone()),
+        name: Some(plan.stack.clone()),
         services: Ordered::default(),
         networks: Ordered::default(),
         volumes: Ordered::default(),
         configs: Ordered::default(),
         secrets: Ordered::default(),
-        lint: (!waivers.is_empty()).then_some(Lint { waivers }),
+        lint: (!plan.waivers.is_empty()).then_some(Lint {
+            waivers: &plan.waivers,
+        }),
     };
-    // Each spec is consumed by its service: its strings and environment
-    // move into the YAML tree instead of being copied (10,000 services).
-    for spec in specs {
-        for f in &spec.files {
+    for (instance, d) in plan.services() {
+        for f in &instance.files {
             if bundle.contents(&f.artifact).is_none() {
                 return Err(RenderError::MissingArtifact {
                     artifact: f.artifact.clone(),
                 });
             }
         }
-        if let Some((volume, _)) = &spec.volume {
+        if let Some(volume) = instance.data.as_ref().and_then(|v| v.volume.as_ref()) {
             file.volumes.push(volume.clone(), Volume::default());
         }
         file.services
-            .push(spec.instance.name.clone(), service(cx, &nets, spec));
+            .push(instance.name.clone(), service(plan, instance, d));
     }
     // Compose interpolates this on purpose: the same SECRETS_DIR as the
     // scripts, with the same default, relative to the bundle folder.
-    let secrets_dir = files::secrets_dir(&cx.plan.stack);
-    for secret in &cx.plan.secrets {
+    let secrets_dir = files::secrets_dir(&plan.stack);
+    for secret in &plan.secrets {
         file.secrets.push(
             secret.name.clone(),
             FileObject {
@@ -61,25 +62,8 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
             },
         );
     }
-    for (name, subnet, internal) in [
-        (&nets.front, &nets.front_subnet, false),
-        (&nets.data, &nets.data_subnet, true),
-    ] {
-        file.networks.push(
-            name.clone(),
-            Network {
-                driver: "bridge",
-                driver_opts: std::collections::BTreeMap::new(),
-                attachable: false,
-                internal,
-                ipam: Ipam {
-                    config: subnet
-                        .iter()
-                        .map(|s| Subnet { subnet: s.clone() })
-                        .collect(),
-                },
-            },
-        );
+    for net in [&plan.networks.front, &plan.networks.data] {
+        file.networks.push(net.name.clone(), network(net));
     }
     let text = yaml_text(files::COMPOSE, &file)?;
     // Freed before the text is kept: for 10,000 services each is tens of MB.
@@ -88,65 +72,49 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
     Ok(())
 }
 
-fn service(cx: &Cx<'_>, nets: &Networks, spec: Spec) -> Service {
-    let restart = &cx.t.restart;
-    let mut volumes: Vec<Mount> = spec
+fn service<'a>(plan: &'a Plan, instance: &'a Instance, d: &'a Deployment) -> Service<'a> {
+    let restart = &plan.restart;
+    let volumes: Vec<Mount<'_>> = instance
         .files
         .iter()
         .map(|f| Mount {
             kind: "bind",
-            source: format!("./{}", f.artifact),
-            target: f.target.to_owned(),
+            source: Cow::Owned(format!("./{}", f.artifact)),
+            target: f.path.display().to_string(),
             read_only: true,
         })
+        .chain(data_volume(instance))
+        .chain(tmpfs(d))
         .collect();
-    volumes.extend(spec.volume.iter().map(|(source, target)| Mount {
-        kind: "volume",
-        source: source.clone(),
-        target: (*target).to_owned(),
-        read_only: false,
-    }));
-    volumes.extend(services::tmpfs(&spec));
-    let depends_on = (!spec.depends_on.is_empty()).then(|| {
-        let mut d = Ordered::default();
-        for name in &spec.depends_on {
-            d.push(
+    let depends_on = (!d.depends_on.is_empty()).then(|| {
+        let mut o = Ordered::default();
+        for name in &d.depends_on {
+            o.push(
                 name.clone(),
                 DependsOn {
                     condition: "service_healthy",
                 },
             );
         }
-        d
+        o
     });
-    let networks = nets.of(&spec);
     Service {
-        image: spec.image,
-        container_name: Some(spec.instance.container.clone()),
-        hostname: Some(spec.instance.host.clone()),
-        entrypoint: spec.entrypoint,
-        command: spec.command,
-        environment: spec.environment,
-        ports: spec
+        container_name: Some(&instance.container),
+        hostname: Some(&instance.host),
+        ports: d
             .ports
             .iter()
-            .map(|&(target, published)| Port {
-                target,
-                published,
+            .map(|p| Port {
+                target: p.target,
+                published: p.published,
                 protocol: "tcp",
-                mode: "host",
+                mode: publish_mode(p.mode),
             })
             .collect(),
-        networks,
-        read_only: spec.read_only.is_some(),
         // Entrypoints that drop privileges (gosu, nginx workers) still work:
         // they give privileges up, they never gain them.
         security_opt: vec!["no-new-privileges:true"],
         volumes,
-        configs: Vec::new(),
-        secrets: spec.secrets.iter().cloned().map(SecretRef).collect(),
-        healthcheck: spec.healthcheck.clone(),
-        stop_grace_period: spec.stop_grace_period.map(|d| d.to_string()),
         depends_on,
         // Compose's `restart` cannot bound attempts for "always"; it can for on-failure.
         restart: Some(match restart.condition {
@@ -154,18 +122,9 @@ fn service(cx: &Cx<'_>, nets: &Networks, spec: Spec) -> Service {
             RestartCondition::OnFailure => format!("on-failure:{}", restart.max_attempts),
         }),
         deploy: Deploy {
-            resources: Resources {
-                limits: Limits {
-                    cpus: spec.sizing.limit_cpus.to_string(),
-                    memory: spec.sizing.limit_memory.docker(),
-                    pids: spec.sizing.pids,
-                },
-                reservations: Reservations {
-                    cpus: spec.sizing.reserve_cpus.to_string(),
-                    memory: spec.sizing.reserve_memory.docker(),
-                },
-            },
+            resources: Resources::of(&d.resources),
             ..Deploy::default()
         },
+        ..Service::common(plan, d)
     }
 }

@@ -15,42 +15,31 @@ use crate::escape::comment_text;
 use crate::files;
 use crate::templates;
 
-/// Templates of this area.
-pub(crate) const TEMPLATES: &[(&str, &str)] = &[
-    (
-        "docs/README.md",
-        include_str!("../../templates/docs/README.md.j2"),
-    ),
-    (
-        "docs/env.example",
-        include_str!("../../templates/docs/env.example.j2"),
-    ),
-];
-
 pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> {
     let ops = ScriptsCx::new(cx);
+    let lb = &cx.plan.lb.settings;
+    let monitoring = cx.plan.monitoring.as_ref();
+    let lag = &cx.plan.postgres.settings.lag;
     let readme = ReadmeCx {
         files: generated_files(cx, bundle),
         mermaid: mermaid(cx),
-        next_upstream: cx
-            .t
-            .load_balancer
+        next_upstream: lb
             .next_upstream
             .iter()
             .map(|n| n.as_str())
             .collect::<Vec<_>>()
             .join(" "),
-        next_upstream_tries: cx.t.load_balancer.next_upstream_tries,
-        next_upstream_timeout: cx.t.load_balancer.next_upstream_timeout.to_string(),
+        next_upstream_tries: lb.next_upstream_tries,
+        next_upstream_timeout: lb.next_upstream_timeout.to_string(),
         lb_instances: cx.plan.lb.replicas,
-        monitoring: cx.t.monitoring.prometheus,
-        grafana: cx.t.monitoring.prometheus && cx.t.monitoring.grafana,
+        monitoring: monitoring.is_some(),
+        grafana: monitoring.is_some_and(|m| m.settings.grafana),
         sentinels: cx.plan.redis.sentinels.len(),
         lag: LagCx {
-            warning: cx.t.postgres.lag.warning.to_string(),
-            critical: cx.t.postgres.lag.critical.to_string(),
-            warning_bytes: cx.t.postgres.lag.warning_bytes.to_string(),
-            critical_bytes: cx.t.postgres.lag.critical_bytes.to_string(),
+            warning: lag.warning.to_string(),
+            critical: lag.critical.to_string(),
+            warning_bytes: lag.warning_bytes.to_string(),
+            critical_bytes: lag.critical_bytes.to_string(),
         },
         env_example: files::ENV_EXAMPLE,
         setup_swarm: files::SETUP_SWARM,
@@ -64,7 +53,7 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
     let env = EnvCx {
         secrets_dir: readme.ops.secrets_dir.clone(),
         stack: cx.plan.stack.clone(),
-        swarm: cx.plan.swarm,
+        swarm: cx.plan.is_swarm(),
         sections: env_sections(cx, &readme.ops.secrets),
     };
     bundle.add(
@@ -112,7 +101,7 @@ struct FileCx {
 fn generated_files(cx: &Cx<'_>, bundle: &Bundle) -> Vec<FileCx> {
     let mut paths: BTreeSet<String> = bundle.artifacts().iter().map(|a| a.path.clone()).collect();
     paths.insert(
-        if cx.plan.swarm {
+        if cx.plan.is_swarm() {
             files::STACK
         } else {
             files::COMPOSE
@@ -199,14 +188,11 @@ fn id(name: &str) -> String {
 /// A flowchart of this topology: clients, nginx, each app's instances,
 /// PostgreSQL with its streaming slots, Redis and the Sentinels.
 fn mermaid(cx: &Cx<'_>) -> String {
-    let t = cx.t;
     let plan = cx.plan;
     let mut m = vec!["flowchart TD".to_owned()];
     let lb = &plan.lb.instance;
-    let (scheme, port) = match &t.load_balancer.tls {
-        Some(_) => ("HTTPS", t.load_balancer.https_port),
-        None => ("HTTP", t.load_balancer.http_port),
-    };
+    let scheme = plan.lb.entry.scheme.as_str().to_ascii_uppercase();
+    let port = plan.lb.entry.port;
     m.push("    clients([Clients])".into());
     m.push(format!(
         "    {}[\"{} (load balancer, {} instance{})\"]",
@@ -220,12 +206,13 @@ fn mermaid(cx: &Cx<'_>) -> String {
         id(&lb.name)
     ));
 
-    for (app, spec) in plan.apps.iter().zip(&t.services) {
+    for app in &plan.apps {
+        let spec = &app.settings;
         let group = format!("app_{}", id(&app.name));
-        if plan.swarm {
+        if plan.is_swarm() {
             m.push(format!(
                 "    {group}[\"{} ({} replicas, tasks.{})\"]",
-                app.name, app.replicas, app.name
+                app.name, spec.replicas, app.name
             ));
         } else {
             m.push(format!("    subgraph {group}[\"{}\"]", app.name));
@@ -242,10 +229,11 @@ fn mermaid(cx: &Cx<'_>) -> String {
     }
 
     let pg = &plan.postgres;
+    let primary = &pg.primary.instance;
     m.push(format!(
         "    {}[(\"{} (read/write)\")]",
-        id(&pg.primary.name),
-        pg.primary.name
+        id(&primary.name),
+        primary.name
     ));
     for r in &pg.replicas {
         m.push(format!(
@@ -255,12 +243,12 @@ fn mermaid(cx: &Cx<'_>) -> String {
         ));
         m.push(format!(
             "    {} -->|\"WAL streaming, slot {}\"| {}",
-            id(&pg.primary.name),
+            id(&primary.name),
             r.slot,
             id(&r.instance.name)
         ));
     }
-    if let Some(read) = &t.postgres.read_endpoint {
+    if let Some(read) = &plan.lb.read {
         for r in &pg.replicas {
             m.push(format!(
                 "    {} -.->|\"reads, TCP {}\"| {}",
@@ -272,7 +260,9 @@ fn mermaid(cx: &Cx<'_>) -> String {
     }
 
     let redis = &plan.redis;
-    let sentinel = &t.redis.sentinel;
+    let sentinel = &redis.settings.sentinel;
+    let master = &redis.master.instance;
+    let master_name = &redis.settings.master_name;
     m.push(format!(
         "    subgraph sentinels[\"Sentinels (quorum {} of {})\"]",
         sentinel.quorum,
@@ -288,54 +278,46 @@ fn mermaid(cx: &Cx<'_>) -> String {
     m.push("    end".into());
     m.push(format!(
         "    {}[(\"{} (master {})\")]",
-        id(&redis.master.name),
-        redis.master.name,
-        t.redis.master_name
+        id(&master.name),
+        master.name,
+        master_name
     ));
-    for r in &redis.replicas {
+    for r in redis.replicas.iter().map(|r| &r.instance) {
         m.push(format!("    {}[(\"{}\")]", id(&r.name), r.name));
         m.push(format!(
             "    {} -->|replication| {}",
-            id(&redis.master.name),
+            id(&master.name),
             id(&r.name)
         ));
     }
     m.push(format!(
         "    sentinels -.->|\"monitor {}\"| {}",
-        t.redis.master_name,
-        id(&redis.master.name)
+        master_name,
+        id(&master.name)
     ));
-    for r in &redis.replicas {
+    for r in redis.replicas.iter().map(|r| &r.instance) {
         m.push(format!("    sentinels -.-> {}", id(&r.name)));
     }
 
-    for (app, spec) in plan.apps.iter().zip(&t.services) {
+    for app in &plan.apps {
+        let spec = &app.settings;
         let group = format!("app_{}", id(&app.name));
         use pf_model::model::Connection;
         if spec.connects_to.contains(&Connection::Postgres) {
-            m.push(format!("    {group} -->|SQL| {}", id(&pg.primary.name)));
+            m.push(format!("    {group} -->|SQL| {}", id(&primary.name)));
         }
         if spec.connects_to.contains(&Connection::Redis) {
             m.push(format!("    {group} -->|\"master lookup\"| sentinels"));
-            m.push(format!(
-                "    {group} -->|commands| {}",
-                id(&redis.master.name)
-            ));
+            m.push(format!("    {group} -->|commands| {}", id(&master.name)));
         }
     }
 
-    if t.monitoring.prometheus {
+    if let Some(monitoring) = &plan.monitoring {
         m.push("    prometheus[\"prometheus + exporters\"]".into());
         m.push(format!("    prometheus -.->|scrape| {}", id(&lb.name)));
-        m.push(format!(
-            "    prometheus -.->|scrape| {}",
-            id(&pg.primary.name)
-        ));
-        m.push(format!(
-            "    prometheus -.->|scrape| {}",
-            id(&redis.master.name)
-        ));
-        if t.monitoring.grafana {
+        m.push(format!("    prometheus -.->|scrape| {}", id(&primary.name)));
+        m.push(format!("    prometheus -.->|scrape| {}", id(&master.name)));
+        if monitoring.settings.grafana {
             m.push("    grafana[\"grafana\"] --> prometheus".into());
         }
     }
@@ -387,9 +369,9 @@ fn env_line(name: &str, value: &str) -> String {
 }
 
 fn env_sections(cx: &Cx<'_>, secrets: &[SecretCx]) -> Vec<EnvSection> {
-    let t = cx.t;
+    let plan = cx.plan;
     let secret_line = |s: &SecretCx| {
-        if cx.plan.swarm {
+        if plan.is_swarm() {
             format!(
                 "# {}: Docker secret {} (file {}), mounted at /run/secrets/{}: {}",
                 s.env,
@@ -457,7 +439,7 @@ fn env_sections(cx: &Cx<'_>, secrets: &[SecretCx]) -> Vec<EnvSection> {
             .collect()
     };
 
-    let pg = &t.postgres;
+    let pg = &plan.postgres.settings;
     let mut db = vec![
         ("POSTGRES_USER".to_owned(), pg.owner.to_string()),
         ("POSTGRES_DB".to_owned(), pg.database.to_string()),
@@ -478,12 +460,15 @@ fn env_sections(cx: &Cx<'_>, secrets: &[SecretCx]) -> Vec<EnvSection> {
 
     let mut redis = take(&["REDIS_MASTER_NAME", "REDIS_SENTINELS"]);
     if redis.is_empty() {
-        redis.push(("REDIS_MASTER_NAME".to_owned(), t.redis.master_name.clone()));
+        redis.push((
+            "REDIS_MASTER_NAME".to_owned(),
+            plan.redis.settings.master_name.clone(),
+        ));
     }
     sections.push(section(
         "Redis",
         redis,
-        vec![t.redis.password_secret.as_str()],
+        vec![plan.redis.settings.password_secret.as_str()],
     ));
 
     // Everything else the apps set, and the secrets they mount.
@@ -513,18 +498,19 @@ fn env_sections(cx: &Cx<'_>, secrets: &[SecretCx]) -> Vec<EnvSection> {
             app_vars.push((k.clone(), values[0].clone()));
         }
     }
-    let app_secrets: Vec<&str> = t
-        .services
+    let app_secrets: Vec<&str> = plan
+        .apps
         .iter()
-        .flat_map(|s| s.secrets.iter().map(|n| n.as_str()))
+        .flat_map(|a| a.settings.secrets.iter().map(|n| n.as_str()))
         .collect();
     let mut app = section("Application", app_vars, app_secrets);
     app.lines.extend(app_comments);
     sections.push(app);
     sections.push(section("Workers per instance", workers, vec![]));
 
-    let tls: Vec<&str> = t
-        .load_balancer
+    let tls: Vec<&str> = plan
+        .lb
+        .settings
         .tls
         .as_ref()
         .map(|tls| vec![tls.certificate_secret.as_str(), tls.key_secret.as_str()])
@@ -534,10 +520,10 @@ fn env_sections(cx: &Cx<'_>, secrets: &[SecretCx]) -> Vec<EnvSection> {
     let rest: Vec<&str> = secrets.iter().map(|s| s.name.as_str()).collect();
     sections.push(section("Other secrets", vec![], rest));
 
-    let registries: BTreeSet<&str> = t
-        .services
+    let registries: BTreeSet<&str> = plan
+        .apps
         .iter()
-        .filter_map(|s| registry(s.image.repository()))
+        .filter_map(|a| registry(a.settings.image.repository()))
         .collect();
     let mut registry_section = section("Docker registry (for Swarm)", vec![], vec![]);
     match registries.len() {

@@ -8,61 +8,33 @@ mod nginx;
 mod postgres;
 mod redis;
 mod scripts;
-mod services;
 mod stack;
 mod yaml;
-
-use pf_model::{Topology, TopologyFile};
 
 use crate::bundle::Bundle;
 use crate::error::RenderError;
 use crate::plan::Plan;
 use crate::target::Target;
 
-/// Every template set, registered once in the template environment.
-pub(crate) const TEMPLATES: &[&[(&str, &str)]] = &[
-    nginx::TEMPLATES,
-    postgres::TEMPLATES,
-    redis::TEMPLATES,
-    monitoring::TEMPLATES,
-    scripts::TEMPLATES,
-    docs::TEMPLATES,
-];
-
-/// What every emitter reads.
+/// What every emitter reads: the plan, and nothing else.
 pub(crate) struct Cx<'a> {
-    /// The validated settings.
-    pub(crate) t: &'a TopologyFile,
-    /// Names, hosts and paths for the target.
+    /// Every decision of this rendering.
     pub(crate) plan: &'a Plan,
-    /// The target.
-    pub(crate) target: Target,
-    /// The topology file, as given.
-    pub(crate) origin: &'a str,
 }
 
-pub(crate) fn all(
-    topology: &Topology,
-    plan: &Plan,
-    bundle: &mut Bundle,
-) -> Result<(), RenderError> {
-    let cx = Cx {
-        t: topology.spec(),
-        plan,
-        target: bundle.target(),
-        origin: topology.origin(),
-    };
+pub(crate) fn all(plan: &Plan, bundle: &mut Bundle) -> Result<(), RenderError> {
+    let cx = Cx { plan };
     nginx::emit(&cx, bundle)?;
     postgres::emit(&cx, bundle)?;
     redis::emit(&cx, bundle)?;
     monitoring::emit(&cx, bundle)?;
     scripts::emit(&cx, bundle)?;
     docs::emit(&cx, bundle)?;
-    match cx.target {
+    match plan.target {
         Target::Swarm => stack::emit(&cx, bundle),
         Target::Compose => compose::emit(&cx, bundle),
         // Plain processes: no orchestrator file; the drill starts them.
-        Target::Local => Ok(()),
+        Target::Local(_) => Ok(()),
     }
 }
 

@@ -26,38 +26,26 @@ use serde::Serialize;
 use super::Cx;
 use crate::bundle::Bundle;
 use crate::error::RenderError;
-use crate::files;
-
-/// Templates of this area: every artifact here is typed YAML.
-pub(crate) const TEMPLATES: &[(&str, &str)] = &[];
-
-/// Host names and ports of the monitoring services (the stack and compose
-/// emitters name the services the same way).
-pub(crate) const PROMETHEUS: (&str, u16) = ("prometheus", 9090);
-pub(crate) const NGINX_EXPORTER: (&str, u16) = ("nginx-exporter", 9113);
-pub(crate) const POSTGRES_EXPORTER: (&str, u16) = ("postgres-exporter", 9187);
-pub(crate) const REDIS_EXPORTER: (&str, u16) = ("redis-exporter", 9121);
-
-/// Scrape job names; alert rules select targets by them.
-const JOB_PROMETHEUS: &str = "prometheus";
-const JOB_NGINX: &str = "nginx";
-const JOB_POSTGRES: &str = "postgres";
-const JOB_REDIS: &str = "redis";
+use crate::plan::{Job, MonitoringPlan};
 
 pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> {
-    if !cx.t.monitoring.prometheus {
+    let Some(m) = &cx.plan.monitoring else {
         return Ok(());
-    }
+    };
+    let files = &m.files;
     bundle.add(
-        files::PROMETHEUS,
-        &yaml(files::PROMETHEUS, &prometheus(cx))?,
+        &files.prometheus.artifact,
+        &yaml(&files.prometheus.artifact, &prometheus(cx, m))?,
     );
-    let alerts = yaml(files::ALERTS, &alerts(cx))?;
-    bundle.add(files::ALERTS, &format!("{ALERTS_PREAMBLE}{alerts}"));
-    if cx.t.monitoring.grafana {
+    let alerts = yaml(&files.alerts.artifact, &alerts(cx, m))?;
+    bundle.add(
+        &files.alerts.artifact,
+        &format!("{ALERTS_PREAMBLE}{alerts}"),
+    );
+    if let Some(datasource) = &files.grafana_datasource {
         bundle.add(
-            files::GRAFANA_DATASOURCE,
-            &yaml(files::GRAFANA_DATASOURCE, &grafana())?,
+            &datasource.artifact,
+            &yaml(&datasource.artifact, &grafana(m))?,
         );
     }
     Ok(())
@@ -81,7 +69,7 @@ const ALERTS_PREAMBLE: &str = "\
 #[derive(Serialize)]
 struct PromConfig {
     global: Global,
-    rule_files: Vec<&'static str>,
+    rule_files: Vec<String>,
     scrape_configs: Vec<ScrapeConfig>,
 }
 
@@ -103,29 +91,25 @@ struct StaticConfig {
     targets: Vec<String>,
 }
 
-fn prometheus(cx: &Cx<'_>) -> PromConfig {
-    let interval = prom_duration(cx.t.monitoring.scrape_interval);
-    let job = |job_name, (host, port): (&str, u16)| ScrapeConfig {
-        job_name,
-        static_configs: vec![StaticConfig {
-            targets: vec![format!("{host}:{port}")],
-        }],
-    };
+fn prometheus(cx: &Cx<'_>, m: &MonitoringPlan) -> PromConfig {
+    let interval = prom_duration(m.settings.scrape_interval);
     PromConfig {
         global: Global {
             scrape_interval: interval.clone(),
             evaluation_interval: interval,
             external_labels: BTreeMap::from([("stack", cx.plan.stack.clone())]),
         },
-        rule_files: vec![files::mount::ALERTS],
-        scrape_configs: vec![
-            // Prometheus scrapes itself on loopback: its service name may
-            // resolve to a VIP that is not this task.
-            job(JOB_PROMETHEUS, ("localhost", PROMETHEUS.1)),
-            job(JOB_NGINX, NGINX_EXPORTER),
-            job(JOB_POSTGRES, POSTGRES_EXPORTER),
-            job(JOB_REDIS, REDIS_EXPORTER),
-        ],
+        rule_files: vec![m.files.alerts.path.display().to_string()],
+        scrape_configs: m
+            .jobs
+            .iter()
+            .map(|j| ScrapeConfig {
+                job_name: j.job.name(),
+                static_configs: vec![StaticConfig {
+                    targets: vec![j.target.to_string()],
+                }],
+            })
+            .collect(),
     }
 }
 
@@ -183,19 +167,20 @@ impl Rules {
     }
 }
 
-fn alerts(cx: &Cx<'_>) -> RuleFile {
+fn alerts(cx: &Cx<'_>, m: &MonitoringPlan) -> RuleFile {
     let stack = &cx.plan.stack;
+    let lb = &cx.plan.lb.instance;
     let r = Rules {
-        for_: prom_duration(cx.t.monitoring.alerts.for_duration),
+        for_: prom_duration(m.settings.alerts.for_duration),
     };
     let groups = vec![
         Group {
             name: format!("{stack}-targets"),
-            rules: target_rules(&r),
+            rules: target_rules(m, &r),
         },
         Group {
             name: format!("{stack}-postgres"),
-            rules: postgres_rules(cx, &r),
+            rules: postgres_rules(cx, m, &r),
         },
         Group {
             name: format!("{stack}-redis"),
@@ -209,71 +194,52 @@ fn alerts(cx: &Cx<'_>) -> RuleFile {
                 "nginx_up == 0".into(),
                 "nginx stub_status is unreachable".into(),
                 format!(
-                    "The nginx exporter cannot read http://{}:{}/nginx_status: the load balancer \
+                    "The nginx exporter cannot read http://{}/nginx_status: the load balancer \
                      ({}) is down or its status endpoint fails.",
-                    cx.plan.lb.instance.host,
-                    cx.t.load_balancer.status.port,
-                    cx.plan.lb.instance.container
+                    m.nginx_status, lb.container
                 ),
             )],
         },
         Group {
             name: format!("{stack}-resources"),
-            rules: resource_rules(cx, &r),
+            rules: resource_rules(cx, m, &r),
         },
     ];
     RuleFile { groups }
 }
 
-fn target_rules(r: &Rules) -> Vec<Rule> {
-    [
-        (
-            "PrometheusSelfScrapeFailing",
-            JOB_PROMETHEUS,
-            "itself",
-            PROMETHEUS.0,
-        ),
-        (
-            "NginxExporterDown",
-            JOB_NGINX,
-            "the nginx exporter",
-            NGINX_EXPORTER.0,
-        ),
-        (
-            "PostgresExporterDown",
-            JOB_POSTGRES,
-            "the PostgreSQL exporter",
-            POSTGRES_EXPORTER.0,
-        ),
-        (
-            "RedisExporterDown",
-            JOB_REDIS,
-            "the Redis exporter",
-            REDIS_EXPORTER.0,
-        ),
-    ]
-    .into_iter()
-    .map(|(alert, job, what, service)| {
-        r.rule(
-            alert,
-            "critical",
-            format!("up{{job=\"{job}\"}} == 0"),
-            format!("Prometheus cannot scrape {what} (job {job})"),
-            format!(
-                "Target {{{{ $labels.instance }}}} of job {job} failed its scrapes: the {service} \
-                 service is down or failing its health check, and the alerts that depend on \
-                 its metrics are blind."
-            ),
-        )
-    })
-    .collect()
+fn target_rules(m: &MonitoringPlan, r: &Rules) -> Vec<Rule> {
+    m.jobs
+        .iter()
+        .map(|j| {
+            let (alert, what) = match j.job {
+                Job::Prometheus => ("PrometheusSelfScrapeFailing", "itself"),
+                Job::Nginx => ("NginxExporterDown", "the nginx exporter"),
+                Job::Postgres => ("PostgresExporterDown", "the PostgreSQL exporter"),
+                Job::Redis => ("RedisExporterDown", "the Redis exporter"),
+            };
+            let (job, service) = (j.job.name(), &j.service);
+            r.rule(
+                alert,
+                "critical",
+                format!("up{{job=\"{job}\"}} == 0"),
+                format!("Prometheus cannot scrape {what} (job {job})"),
+                format!(
+                    "Target {{{{ $labels.instance }}}} of job {job} failed its scrapes: the {service} \
+                     service is down or failing its health check, and the alerts that depend on \
+                     its metrics are blind."
+                ),
+            )
+        })
+        .collect()
 }
 
-fn postgres_rules(cx: &Cx<'_>, r: &Rules) -> Vec<Rule> {
-    let lag = &cx.t.postgres.lag;
-    let primary = &cx.plan.postgres.primary;
+fn postgres_rules(cx: &Cx<'_>, m: &MonitoringPlan, r: &Rules) -> Vec<Rule> {
+    let pg = &cx.plan.postgres;
+    let lag = &pg.settings.lag;
+    let primary = &pg.primary.instance;
     // deriv() needs several samples; never shorter than 5 minutes.
-    let window_secs = (cx.t.monitoring.scrape_interval.as_secs_ceil() * 4).max(300);
+    let window_secs = (m.settings.scrape_interval.as_secs_ceil() * 4).max(300);
     let time_lag = format!(
         "pg_stat_replication_pg_wal_lsn_diff / deriv(pg_stat_replication_pg_current_wal_lsn_bytes[{}])",
         prom_duration(Duration::from_secs(window_secs))
@@ -286,10 +252,10 @@ fn postgres_rules(cx: &Cx<'_>, r: &Rules) -> Vec<Rule> {
         format!(
             "The PostgreSQL exporter cannot connect to {}:{}/{}: the primary ({}) is down or \
              refusing connections. Promotion of a replica is manual (see the bundle README).",
-            primary.host, cx.t.postgres.port, cx.t.postgres.database, primary.container
+            primary.host, pg.settings.port, pg.settings.database, primary.container
         ),
     )];
-    if cx.plan.postgres.replicas.is_empty() {
+    if pg.replicas.is_empty() {
         return rules;
     }
     for (level, seconds, key) in [
@@ -327,7 +293,7 @@ fn postgres_rules(cx: &Cx<'_>, r: &Rules) -> Vec<Rule> {
             ),
         ));
     }
-    for replica in &cx.plan.postgres.replicas {
+    for replica in &pg.replicas {
         let mut rule = r.rule(
             "PostgresReplicaNotStreaming",
             "critical",
@@ -349,8 +315,9 @@ fn postgres_rules(cx: &Cx<'_>, r: &Rules) -> Vec<Rule> {
 }
 
 fn redis_rules(cx: &Cx<'_>, r: &Rules) -> Vec<Rule> {
-    let master = &cx.plan.redis.master;
-    let replicas = cx.plan.redis.replicas.len();
+    let redis = &cx.plan.redis;
+    let master = &redis.master.instance;
+    let replicas = redis.replicas.len();
     let mut rules = vec![r.rule(
         "RedisDown",
         "critical",
@@ -359,7 +326,7 @@ fn redis_rules(cx: &Cx<'_>, r: &Rules) -> Vec<Rule> {
         format!(
             "The Redis exporter cannot reach {}:{}: the node ({}) is down or rejects the \
              password. Sentinel fails over after {}.",
-            master.host, cx.t.redis.port, master.container, cx.t.redis.sentinel.down_after
+            master.host, redis.settings.port, master.container, redis.settings.sentinel.down_after
         ),
     )];
     if replicas >= 2 {
@@ -384,7 +351,7 @@ fn redis_rules(cx: &Cx<'_>, r: &Rules) -> Vec<Rule> {
                 "{} has no replica connected: Sentinel has nothing to promote if it fails. If \
                  {} is itself a replica now (see RedisMasterMoved), ask a Sentinel for the \
                  master: SENTINEL get-master-addr-by-name {}.",
-                master.host, master.host, cx.t.redis.master_name
+                master.host, master.host, redis.settings.master_name
             ),
         ));
     }
@@ -402,8 +369,8 @@ fn redis_rules(cx: &Cx<'_>, r: &Rules) -> Vec<Rule> {
     rules
 }
 
-fn resource_rules(cx: &Cx<'_>, r: &Rules) -> Vec<Rule> {
-    let fraction = cx.t.monitoring.alerts.resource_usage;
+fn resource_rules(cx: &Cx<'_>, m: &MonitoringPlan, r: &Rules) -> Vec<Rule> {
+    let fraction = m.settings.alerts.resource_usage;
     let percent = (fraction * 100.0).round();
     vec![
         r.rule(
@@ -428,7 +395,7 @@ fn resource_rules(cx: &Cx<'_>, r: &Rules) -> Vec<Rule> {
             format!(
                 "{{{{ $value | humanizePercentage }}}} of max_connections ({}) on the primary \
                  are in use (monitoring.alerts.resource-usage).",
-                cx.t.postgres.max_connections
+                cx.plan.postgres.settings.max_connections
             ),
         ),
     ]
@@ -453,14 +420,14 @@ struct GrafanaDatasource {
     editable: bool,
 }
 
-fn grafana() -> GrafanaProvisioning {
+fn grafana(m: &MonitoringPlan) -> GrafanaProvisioning {
     GrafanaProvisioning {
         api_version: 1,
         datasources: vec![GrafanaDatasource {
             name: "Prometheus",
             kind: "prometheus",
             access: "proxy",
-            url: format!("http://{}:{}", PROMETHEUS.0, PROMETHEUS.1),
+            url: format!("http://{}", m.prometheus_endpoint),
             is_default: true,
             // Provisioned: edits in the UI would be lost on restart.
             editable: false,
@@ -502,20 +469,5 @@ mod tests {
         assert_eq!(prom_seconds(Duration::from_secs(5)), "5");
         assert_eq!(prom_seconds(Duration::from_millis(1500)), "1.5");
         assert_eq!(prom_seconds(Duration::from_millis(250)), "0.25");
-    }
-
-    #[test]
-    fn monitoring_services_match_the_naming_module() {
-        for (name, _) in [
-            PROMETHEUS,
-            NGINX_EXPORTER,
-            POSTGRES_EXPORTER,
-            REDIS_EXPORTER,
-        ] {
-            assert!(
-                pf_model::naming::MONITORING_SERVICES.contains(&name),
-                "{name}"
-            );
-        }
     }
 }

@@ -9,13 +9,6 @@ use serde::Serialize;
 use super::Cx;
 use crate::bundle::Bundle;
 use crate::error::RenderError;
-use crate::files;
-
-/// Templates of this area.
-pub(crate) const TEMPLATES: &[(&str, &str)] = &[(
-    "nginx/load-balancer.conf",
-    include_str!("../../templates/nginx/load-balancer.conf.j2"),
-)];
 
 /// Mozilla "intermediate" (guidelines 6.0) TLS 1.2 suites; TLS 1.3 suites
 /// are OpenSSL's defaults, which are the same three Mozilla lists.
@@ -30,11 +23,11 @@ const UPSTREAM_KEEPALIVE: u32 = 32;
 struct Ctx<'a> {
     swarm: bool,
     /// Local target: run folders; None in containers.
-    local: Option<&'a crate::plan::LocalPlan>,
+    local: Option<Local>,
     /// `127.0.1.1:` on the local target (each instance has its own address),
     /// empty in a container (all addresses).
     listen: String,
-    resolver: &'a str,
+    resolver: String,
     resolver_valid: String,
     client_max_body_size: String,
     server_name: &'a str,
@@ -42,7 +35,7 @@ struct Ctx<'a> {
     https_port: u16,
     /// `https://$host` plus `:port` unless the port is 443.
     https_origin: String,
-    tls: Option<Tls<'a>>,
+    tls: Option<Tls>,
     ciphers: &'static str,
     method: Option<&'static str>,
     ip_hash: bool,
@@ -62,16 +55,24 @@ struct Ctx<'a> {
 }
 
 #[derive(Serialize)]
-struct Tls<'a> {
-    certificate: &'a str,
-    key: &'a str,
+struct Local {
+    /// Pid file and temp folders.
+    state_dir: String,
+    /// (production, local) ports.
+    remapped_ports: Vec<(u16, u16)>,
+}
+
+#[derive(Serialize)]
+struct Tls {
+    certificate: String,
+    key: String,
 }
 
 #[derive(Serialize)]
 struct Upstream<'a> {
     name: &'a str,
     zone_size: String,
-    servers: &'a [String],
+    servers: Vec<String>,
     route: &'a str,
 }
 
@@ -80,12 +81,12 @@ struct Read<'a> {
     name: &'a str,
     port: u16,
     zone_size: String,
-    servers: &'a [String],
+    servers: Vec<String>,
 }
 
 pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> {
-    let lb = &cx.t.load_balancer;
     let plan = &cx.plan.lb;
+    let lb = &plan.settings;
     let zone_size = lb.zone_size.nginx();
     let https_origin = if plan.https_port == 443 {
         "https://$host".to_owned()
@@ -93,15 +94,23 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
         format!("https://$host:{}", plan.https_port)
     };
     let local = cx.plan.local.as_ref();
+    let servers = |u: &crate::plan::Upstream| u.servers.iter().map(ToString::to_string).collect();
     let ctx = Ctx {
-        swarm: cx.plan.swarm,
-        local,
+        swarm: cx.plan.is_swarm(),
+        local: local.map(|l| Local {
+            state_dir: l.state_dir.display().to_string(),
+            remapped_ports: l
+                .remapped_ports
+                .iter()
+                .map(|p| (p.production, p.local))
+                .collect(),
+        }),
         listen: if local.is_some() {
             format!("{}:", plan.instance.listen)
         } else {
             String::new()
         },
-        resolver: plan.resolver,
+        resolver: plan.resolver.to_string(),
         resolver_valid: whole_secs(lb.resolver_valid),
         client_max_body_size: lb.client_max_body_size.nginx(),
         server_name: &lb.server_name,
@@ -109,8 +118,8 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
         https_port: plan.https_port,
         https_origin,
         tls: plan.tls.as_ref().map(|t| Tls {
-            certificate: &t.certificate,
-            key: &t.key,
+            certificate: t.certificate.display().to_string(),
+            key: t.key.display().to_string(),
         }),
         ciphers: INTERMEDIATE_CIPHERS,
         method: lb.method.directive(),
@@ -127,42 +136,27 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
         next_upstream_timeout: lb.next_upstream_timeout.nginx(),
         keepalive: UPSTREAM_KEEPALIVE,
         upstreams: plan
-            .upstreams
+            .routes
             .iter()
-            .map(|u| Upstream {
-                name: &u.name,
+            .map(|r| Upstream {
+                name: &r.upstream.name,
                 zone_size: zone_size.clone(),
-                servers: &u.servers,
-                route: &u.route,
+                servers: servers(&r.upstream),
+                route: &r.route,
             })
             .collect(),
-        root_routed: plan.upstreams.iter().any(|u| u.route == "/"),
+        root_routed: plan.routes.iter().any(|r| r.route == "/"),
         status_port: plan.status_port,
-        // Locally the loopback network stands in for the overlay subnet.
-        status_allow: lb
-            .status
-            .allow
-            .iter()
-            .map(|c| {
-                if local.is_some() && *c == cx.t.network.subnet {
-                    cx.plan.subnet.clone()
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect(),
-        read: match (&plan.read_upstream, &cx.t.postgres.read_endpoint) {
-            (Some(u), Some(endpoint)) => Some(Read {
-                name: &u.name,
-                port: endpoint.port,
-                zone_size: zone_size.clone(),
-                servers: &u.servers,
-            }),
-            _ => None,
-        },
+        status_allow: plan.status_allow.iter().map(ToString::to_string).collect(),
+        read: plan.read.as_ref().map(|r| Read {
+            name: &r.upstream.name,
+            port: r.port,
+            zone_size: zone_size.clone(),
+            servers: servers(&r.upstream),
+        }),
     };
     let text = crate::templates::render("nginx/load-balancer.conf", &ctx)?;
-    bundle.add(files::NGINX_CONF, &text);
+    bundle.add(&plan.config.artifact, &text);
     Ok(())
 }
 

@@ -3,38 +3,15 @@
 //! the replication role and one slot per replica, the replica entrypoint
 //! (base backup, then start), and the guide's backup from a replica.
 
-use pf_model::naming;
+use std::path::Path;
+
 use serde::Serialize;
 
 use super::Cx;
 use crate::bundle::Bundle;
 use crate::error::RenderError;
-use crate::files::{self, mount};
+use crate::files::mount;
 use crate::templates::render;
-
-/// Templates of this area.
-pub(crate) const TEMPLATES: &[(&str, &str)] = &[
-    (
-        "postgres/postgresql.conf",
-        include_str!("../../templates/postgres/postgresql.conf.j2"),
-    ),
-    (
-        "postgres/pg_hba.conf",
-        include_str!("../../templates/postgres/pg_hba.conf.j2"),
-    ),
-    (
-        "postgres/init-replication.sh",
-        include_str!("../../templates/postgres/init-replication.sh.j2"),
-    ),
-    (
-        "postgres/bootstrap-replica.sh",
-        include_str!("../../templates/postgres/bootstrap-replica.sh.j2"),
-    ),
-    (
-        "postgres/backup-from-replica.sh",
-        include_str!("../../templates/postgres/backup-from-replica.sh.j2"),
-    ),
-];
 
 /// A standby refuses to run (or pauses recovery) when one of these is below
 /// the primary's value, so both files state them from these same numbers.
@@ -47,11 +24,6 @@ const MAX_PREPARED_TRANSACTIONS: u32 = 0;
 /// How long a new replica waits for its primary before giving up (and
 /// letting the orchestrator restart it).
 const PRIMARY_WAIT_SECONDS: u32 = 300;
-
-/// Where the replica entrypoint writes the libpq password file of the
-/// replication connection: in the container's own file system, outside the
-/// data volume, rewritten from the secret on every start.
-const REPLICATION_PASSFILE: &str = "/var/run/postgresql/replication.pgpass";
 
 /// Values shared by every template of the area.
 #[derive(Serialize)]
@@ -70,7 +42,7 @@ struct PgCx<'a> {
     database: &'a str,
     owner: &'a str,
     role: &'a str,
-    subnet: &'a str,
+    subnet: String,
     max_connections: u32,
     max_wal_senders: u32,
     max_replication_slots: u32,
@@ -81,7 +53,7 @@ struct PgCx<'a> {
     max_prepared_transactions: u32,
     synchronous_standby_names: Option<&'a str>,
     /// `cluster_name` of the primary (standbys get theirs on the command line).
-    primary_cluster_name: String,
+    primary_cluster_name: &'a str,
     primary_host: &'a str,
     /// One per replica, in order.
     slots: Vec<&'a str>,
@@ -91,9 +63,9 @@ struct PgCx<'a> {
     /// Container (Compose) or service (Swarm) of `backup_host`, for the usage text.
     backup_container: &'a str,
     swarm: bool,
-    pgdata: &'a str,
-    password_file: &'a str,
-    replication_password_file: &'a str,
+    pgdata: String,
+    password_file: String,
+    replication_password_file: String,
     replication_passfile: String,
     primary_wait_seconds: u32,
     init_mount: &'static str,
@@ -106,7 +78,7 @@ struct PgCx<'a> {
 #[derive(Serialize)]
 struct LocalPg<'a> {
     /// The primary's loopback address (`listen_addresses`).
-    primary_listen: &'a str,
+    primary_listen: String,
     /// The primary's socket folder (the image's /var/run/postgresql).
     primary_socket_dir: String,
     /// Per replica: what its slot selects in the replica start script.
@@ -116,53 +88,41 @@ struct LocalPg<'a> {
 #[derive(Serialize)]
 struct LocalReplica<'a> {
     slot: &'a str,
-    data_dir: &'a str,
-    listen: &'a str,
+    data_dir: String,
+    listen: String,
     socket_dir: String,
 }
 
-/// The socket folder of a local instance: `<run>/run/<instance>`. Every
-/// instance keeps the production port, so they cannot share one folder
-/// (the socket is named after the port).
-pub(crate) fn local_socket_dir(state_dir: &str, instance: &str) -> String {
-    format!("{state_dir}/{instance}")
-}
-
 pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> {
-    let spec = &cx.t.postgres;
     let pg = &cx.plan.postgres;
-    let backup = pg.replicas.first().map_or(&pg.primary, |r| &r.instance);
-    let local_plan = cx.plan.local.as_ref();
-    // On the local target the files are read where the bundle is written.
-    let path = |artifact: &str, mounted: &str| match local_plan {
-        Some(l) => format!("{}/{artifact}", l.bundle_dir),
-        None => mounted.to_owned(),
-    };
-    let local = local_plan.map(|l| LocalPg {
-        primary_listen: &pg.primary.listen,
-        primary_socket_dir: local_socket_dir(&l.state_dir, &pg.primary.name),
+    let spec = &pg.settings;
+    let backup = &pg.backup_member().instance;
+    let local = cx.plan.local.as_ref().map(|_| LocalPg {
+        primary_listen: pg.primary.instance.listen.to_string(),
+        primary_socket_dir: path_text(pg.primary.socket_dir.as_deref()),
         replicas: pg
             .replicas
             .iter()
             .map(|r| LocalReplica {
                 slot: &r.slot,
-                data_dir: r.instance.data_dir.as_deref().unwrap_or_default(),
-                listen: &r.instance.listen,
-                socket_dir: local_socket_dir(&l.state_dir, &r.instance.name),
+                data_dir: path_text(r.instance.data.as_ref().map(|d| d.path.as_path())),
+                listen: r.instance.listen.to_string(),
+                socket_dir: path_text(r.socket_dir.as_deref()),
             })
             .collect(),
     });
+    let files = &pg.files;
     let mut v = PgCx {
         stack: &cx.plan.stack,
         primary: true,
-        config_file: path(files::PG_PRIMARY_CONF, mount::PG_CONF),
-        hba_file: path(files::PG_HBA, mount::PG_HBA),
+        config_file: path_text(Some(&files.primary_conf.path)),
+        hba_file: path_text(Some(&files.hba.path)),
         local,
         port: spec.port,
         database: spec.database.as_str(),
         owner: spec.owner.as_str(),
         role: spec.replication_role.as_str(),
-        subnet: &cx.plan.subnet,
+        subnet: cx.plan.subnet.to_string(),
         max_connections: spec.max_connections,
         max_wal_senders: spec.max_wal_senders,
         max_replication_slots: spec.max_replication_slots,
@@ -171,47 +131,49 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
         max_locks_per_transaction: MAX_LOCKS_PER_TRANSACTION,
         max_prepared_transactions: MAX_PREPARED_TRANSACTIONS,
         synchronous_standby_names: pg.synchronous_standby_names.as_deref(),
-        primary_cluster_name: naming::slot_name(&pg.primary.name),
-        primary_host: &pg.primary.host,
+        primary_cluster_name: &pg.primary.slot,
+        primary_host: &pg.primary.instance.host,
         slots: pg.replicas.iter().map(|r| r.slot.as_str()).collect(),
         backup_host: &backup.host,
         backup_container: &backup.container,
-        swarm: cx.plan.swarm,
-        pgdata: &pg.pgdata,
-        password_file: &pg.password_file,
-        replication_password_file: &pg.replication_password_file,
-        replication_passfile: match local_plan {
-            Some(l) => format!("{}/replication.pgpass", l.state_dir),
-            None => REPLICATION_PASSFILE.to_owned(),
-        },
+        swarm: cx.plan.is_swarm(),
+        pgdata: path_text(Some(&pg.pgdata)),
+        password_file: path_text(Some(&pg.password_file)),
+        replication_password_file: path_text(Some(&pg.replication_password_file)),
+        replication_passfile: path_text(Some(&pg.replication_passfile)),
         primary_wait_seconds: PRIMARY_WAIT_SECONDS,
         init_mount: mount::PG_INIT,
         bootstrap_mount: mount::PG_BOOTSTRAP,
     };
 
     bundle.add(
-        files::PG_PRIMARY_CONF,
+        &files.primary_conf.artifact,
         &render("postgres/postgresql.conf", &v)?,
     );
-    bundle.add(files::PG_HBA, &render("postgres/pg_hba.conf", &v)?);
-    bundle.add(files::PG_INIT, &render("postgres/init-replication.sh", &v)?);
+    bundle.add(&files.hba.artifact, &render("postgres/pg_hba.conf", &v)?);
     bundle.add(
-        files::BACKUP,
+        &files.init.artifact,
+        &render("postgres/init-replication.sh", &v)?,
+    );
+    bundle.add(
+        &files.backup.artifact,
         &render("postgres/backup-from-replica.sh", &v)?,
     );
-    // Without replicas no service mounts the standby files.
-    if !pg.replicas.is_empty() {
+    // Without replicas the plan has no standby files.
+    if let (Some(conf), Some(bootstrap)) = (&files.replica_conf, &files.bootstrap) {
         // The replica start script starts PostgreSQL with the replica file.
-        v.config_file = path(files::PG_REPLICA_CONF, mount::PG_CONF);
+        v.config_file = path_text(Some(&conf.path));
         bundle.add(
-            files::PG_BOOTSTRAP,
+            &bootstrap.artifact,
             &render("postgres/bootstrap-replica.sh", &v)?,
         );
         v.primary = false;
-        bundle.add(
-            files::PG_REPLICA_CONF,
-            &render("postgres/postgresql.conf", &v)?,
-        );
+        bundle.add(&conf.artifact, &render("postgres/postgresql.conf", &v)?);
     }
     Ok(())
+}
+
+/// A path as the templates write it (empty when there is none).
+fn path_text(path: Option<&Path>) -> String {
+    path.map(|p| p.display().to_string()).unwrap_or_default()
 }

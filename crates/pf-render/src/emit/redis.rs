@@ -3,35 +3,15 @@
 //! template into the writable data volume once and add the password from the
 //! secret file on every start. No rendered file holds a password.
 
-use pf_model::naming;
+use std::path::Path;
+
 use serde::Serialize;
 
 use super::Cx;
 use crate::bundle::Bundle;
 use crate::error::RenderError;
-use crate::files::{self, mount};
-use crate::plan::{self, group};
+use crate::plan::TemplateDefaults;
 use crate::templates::render;
-
-/// Templates of this area.
-pub(crate) const TEMPLATES: &[(&str, &str)] = &[
-    (
-        "redis/data-node.conf",
-        include_str!("../../templates/redis/data-node.conf.j2"),
-    ),
-    (
-        "redis/sentinel.conf",
-        include_str!("../../templates/redis/sentinel.conf.j2"),
-    ),
-    (
-        "redis/redis-entrypoint.sh",
-        include_str!("../../templates/redis/redis-entrypoint.sh.j2"),
-    ),
-    (
-        "redis/sentinel-entrypoint.sh",
-        include_str!("../../templates/redis/sentinel-entrypoint.sh.j2"),
-    ),
-];
 
 /// A redis.conf template (master or replicas).
 #[derive(Serialize)]
@@ -65,7 +45,7 @@ struct SentinelConf<'a> {
     local: bool,
     /// The address it binds: all addresses in a container, its own
     /// loopback address on the local target.
-    listen: &'a str,
+    listen: String,
     port: u16,
     data_dir: String,
     myid: &'a str,
@@ -83,7 +63,7 @@ struct SentinelConf<'a> {
 struct Entrypoint<'a> {
     template: String,
     data_dir: String,
-    password_file: &'a str,
+    password_file: String,
     master_name: &'a str,
     /// Local target: plain processes on this machine.
     local: bool,
@@ -91,57 +71,22 @@ struct Entrypoint<'a> {
     local_bind: Option<String>,
 }
 
-/// A local instance as the templates need it: (address, data folder).
-/// Falls back to the plan's address scheme for an instance the topology does
-/// not have (the replica template is rendered even without replicas).
-fn local_instance(
-    cx: &Cx<'_>,
-    instance: Option<&plan::Instance>,
-    name: &str,
-    group: u32,
-    index: u32,
-) -> (String, String) {
-    let run = cx.plan.local.as_ref().map_or("", |l| l.run_dir.as_str());
-    match instance {
-        Some(i) => (
-            i.listen.clone(),
-            i.data_dir
-                .clone()
-                .unwrap_or_else(|| format!("{run}/data/{name}")),
-        ),
-        None => (plan::local_ip(group, index), format!("{run}/data/{name}")),
-    }
-}
-
 pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> {
-    let redis = &cx.t.redis;
     let plan = &cx.plan.redis;
-    let master_host = plan.master.host.as_str();
+    let redis = &plan.settings;
+    let master_host = plan.master.instance.host.as_str();
     let replicaof = format!("{master_host} {}", redis.port);
     let local = cx.plan.local.is_some();
-    let names = naming::redis_instances(1);
-    // Local target: each template names its first instance's address and
-    // folder; the entrypoint sets them per instance.
-    let (master_bind, master_dir) =
-        local_instance(cx, Some(&plan.master), &names[0], group::REDIS, 1);
-    let (replica_bind, replica_dir) =
-        local_instance(cx, plan.replicas.first(), &names[1], group::REDIS, 2);
-    let in_container = |local_value: &str| {
-        if local {
-            local_value.to_owned()
-        } else {
-            mount::REDIS_DATA.to_owned()
-        }
-    };
+    let text = |p: &Path| p.display().to_string();
 
-    let node = |role, instance: String, replicaof: Option<&str>, bind: &str, dir: &str| {
+    let node = |role, instance: String, replicaof: Option<&str>, t: &TemplateDefaults| {
         let ctx = DataNode {
             role,
             instance,
             local,
-            bind: bind.to_owned(),
+            bind: t.bind.to_string(),
             port: redis.port,
-            data_dir: in_container(dir),
+            data_dir: text(&t.data_dir),
             appendonly: if redis.appendonly { "yes" } else { "no" },
             min_replicas_to_write: redis.min_replicas_to_write,
             min_replicas_max_lag: redis.min_replicas_max_lag.as_secs_ceil(),
@@ -152,15 +97,18 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
     };
     let master = node(
         "master",
-        plan.master.name.clone(),
+        plan.master.instance.name.clone(),
         None,
-        &master_bind,
-        &master_dir,
+        &plan.master_template,
     )?;
-    bundle.add(files::REDIS_MASTER_CONF, &master);
+    bundle.add(&plan.files.master_conf.artifact, &master);
     // Rendered even without replicas: a later scale-up needs it, and the
     // stack file mounts nothing that does not exist.
-    let replica_names: Vec<&str> = plan.replicas.iter().map(|r| r.name.as_str()).collect();
+    let replica_names: Vec<&str> = plan
+        .replicas
+        .iter()
+        .map(|r| r.instance.name.as_str())
+        .collect();
     let replica_label = if replica_names.is_empty() {
         "none in this topology".to_owned()
     } else {
@@ -170,21 +118,22 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
         "replica",
         replica_label,
         Some(&replicaof),
-        &replica_bind,
-        &replica_dir,
+        &plan.replica_template,
     )?;
-    bundle.add(files::REDIS_REPLICA_CONF, &replica);
+    bundle.add(&plan.files.replica_conf.artifact, &replica);
 
     let s = &redis.sentinel;
+    let data_dir =
+        |i: &crate::plan::Instance| i.data.as_ref().map(|d| text(&d.path)).unwrap_or_default();
     for sentinel in &plan.sentinels {
         let ctx = SentinelConf {
             index: sentinel.index,
             count: plan.sentinels.len(),
             host: &sentinel.instance.host,
             local,
-            listen: &sentinel.instance.listen,
+            listen: sentinel.instance.listen.to_string(),
             port: s.port,
-            data_dir: in_container(sentinel.instance.data_dir.as_deref().unwrap_or_default()),
+            data_dir: data_dir(&sentinel.instance),
             myid: &sentinel.myid,
             master_name: &redis.master_name,
             master_host,
@@ -195,40 +144,37 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
             failover_timeout_ms: s.failover_timeout.as_millis(),
         };
         let text = render("redis/sentinel.conf", &ctx)?;
-        bundle.add(&files::sentinel_conf(sentinel.index), &text);
+        bundle.add(&sentinel.template.artifact, &text);
     }
 
     // Local target: the defaults are the first instance's (the master, the
     // first Sentinel); every other instance is started with the overrides.
-    let bundle_path = |artifact: &str, mounted: &str| match &cx.plan.local {
-        Some(l) => format!("{}/{artifact}", l.bundle_dir),
-        None => mounted.to_owned(),
-    };
+    let master_template = &plan.master_template;
     let entry = Entrypoint {
-        template: bundle_path(files::REDIS_MASTER_CONF, mount::REDIS_TEMPLATE),
-        data_dir: in_container(&master_dir),
-        password_file: &plan.password_file,
+        template: text(&plan.files.master_conf.path),
+        data_dir: text(&master_template.data_dir),
+        password_file: text(&plan.password_file),
         master_name: &redis.master_name,
         local,
-        local_bind: local.then(|| master_bind.clone()),
+        local_bind: local.then(|| master_template.bind.to_string()),
     };
-    let text = render("redis/redis-entrypoint.sh", entry)?;
-    bundle.add(files::REDIS_ENTRYPOINT, &text);
+    let rendered = render("redis/redis-entrypoint.sh", entry)?;
+    bundle.add(&plan.files.entrypoint.artifact, &rendered);
     let first_sentinel = plan.sentinels.first();
     let entry = Entrypoint {
-        template: bundle_path(&files::sentinel_conf(1), mount::SENTINEL_TEMPLATE),
-        data_dir: in_container(
-            first_sentinel
-                .and_then(|s| s.instance.data_dir.as_deref())
-                .unwrap_or_default(),
-        ),
-        password_file: &plan.password_file,
+        template: first_sentinel
+            .map(|s| text(&s.template.path))
+            .unwrap_or_default(),
+        data_dir: first_sentinel
+            .map(|s| data_dir(&s.instance))
+            .unwrap_or_default(),
+        password_file: text(&plan.password_file),
         master_name: &redis.master_name,
         local,
         local_bind: None,
     };
-    let text = render("redis/sentinel-entrypoint.sh", entry)?;
-    bundle.add(files::SENTINEL_ENTRYPOINT, &text);
+    let rendered = render("redis/sentinel-entrypoint.sh", entry)?;
+    bundle.add(&plan.files.sentinel_entrypoint.artifact, &rendered);
     Ok(())
 }
 

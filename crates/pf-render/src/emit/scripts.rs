@@ -6,7 +6,7 @@
 //! stack file and the README name the same services, containers, labels
 //! and secrets. Scripts only ever handle secret file paths.
 
-use pf_model::model::{Connection, Placement, PublishMode};
+use pf_model::model::{Connection, PublishMode};
 use serde::Serialize;
 
 use super::Cx;
@@ -16,30 +16,6 @@ use crate::files;
 use crate::plan::Instance;
 use crate::templates;
 
-/// Templates of this area.
-pub(crate) const TEMPLATES: &[(&str, &str)] = &[
-    (
-        "scripts/common.sh",
-        include_str!("../../templates/scripts/common.sh.j2"),
-    ),
-    (
-        "scripts/setup-swarm.sh",
-        include_str!("../../templates/scripts/setup-swarm.sh.j2"),
-    ),
-    (
-        "scripts/ha-setup.sh",
-        include_str!("../../templates/scripts/ha-setup.sh.j2"),
-    ),
-    (
-        "scripts/health-check.sh",
-        include_str!("../../templates/scripts/health-check.sh.j2"),
-    ),
-    (
-        "scripts/failover-test.sh",
-        include_str!("../../templates/scripts/failover-test.sh.j2"),
-    ),
-];
-
 pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> {
     // Three templates read the same context: convert it once.
     let ctx = templates::value(ScriptsCx::new(cx));
@@ -47,7 +23,7 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
         (files::HEALTH_CHECK, "scripts/health-check.sh"),
         (files::FAILOVER_TEST, "scripts/failover-test.sh"),
     ];
-    scripts.push(if cx.plan.swarm {
+    scripts.push(if cx.plan.is_swarm() {
         (files::SETUP_SWARM, "scripts/setup-swarm.sh")
     } else {
         (files::HA_SETUP, "scripts/ha-setup.sh")
@@ -188,7 +164,6 @@ pub(crate) struct RedisCx {
 
 impl ScriptsCx {
     pub(crate) fn new(cx: &Cx<'_>) -> Self {
-        let t = cx.t;
         let plan = cx.plan;
         let stack = plan.stack.clone();
         let secrets_dir = files::secrets_dir(&stack);
@@ -203,60 +178,38 @@ impl ScriptsCx {
                 env: s.env.clone(),
             })
             .collect();
-
-        let mut labelled = Vec::new();
-        let mut pin = |placement: Placement, instances: Vec<&Instance>| {
-            if placement == Placement::NodeLabels {
-                labelled.extend(instances.into_iter().map(|i| LabelCx {
+        let labelled = plan
+            .services()
+            .filter_map(|(i, d)| {
+                d.placement.node_label.as_ref().map(|key| LabelCx {
                     instance: i.name.clone(),
-                    key: format!("{stack}.{}", i.name),
-                }));
-            }
-        };
+                    key: key.clone(),
+                })
+            })
+            .collect();
+        let lb = &plan.lb.settings;
         let pg = &plan.postgres;
-        pin(
-            t.postgres.placement,
-            std::iter::once(&pg.primary)
-                .chain(pg.replicas.iter().map(|r| &r.instance))
-                .collect(),
-        );
         let redis = &plan.redis;
-        pin(
-            t.redis.placement,
-            std::iter::once(&redis.master)
-                .chain(&redis.replicas)
-                .collect(),
-        );
-        pin(
-            t.redis.sentinel.placement,
-            redis.sentinels.iter().map(|s| &s.instance).collect(),
-        );
-
-        let lb = &t.load_balancer;
-        let (scheme, port) = if lb.tls.is_some() {
-            ("https", lb.https_port)
-        } else {
-            ("http", lb.http_port)
-        };
-        let sentinel = &t.redis.sentinel;
+        let sentinel = &redis.settings.sentinel;
+        let text = |p: &std::path::Path| p.display().to_string();
         Self {
             stack: stack.clone(),
-            swarm: plan.swarm,
-            origin: crate::escape::file_label(cx.origin),
+            swarm: plan.is_swarm(),
+            origin: crate::escape::file_label(&plan.origin),
             stack_file: files::STACK,
             compose_file: files::COMPOSE,
             health_check: files::HEALTH_CHECK,
             failover_test: files::FAILOVER_TEST,
-            nodes_required: t.capacity.nodes,
+            nodes_required: plan.capacity.nodes,
             secrets_dir,
             secrets,
             labelled,
             lb: LbCx {
                 instance: (&plan.lb.instance).into(),
                 status_port: lb.status.port,
-                scheme,
+                scheme: plan.lb.entry.scheme.as_str(),
                 server_name: lb.server_name.clone(),
-                port,
+                port: plan.lb.entry.port,
                 host_mode: lb.publish_mode == PublishMode::Host,
                 max_fails: lb.max_fails,
                 fail_timeout: lb.fail_timeout.to_string(),
@@ -264,23 +217,22 @@ impl ScriptsCx {
             apps: plan
                 .apps
                 .iter()
-                .zip(&t.services)
-                .map(|(app, spec)| AppCx {
+                .map(|app| AppCx {
                     name: app.name.clone(),
-                    health_path: spec.health_path.clone(),
-                    replicas: app.replicas,
+                    health_path: app.settings.health_path.clone(),
+                    replicas: app.settings.replicas,
                     instances: app.instances.iter().map(Into::into).collect(),
-                    uses_redis: spec.connects_to.contains(&Connection::Redis),
-                    uses_postgres: spec.connects_to.contains(&Connection::Postgres),
+                    uses_redis: app.settings.connects_to.contains(&Connection::Redis),
+                    uses_postgres: app.settings.connects_to.contains(&Connection::Postgres),
                 })
                 .collect(),
             pg: PgCx {
-                owner: t.postgres.owner.to_string(),
-                database: t.postgres.database.to_string(),
-                port: t.postgres.port,
-                pgdata: pg.pgdata.clone(),
-                password_file: pg.password_file.clone(),
-                primary: (&pg.primary).into(),
+                owner: pg.settings.owner.to_string(),
+                database: pg.settings.database.to_string(),
+                port: pg.settings.port,
+                pgdata: text(&pg.pgdata),
+                password_file: text(&pg.password_file),
+                primary: (&pg.primary.instance).into(),
                 replicas: pg
                     .replicas
                     .iter()
@@ -291,20 +243,17 @@ impl ScriptsCx {
                     .collect(),
             },
             redis: RedisCx {
-                port: t.redis.port,
+                port: redis.settings.port,
                 sentinel_port: sentinel.port,
-                master_name: t.redis.master_name.clone(),
-                password_file: redis.password_file.clone(),
+                master_name: redis.settings.master_name.clone(),
+                password_file: text(&redis.password_file),
                 quorum: sentinel.quorum,
                 down_after: sentinel.down_after.to_string(),
                 failover_timeout: sentinel.failover_timeout.to_string(),
                 budget_secs: (sentinel.down_after.as_millis()
                     + sentinel.failover_timeout.as_millis())
                 .div_ceil(1000),
-                nodes: std::iter::once(&redis.master)
-                    .chain(&redis.replicas)
-                    .map(Into::into)
-                    .collect(),
+                nodes: redis.nodes().map(|n| (&n.instance).into()).collect(),
                 sentinels: redis
                     .sentinels
                     .iter()

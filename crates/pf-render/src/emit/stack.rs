@@ -5,25 +5,25 @@
 //! instead. Configs are immutable in Swarm, so each is named after the hash
 //! of its contents: a changed file becomes a new config and a rolling update.
 
-use super::services::{self, Networks, Spec};
+use pf_model::model::{RollbackFailureAction, UpdateFailureAction};
+
 use super::yaml::{
-    Deploy, File, FileObject, Ipam, Limits, Lint, Mount, Network, ObjectRef, Ordered, Placement,
-    Port, Reservations, Resources, RestartPolicy, SecretRef, Service, Subnet, UpdateConfig, Volume,
+    Deploy, File, FileObject, Lint, Mount, ObjectRef, Ordered, Placement, Port, Resources,
+    RestartPolicy, Service, UpdateConfig, Volume, data_volume, network, publish_mode, tmpfs,
 };
 use super::{Cx, artifact_key, yaml_text};
 use crate::bundle::Bundle;
 use crate::error::RenderError;
 use crate::files;
 use crate::hash;
+use crate::plan::{Deployment, Instance, Plan};
 
 /// v3.9 is the lowest version with everything used here
 /// (`deploy.resources.limits.pids`; `max_replicas_per_node` is 3.8).
 const VERSION: &str = "3.9";
 
 pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> {
-    let specs = services::all(cx);
-    let nets = Networks::new(cx);
-    let waivers = services::waivers(cx, &specs);
+    let plan = cx.plan;
     let mut file = File {
         version: Some(VERSION),
         name: None,
@@ -32,13 +32,13 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
         volumes: Ordered::default(),
         configs: Ordered::default(),
         secrets: Ordered::default(),
-        lint: (!waivers.is_empty()).then_some(Lint { waivers }),
+        lint: (!plan.waivers.is_empty()).then_some(Lint {
+            waivers: &plan.waivers,
+        }),
     };
     let mut config_keys: Vec<String> = Vec::new();
-    // Each spec is consumed by its service: its strings and environment
-    // move into the YAML tree instead of being copied (10,000 services).
-    for spec in specs {
-        for f in &spec.files {
+    for (instance, d) in plan.services() {
+        for f in &instance.files {
             let key = artifact_key(&f.artifact);
             if config_keys.contains(&key) {
                 continue;
@@ -54,7 +54,7 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
                 FileObject {
                     name: Some(format!(
                         "{}_{key}_{}",
-                        cx.plan.stack,
+                        plan.stack,
                         hash::short(contents.as_bytes())
                     )),
                     file: Some(format!("./{}", f.artifact)),
@@ -63,54 +63,26 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
             );
             config_keys.push(key);
         }
-        if let Some((volume, _)) = &spec.volume {
+        if let Some(volume) = instance.data.as_ref().and_then(|v| v.volume.as_ref()) {
             file.volumes.push(volume.clone(), Volume::default());
         }
         file.services
-            .push(spec.instance.name.clone(), service(cx, &nets, spec));
+            .push(instance.name.clone(), service(plan, instance, d));
     }
-    for secret in &cx.plan.secrets {
+    for secret in &plan.secrets {
         // Created from files by setup-swarm.sh --create-secrets; never in the stack.
         file.secrets.push(
             secret.name.clone(),
             FileObject {
-                name: Some(format!("{}_{}", cx.plan.stack, secret.name)),
+                name: Some(format!("{}_{}", plan.stack, secret.name)),
                 file: None,
                 external: true,
             },
         );
     }
-    let mut driver_opts = std::collections::BTreeMap::new();
-    if cx.t.network.encrypted {
-        driver_opts.insert("encrypted".to_owned(), String::new());
+    for net in [&plan.networks.front, &plan.networks.data] {
+        file.networks.push(net.name.clone(), network(net));
     }
-    let ipam = |subnet: &Option<String>| Ipam {
-        config: subnet
-            .iter()
-            .map(|s| Subnet { subnet: s.clone() })
-            .collect(),
-    };
-    file.networks.push(
-        nets.front.clone(),
-        Network {
-            driver: "overlay",
-            driver_opts: driver_opts.clone(),
-            attachable: false,
-            internal: false,
-            ipam: ipam(&nets.front_subnet),
-        },
-    );
-    file.networks.push(
-        nets.data.clone(),
-        Network {
-            driver: "overlay",
-            driver_opts,
-            // Lets a person attach a debug container (psql, redis-cli).
-            attachable: true,
-            internal: true,
-            ipam: ipam(&nets.data_subnet),
-        },
-    );
     let text = yaml_text(files::STACK, &file)?;
     // Freed before the text is kept: for 10,000 services each is tens of MB.
     drop(file);
@@ -118,82 +90,49 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
     Ok(())
 }
 
-fn service(cx: &Cx<'_>, nets: &Networks, spec: Spec) -> Service {
-    let rollout = &cx.t.rollout;
-    let restart = &cx.t.restart;
-    let mut constraints = Vec::new();
-    if spec.pinned {
-        constraints.push(format!(
-            "node.labels.{}.{} == true",
-            cx.plan.stack, spec.instance.name
-        ));
-    }
-    let placement =
-        (!constraints.is_empty() || spec.max_replicas_per_node.is_some()).then_some(Placement {
+fn service<'a>(plan: &'a Plan, instance: &'a Instance, d: &'a Deployment) -> Service<'a> {
+    let rollout = &plan.rollout;
+    let restart = &plan.restart;
+    let constraints: Vec<String> = d
+        .placement
+        .node_label
+        .iter()
+        .map(|label| format!("node.labels.{label} == true"))
+        .collect();
+    let placement = (!constraints.is_empty() || d.placement.max_replicas_per_node.is_some())
+        .then_some(Placement {
             constraints,
-            max_replicas_per_node: spec.max_replicas_per_node,
+            max_replicas_per_node: d.placement.max_replicas_per_node,
         });
-    let mode = match spec.publish_mode {
-        pf_model::model::PublishMode::Host => "host",
-        pf_model::model::PublishMode::Ingress => "ingress",
-    };
-    let networks = nets.of(&spec);
-    let tmpfs = services::tmpfs(&spec);
     Service {
-        image: spec.image,
-        entrypoint: spec.entrypoint,
-        command: spec.command,
-        environment: spec.environment,
-        ports: spec
+        ports: d
             .ports
             .iter()
-            .map(|&(target, published)| Port {
-                target,
-                published,
+            .map(|p| Port {
+                target: p.target,
+                published: p.published,
                 protocol: "tcp",
-                mode,
+                mode: publish_mode(p.mode),
             })
             .collect(),
-        networks,
-        read_only: spec.read_only.is_some(),
-        volumes: spec
-            .volume
-            .iter()
-            .map(|(source, target)| Mount {
-                kind: "volume",
-                source: source.clone(),
-                target: (*target).to_owned(),
-                read_only: false,
-            })
-            .chain(tmpfs)
-            .collect(),
-        configs: spec
+        volumes: data_volume(instance)
+            .into_iter()
+            .chain(tmpfs(d))
+            .collect::<Vec<Mount<'_>>>(),
+        configs: instance
             .files
             .iter()
             .map(|f| ObjectRef {
                 source: artifact_key(&f.artifact),
-                target: f.target.to_owned(),
+                target: f.path.display().to_string(),
                 mode: f.mode,
             })
             .collect(),
-        secrets: spec.secrets.iter().cloned().map(SecretRef).collect(),
-        healthcheck: spec.healthcheck.clone(),
-        stop_grace_period: spec.stop_grace_period.map(|d| d.to_string()),
         deploy: Deploy {
-            replicas: Some(spec.replicas),
-            endpoint_mode: Some(if spec.dnsrr { "dnsrr" } else { "vip" }),
+            replicas: Some(d.replicas),
+            endpoint_mode: Some(d.endpoint_mode.as_str()),
             placement,
-            resources: Resources {
-                limits: Limits {
-                    cpus: spec.sizing.limit_cpus.to_string(),
-                    memory: spec.sizing.limit_memory.docker(),
-                    pids: spec.sizing.pids,
-                },
-                reservations: Reservations {
-                    cpus: spec.sizing.reserve_cpus.to_string(),
-                    memory: spec.sizing.reserve_memory.docker(),
-                },
-            },
+            resources: Resources::of(&d.resources),
             restart_policy: Some(RestartPolicy {
                 condition: restart.condition.as_str(),
                 delay: restart.delay.to_string(),
@@ -204,30 +143,26 @@ fn service(cx: &Cx<'_>, nets: &Networks, spec: Spec) -> Service {
                 parallelism: rollout.parallelism,
                 delay: rollout.delay.to_string(),
                 failure_action: match rollout.failure_action {
-                    pf_model::model::UpdateFailureAction::Continue => "continue",
-                    pf_model::model::UpdateFailureAction::Pause => "pause",
-                    pf_model::model::UpdateFailureAction::Rollback => "rollback",
+                    UpdateFailureAction::Continue => "continue",
+                    UpdateFailureAction::Pause => "pause",
+                    UpdateFailureAction::Rollback => "rollback",
                 },
                 monitor: rollout.monitor.to_string(),
                 max_failure_ratio: rollout.max_failure_ratio,
-                order: spec.order.as_str(),
+                order: d.update_order.as_str(),
             }),
             rollback_config: Some(UpdateConfig {
                 parallelism: rollout.rollback.parallelism,
                 delay: rollout.rollback.delay.to_string(),
                 failure_action: match rollout.rollback.failure_action {
-                    pf_model::model::RollbackFailureAction::Continue => "continue",
-                    pf_model::model::RollbackFailureAction::Pause => "pause",
+                    RollbackFailureAction::Continue => "continue",
+                    RollbackFailureAction::Pause => "pause",
                 },
                 monitor: rollout.rollback.monitor.to_string(),
                 max_failure_ratio: rollout.max_failure_ratio,
-                order: if spec.stateful {
-                    "stop-first"
-                } else {
-                    rollout.rollback.order.as_str()
-                },
+                order: d.rollback_order.as_str(),
             }),
         },
-        ..Service::default()
+        ..Service::common(plan, d)
     }
 }

@@ -2,10 +2,61 @@
 //! that `docker stack deploy` ignores (`container_name`, `restart`,
 //! `depends_on`) can only appear where the compose emitter sets it.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde::ser::SerializeMap;
+
+use crate::escape::compose_literal;
+use crate::plan::{Deployment, Instance, NetworkPlan, Plan};
+
+/// serde's `skip_serializing_if` passes the field as it is typed.
+#[allow(clippy::ptr_arg)]
+fn is_empty(s: &Cow<'_, str>) -> bool {
+    s.is_empty()
+}
+
+/// Free text of the plan, written literally: Compose and `docker stack
+/// deploy` interpolate `$`, so it becomes `$$` as it is written, without
+/// a copy of the plan's strings.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Literals<'a>(pub(crate) &'a [String]);
+
+impl Literals<'_> {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for Literals<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|v| compose_literal(v)))
+    }
+}
+
+/// An environment written like [`Literals`], in the map's (sorted) order.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LiteralMap<'a>(pub(crate) &'a BTreeMap<String, String>);
+
+impl Default for LiteralMap<'_> {
+    fn default() -> Self {
+        static EMPTY: BTreeMap<String, String> = BTreeMap::new();
+        Self(&EMPTY)
+    }
+}
+
+impl LiteralMap<'_> {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for LiteralMap<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, v)| (k, compose_literal(v))))
+    }
+}
 
 /// A map that keeps insertion order (services read in topology order:
 /// load balancer, apps, PostgreSQL, Redis, monitoring).
@@ -38,14 +89,14 @@ impl<V> Ordered<V> {
     }
 }
 
-/// A whole stack or compose file.
+/// A whole stack or compose file, borrowing from the plan.
 #[derive(Debug, Serialize)]
-pub(crate) struct File {
+pub(crate) struct File<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) version: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) name: Option<String>,
-    pub(crate) services: Ordered<Service>,
+    pub(crate) services: Ordered<Service<'a>>,
     pub(crate) networks: Ordered<Network>,
     #[serde(skip_serializing_if = "Ordered::is_empty")]
     pub(crate) volumes: Ordered<Volume>,
@@ -56,57 +107,46 @@ pub(crate) struct File {
     /// Findings of `pf-render lint` this file accepts, each with its reason.
     /// `x-` keys are ignored by Compose and by `docker stack deploy` (3.4+).
     #[serde(rename = "x-pf-lint", skip_serializing_if = "Option::is_none")]
-    pub(crate) lint: Option<Lint>,
+    pub(crate) lint: Option<Lint<'a>>,
 }
 
-/// `x-pf-lint`: the waivers of this bundle.
+/// `x-pf-lint`: the waivers of this bundle (the plan's, each rule with
+/// its services or files and its reason).
 #[derive(Debug, Serialize)]
-pub(crate) struct Lint {
-    pub(crate) waivers: Vec<Waiver>,
-}
-
-/// One accepted lint finding: which rule, where, and why.
-#[derive(Debug, Serialize)]
-pub(crate) struct Waiver {
-    pub(crate) rule: &'static str,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub(crate) services: Vec<String>,
-    /// Other files of the bundle, relative to the stack file.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub(crate) files: Vec<String>,
-    pub(crate) reason: String,
+pub(crate) struct Lint<'a> {
+    pub(crate) waivers: &'a [crate::plan::Waiver],
 }
 
 /// One service.
 #[derive(Debug, Default, Serialize)]
-pub(crate) struct Service {
-    pub(crate) image: String,
+pub(crate) struct Service<'a> {
+    pub(crate) image: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) container_name: Option<String>,
+    pub(crate) container_name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) hostname: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub(crate) entrypoint: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub(crate) command: Vec<String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub(crate) environment: BTreeMap<String, String>,
+    pub(crate) hostname: Option<&'a str>,
+    #[serde(skip_serializing_if = "Literals::is_empty")]
+    pub(crate) entrypoint: Literals<'a>,
+    #[serde(skip_serializing_if = "Literals::is_empty")]
+    pub(crate) command: Literals<'a>,
+    #[serde(skip_serializing_if = "LiteralMap::is_empty")]
+    pub(crate) environment: LiteralMap<'a>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) ports: Vec<Port>,
-    pub(crate) networks: Vec<String>,
+    pub(crate) networks: Vec<&'a str>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub(crate) read_only: bool,
     /// Compose only: `docker stack deploy` ignores it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) security_opt: Vec<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub(crate) volumes: Vec<Mount>,
+    pub(crate) volumes: Vec<Mount<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) configs: Vec<ObjectRef>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub(crate) secrets: Vec<SecretRef>,
+    pub(crate) secrets: Vec<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) healthcheck: Option<Healthcheck>,
+    pub(crate) healthcheck: Option<Healthcheck<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) stop_grace_period: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -127,12 +167,12 @@ pub(crate) struct Port {
 
 /// A volume, bind or tmpfs mount, long syntax.
 #[derive(Debug, Serialize)]
-pub(crate) struct Mount {
+pub(crate) struct Mount<'a> {
     #[serde(rename = "type")]
     pub(crate) kind: &'static str,
     /// Empty for tmpfs (Docker rejects a tmpfs source).
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub(crate) source: String,
+    #[serde(skip_serializing_if = "is_empty")]
+    pub(crate) source: Cow<'a, str>,
     pub(crate) target: String,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub(crate) read_only: bool,
@@ -146,15 +186,10 @@ pub(crate) struct ObjectRef {
     pub(crate) mode: u32,
 }
 
-/// A secret mounted into a service: by name, at `/run/secrets/<name>`.
-#[derive(Debug, Serialize)]
-#[serde(transparent)]
-pub(crate) struct SecretRef(pub(crate) String);
-
 /// Health check of the local process only.
 #[derive(Debug, Clone, Serialize)]
-pub(crate) struct Healthcheck {
-    pub(crate) test: Vec<String>,
+pub(crate) struct Healthcheck<'a> {
+    pub(crate) test: Literals<'a>,
     pub(crate) interval: String,
     pub(crate) timeout: String,
     pub(crate) retries: u32,
@@ -275,4 +310,103 @@ pub(crate) struct FileObject {
     pub(crate) file: Option<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub(crate) external: bool,
+}
+
+impl<'a> Service<'a> {
+    /// The keys the stack and the compose file write alike for one
+    /// instance. Free text is written literally: Compose and `docker stack
+    /// deploy` interpolate `$`, so it becomes `$$`.
+    pub(crate) fn common(plan: &'a Plan, d: &'a Deployment) -> Self {
+        Self {
+            image: &d.image,
+            entrypoint: Literals(&d.entrypoint),
+            command: Literals(&d.command),
+            environment: LiteralMap(&d.environment),
+            networks: d
+                .networks
+                .iter()
+                .map(|n| plan.networks.get(*n).name.as_str())
+                .collect(),
+            read_only: d.read_only,
+            secrets: d.secrets.iter().map(String::as_str).collect(),
+            healthcheck: d.healthcheck.as_ref().map(|h| Healthcheck {
+                test: Literals(&h.test),
+                interval: h.interval.to_string(),
+                timeout: h.timeout.to_string(),
+                retries: h.retries,
+                start_period: h.start_period.to_string(),
+            }),
+            stop_grace_period: d.stop_grace_period.map(|p| p.to_string()),
+            ..Self::default()
+        }
+    }
+}
+
+/// The named volume of an instance, mounted where it keeps its data.
+pub(crate) fn data_volume(instance: &Instance) -> Option<Mount<'_>> {
+    let data = instance.data.as_ref()?;
+    Some(Mount {
+        kind: "volume",
+        source: Cow::Borrowed(data.volume.as_deref()?),
+        target: data.path.display().to_string(),
+        read_only: false,
+    })
+}
+
+/// tmpfs mounts of a read-only instance.
+pub(crate) fn tmpfs<'a>(d: &'a Deployment) -> impl Iterator<Item = Mount<'a>> + 'a {
+    d.tmpfs.iter().map(|target| Mount {
+        kind: "tmpfs",
+        source: Cow::Borrowed(""),
+        target: target.display().to_string(),
+        read_only: false,
+    })
+}
+
+impl Resources {
+    /// Limits and reservations of one task.
+    pub(crate) fn of(r: &pf_model::model::Resources) -> Self {
+        Self {
+            limits: Limits {
+                cpus: r.limits.cpus.to_string(),
+                memory: r.limits.memory.docker(),
+                pids: r.limits.pids,
+            },
+            reservations: Reservations {
+                cpus: r.reservations.cpus.to_string(),
+                memory: r.reservations.memory.docker(),
+            },
+        }
+    }
+}
+
+/// The long-syntax port `mode`.
+pub(crate) fn publish_mode(mode: pf_model::model::PublishMode) -> &'static str {
+    match mode {
+        pf_model::model::PublishMode::Host => "host",
+        pf_model::model::PublishMode::Ingress => "ingress",
+    }
+}
+
+/// A network with its half of the subnet.
+pub(crate) fn network(n: &NetworkPlan) -> Network {
+    let mut driver_opts = BTreeMap::new();
+    if n.encrypted {
+        driver_opts.insert("encrypted".to_owned(), String::new());
+    }
+    Network {
+        driver: n.driver.as_str(),
+        driver_opts,
+        attachable: n.attachable,
+        internal: n.internal,
+        ipam: Ipam {
+            config: n
+                .subnet
+                .iter()
+                .map(|s| Subnet {
+                    subnet: s.to_string(),
+                })
+                .collect(),
+        },
+    }
 }

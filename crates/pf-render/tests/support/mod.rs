@@ -38,6 +38,15 @@ pub fn topologies() -> Vec<String> {
     files
 }
 
+/// The file name of a topology without `.toml`: names its snapshots.
+pub fn stem(topology: &str) -> String {
+    Path::new(topology)
+        .file_stem()
+        .expect("topology file name")
+        .to_string_lossy()
+        .into_owned()
+}
+
 /// Loads, validates and renders one topology (path relative to the root).
 pub fn render(relative: &str, target: Target) -> Bundle {
     let text = std::fs::read_to_string(root().join(relative)).expect("read topology");
@@ -47,7 +56,8 @@ pub fn render(relative: &str, target: Target) -> Bundle {
     let topology = checked
         .topology
         .unwrap_or_else(|| panic!("{relative} is invalid: {:#?}", checked.diagnostics));
-    pf_render::render(&topology, target).unwrap_or_else(|e| panic!("{relative} ({target}): {e}"))
+    pf_render::render(&topology, target.clone())
+        .unwrap_or_else(|e| panic!("{relative} ({target}): {e}"))
 }
 
 /// Every topology rendered for every target.
@@ -55,7 +65,7 @@ pub fn all_bundles() -> Vec<(String, Target, Bundle)> {
     let mut out = Vec::new();
     for t in topologies() {
         for target in [Target::Swarm, Target::Compose] {
-            let bundle = render(&t, target);
+            let bundle = render(&t, target.clone());
             out.push((t.clone(), target, bundle));
         }
     }

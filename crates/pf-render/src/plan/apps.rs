@@ -1,0 +1,213 @@
+//! The stateless app services: their instances, the environment that
+//! connects them to PostgreSQL and Redis, and their deployments.
+
+use std::collections::BTreeMap;
+
+use pf_model::model::{AppService, Connection};
+use pf_model::units::Duration;
+use pf_model::{TopologyFile, naming};
+use serde::Serialize;
+
+use super::deployment::{Deployment, EndpointMode, check, shell};
+use super::instance::{Instance, Kind, Namer};
+use super::local::AppAddresses;
+use super::postgres::PgPlan;
+use super::redis::RedisPlan;
+
+/// A stateless app service.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub struct AppPlan {
+    /// The topology's settings (its `port` is the production port).
+    pub settings: AppService,
+    /// Service name (`backend`).
+    pub name: String,
+    /// Port as the target binds it (moved up locally without root).
+    pub port: u16,
+    /// Swarm: one replicated service named like the app; Compose and
+    /// local: `backend1`.. `backendN`.
+    pub instances: Vec<Instance>,
+    /// Environment: the topology's variables, `<NAME>_FILE` for each
+    /// secret, and connection settings (never a password).
+    pub environment: BTreeMap<String, String>,
+    /// Secrets mounted into the service, sorted.
+    pub secrets: Vec<String>,
+}
+
+impl AppPlan {
+    /// Every app service, in topology order, connected to `postgres` and
+    /// `redis` (its read endpoint is on the load balancer at `lb_host`).
+    pub(super) fn all(
+        t: &TopologyFile,
+        namer: &Namer<'_>,
+        postgres: &PgPlan,
+        redis: &RedisPlan,
+        lb_host: &str,
+    ) -> Vec<Self> {
+        let mut addresses = AppAddresses::default();
+        let shared = Shared::new(t, postgres, redis, lb_host);
+        t.services
+            .iter()
+            .enumerate()
+            .map(|(k, s)| {
+                let name = s.name.to_string();
+                let mut instance = |instance_name: &str, i: u32| {
+                    namer.instance(instance_name, Kind::App, addresses.next(k, i), None)
+                };
+                let instances = if namer.swarm() {
+                    vec![instance(&name, 1)]
+                } else {
+                    (1..=s.replicas)
+                        .map(|i| instance(&naming::app_instance(&name, i), i))
+                        .collect()
+                };
+                let mut app = Self {
+                    port: namer.port(s.port),
+                    environment: BTreeMap::new(),
+                    secrets: Vec::new(),
+                    settings: s.clone(),
+                    name,
+                    instances,
+                };
+                app.connect(t, namer, &shared);
+                if namer.containers() {
+                    let deployment = app.deployment(t, namer, postgres, redis);
+                    for i in &mut app.instances {
+                        i.deployment = Some(deployment.clone());
+                    }
+                }
+                app
+            })
+            .collect()
+    }
+
+    /// Connection settings, secret file variables and the topology's own
+    /// variables; never a password.
+    fn connect(&mut self, t: &TopologyFile, namer: &Namer<'_>, shared: &Shared) {
+        let spec = &self.settings;
+        let env = &mut self.environment;
+        let mut secrets: Vec<String> = spec.secrets.iter().map(ToString::to_string).collect();
+        if spec.connects_to.contains(&Connection::Postgres) {
+            env.insert("DATABASE_URL".into(), shared.database_url.clone());
+            if let Some(url) = &shared.database_replica_url {
+                env.insert("DATABASE_REPLICA_URL".into(), url.clone());
+            }
+            env.insert("POSTGRES_USER".into(), t.postgres.owner.to_string());
+            env.insert("POSTGRES_DB".into(), t.postgres.database.to_string());
+            secrets.push(t.postgres.password_secret.to_string());
+        }
+        if spec.connects_to.contains(&Connection::Redis) {
+            env.insert("REDIS_SENTINELS".into(), shared.sentinels.clone());
+            env.insert("REDIS_MASTER_NAME".into(), t.redis.master_name.clone());
+            secrets.push(t.redis.password_secret.to_string());
+        }
+        if let Some(workers) = spec.workers {
+            env.insert(
+                format!(
+                    "{}_WORKERS",
+                    self.name.to_ascii_uppercase().replace('-', "_")
+                ),
+                workers.to_string(),
+            );
+        }
+        secrets.sort();
+        secrets.dedup();
+        for s in &secrets {
+            env.insert(
+                format!("{}_FILE", s.to_ascii_uppercase()),
+                namer.secret_file(s).display().to_string(),
+            );
+        }
+        for (k, v) in &spec.environment {
+            env.insert(k.clone(), v.clone());
+        }
+        self.secrets = secrets;
+    }
+
+    /// The deployment every instance of this app shares.
+    fn deployment(
+        &self,
+        t: &TopologyFile,
+        namer: &Namer<'_>,
+        postgres: &PgPlan,
+        redis: &RedisPlan,
+    ) -> Deployment {
+        let spec = &self.settings;
+        let mut d = Deployment::new(
+            Kind::App,
+            spec.image.to_string(),
+            spec.resources.clone(),
+            spec.update_order.unwrap_or(t.rollout.order),
+            t.rollout.rollback.order,
+        );
+        d.replicas = if namer.swarm() { spec.replicas } else { 1 };
+        // nginx must see every task, not one VIP (least_conn, passive
+        // checks and next-upstream need the individual peers).
+        d.endpoint_mode = EndpointMode::Dnsrr;
+        d.environment = self.environment.clone();
+        d.secrets = self.secrets.clone();
+        let nodes = t.capacity.nodes;
+        if namer.swarm() && nodes > 1 && spec.replicas > 1 {
+            // Spread, while leaving room to reschedule when one node is lost.
+            d.placement.max_replicas_per_node = Some(spec.replicas.div_ceil(nodes - 1));
+        }
+        // One quoted shell word: a query's `&` or any other character of
+        // the path is data for curl, never shell syntax (validation keeps
+        // `'` and `$` out of paths as well).
+        let url = crate::escape::shell_word(&format!(
+            "http://127.0.0.1:{}{}",
+            self.port, spec.health_path
+        ));
+        // The app image's tools are unknown: try curl, then busybox wget.
+        d.healthcheck = check(
+            shell(format!(
+                "curl -fsS {url} >/dev/null || wget -qO- {url} >/dev/null"
+            )),
+            10,
+            3,
+            Duration::from_secs(30),
+        );
+        if spec.connects_to.contains(&Connection::Postgres) {
+            d.depends_on.push(postgres.primary.instance.name.clone());
+        }
+        if spec.connects_to.contains(&Connection::Redis) {
+            d.depends_on.push(redis.master.instance.name.clone());
+        }
+        d
+    }
+}
+
+/// Connection values every app that uses them gets the same.
+struct Shared {
+    database_url: String,
+    database_replica_url: Option<String>,
+    sentinels: String,
+}
+
+impl Shared {
+    fn new(t: &TopologyFile, postgres: &PgPlan, redis: &RedisPlan, lb_host: &str) -> Self {
+        let pg = &t.postgres;
+        let user = &pg.owner;
+        let db = &pg.database;
+        let replica_host = match (&pg.read_endpoint, postgres.replicas.first()) {
+            (Some(read), _) => Some(format!("{lb_host}:{}", read.port)),
+            (None, Some(r)) => Some(format!("{}:{}", r.instance.host, pg.port)),
+            (None, None) => None,
+        };
+        Self {
+            database_url: format!(
+                "postgresql://{user}@{}:{}/{db}",
+                postgres.primary.instance.host, pg.port
+            ),
+            database_replica_url: replica_host
+                .map(|host| format!("postgresql://{user}@{host}/{db}")),
+            sentinels: redis
+                .sentinels
+                .iter()
+                .map(|s| format!("{}:{}", s.instance.host, t.redis.sentinel.port))
+                .collect::<Vec<_>>()
+                .join(","),
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! Declared secrets: names and file paths, never values.
+
+use std::path::PathBuf;
+
+use pf_model::TopologyFile;
+use serde::Serialize;
+
+use super::instance::Namer;
+
+/// A declared secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub struct SecretPlan {
+    /// Secret name (`postgres_password`).
+    pub name: String,
+    /// What it holds, as the topology describes it.
+    pub description: String,
+    /// The guide's variable for it (`POSTGRES_PASSWORD`).
+    pub env: String,
+    /// Where the processes of this target read it.
+    pub file: PathBuf,
+}
+
+impl SecretPlan {
+    /// Every declared secret, in name order.
+    pub(super) fn all(t: &TopologyFile, namer: &Namer<'_>) -> Vec<Self> {
+        t.secrets
+            .iter()
+            .map(|(name, description)| Self {
+                name: name.to_string(),
+                description: description.clone(),
+                env: name.env_stem(),
+                file: namer.secret_file(name.as_str()),
+            })
+            .collect()
+    }
+}
