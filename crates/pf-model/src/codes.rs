@@ -270,6 +270,10 @@ codes! {
     LimitsBelowReservations = ("limits-below-reservations", Error, "a limit is below its reservation",
         "Docker rejects a memory reservation above the limit, and a CPU reservation above the limit can never be used. Raise the limit or lower the reservation."),
 
+    /// More members of a replication group than nodes.
+    StatefulMembersShareNodes = ("stateful-members-share-nodes", Warning, "more PostgreSQL members or Redis data nodes than nodes, so some share a node",
+        "With `placement = \"node-labels\"`, `setup-swarm.sh --label-nodes` pins each member to a node round-robin; with more members than `capacity.nodes`, two members of one group (a primary and its only replica, say) land on one node and one node failure takes both. Add nodes or lower the replicas. On a single Compose host this is unavoidable: the warning says so rather than hiding it."),
+
     // ---- Network -------------------------------------------------------------
     /// Subnet too small for every task.
     SubnetTooSmall = ("subnet-too-small", Error, "the overlay subnet has fewer addresses than the stack needs",

@@ -258,3 +258,39 @@ fn too_many_instances_are_refused() {
         errors(&t)
     );
 }
+
+/// Members of a replication group pinned by node labels need a node each:
+/// three PostgreSQL members on two nodes, or three Redis data nodes on two,
+/// are reported at the replica count; `placement = "anywhere"` and a group
+/// that fits are not.
+#[test]
+fn stateful_members_on_fewer_nodes_are_reported() {
+    let shared = |text: &str| -> Vec<String> {
+        warnings(text)
+            .into_iter()
+            .filter(|w| w.starts_with("stateful-members-share-nodes "))
+            .collect()
+    };
+    let two_nodes = PROD.replace("nodes = 3", "nodes = 2");
+    assert_eq!(
+        shared(&two_nodes),
+        Vec::<String>::new(),
+        "2 members on 2 nodes fit"
+    );
+    let pg = two_nodes.replacen("replicas = 1\ndatabase", "replicas = 2\ndatabase", 1);
+    assert_eq!(
+        shared(&pg),
+        ["stateful-members-share-nodes postgres.replicas"]
+    );
+    let redis = two_nodes.replacen("replicas = 1\nmaster-name", "replicas = 2\nmaster-name", 1);
+    assert_eq!(
+        shared(&redis),
+        ["stateful-members-share-nodes redis.replicas"]
+    );
+    let anywhere = pg.replacen(
+        "stop-grace-period = \"2m\"",
+        "stop-grace-period = \"2m\"\nplacement = \"anywhere\"",
+        1,
+    );
+    assert_eq!(shared(&anywhere), Vec::<String>::new());
+}
