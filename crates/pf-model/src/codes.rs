@@ -95,7 +95,7 @@ codes! {
         "Service names become Swarm services, Compose services, container names and DNS names; they must be unique. Rename one."),
     /// A name that collides with a generated one.
     ReservedServiceName = ("reserved-service-name", Error, "an app service name collides with a name the generator uses",
-        "The generator creates `nginx-lb`, `postgres-primary`, `postgres-replica-N`, `redis-master`, `redis-replica-N`, `redis-sentinel-N`, monitoring services, and Compose instances `<name>N` for every app service. An app service named like one of them would shadow it in DNS. Pick another name."),
+        "The generator creates `nginx-lb`, `postgres-N` (with the network aliases `postgres-primary` and `postgres-replica`), `redis-master`, `redis-replica-N`, `redis-sentinel-N`, monitoring services, and Compose instances `<name>N` for every app service. An app service named like one of them would shadow it in DNS. Pick another name."),
     /// Two services routed at one prefix.
     DuplicateRoute = ("duplicate-route", Error, "two app services are routed at the same URL prefix",
         "nginx would only ever use the first `location` with that prefix, so the second service would get no traffic. Give each service its own `route`."),
@@ -185,6 +185,9 @@ codes! {
         "Sentinels should fail independently; two on one host fall together and may take the majority with them. On a single Compose host this is unavoidable: the warning says so rather than hiding it."),
 
     // ---- PostgreSQL -------------------------------------------------------
+    /// `primary` names no member.
+    PgPrimaryOutOfRange = ("pg-primary-out-of-range", Error, "`postgres.primary` names no member of the cluster",
+        "Members are numbered `postgres-1` .. `postgres-<replicas + 1>`; `primary` is the number of the one that runs as the primary. A larger number names nothing, and no member would start as a writer."),
     /// Too few WAL senders.
     PgWalSendersTooLow = ("pg-wal-senders-too-low", Error, "`max-wal-senders` is below replicas + 2",
         "Each streaming replica holds a WAL sender; a `pg_basebackup -X stream` for a new or rebuilt replica needs two more. With fewer, bootstrapping a replica fails with `number of requested standby connections exceeds max_wal_senders`."),

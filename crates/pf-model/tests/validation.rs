@@ -294,3 +294,39 @@ fn stateful_members_on_fewer_nodes_are_reported() {
     );
     assert_eq!(shared(&anywhere), Vec::<String>::new());
 }
+
+/// `postgres.primary` names a member: 1 ..= replicas + 1. A topology edited
+/// in code is validated again and keeps its origin.
+#[test]
+fn postgres_primary_names_a_member() {
+    assert_one(
+        &edit(Some("postgres"), "replicas", "replicas = 1\nprimary = 3"),
+        "pg-primary-out-of-range",
+        "primary = 3",
+    );
+    let topology = pf_model::from_str(PROD, "prod.toml")
+        .expect("loads")
+        .validate()
+        .topology
+        .expect("valid");
+    let moved = topology.edited(|t| t.postgres.primary = 2);
+    let moved = moved.topology.expect("member 2 exists");
+    assert_eq!(moved.spec().postgres.primary, 2);
+    assert_eq!(moved.origin(), "prod.toml");
+    let checked = topology.edited(|t| t.postgres.primary = 3);
+    assert!(checked.topology.is_none());
+    assert!(
+        checked
+            .diagnostics
+            .iter()
+            .any(|d| d.code.name() == "pg-primary-out-of-range" && d.location.file == "prod.toml")
+    );
+    // Every member name is reserved, and the aliases that follow the roles.
+    for name in ["postgres-7", "postgres-primary", "postgres-replica"] {
+        assert_one(
+            &edit(Some("[services]"), "name", &format!("name = \"{name}\"")),
+            "reserved-service-name",
+            &format!("name = \"{name}\""),
+        );
+    }
+}
