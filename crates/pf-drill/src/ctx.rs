@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
+use pf_model::Topology;
 use pf_render::Plan;
 
 use crate::cancel::Cancel;
@@ -25,6 +26,9 @@ pub trait Progress: Sync {
 pub(crate) struct Ctx<'a> {
     /// Where every process runs and what it reads: the renderer's plan.
     pub(crate) plan: Plan,
+    /// The topology the plan was made from (a scenario edits it, as a
+    /// person does for a failover, and renders again).
+    pub(crate) topology: Topology,
     /// Logs and budgets.
     pub(crate) layout: Layout,
     pub(crate) tools: Tools,
@@ -45,6 +49,7 @@ pub(crate) struct Ctx<'a> {
 impl<'a> Ctx<'a> {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
+        topology: Topology,
         plan: Plan,
         layout: Layout,
         tools: Tools,
@@ -57,6 +62,7 @@ impl<'a> Ctx<'a> {
     ) -> Self {
         let owner_passfile = layout.local.secrets_dir.join("drill-owner.pgpass");
         Self {
+            topology,
             plan,
             layout,
             tools,

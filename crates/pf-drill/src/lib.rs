@@ -111,6 +111,7 @@ pub fn run(
     preflight(&plan, need_web, need_redis, need_pg)?;
     let prepared = setup::prepare(&plan, &layout, &users, &tools, faults, &options.cancel)?;
     let mut ctx = Ctx::new(
+        topology.clone(),
         plan,
         layout,
         tools,

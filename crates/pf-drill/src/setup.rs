@@ -188,10 +188,6 @@ pub(crate) fn prepare(
         mkdir(dir, 0o700)?;
         users.give_to_postgres(dir)?;
     }
-    if let Some(socket_dir) = &pg.primary.socket_dir {
-        mkdir(socket_dir, 0o700)?;
-        users.give_to_postgres(socket_dir)?;
-    }
 
     let tls: Vec<&str> = plan
         .lb

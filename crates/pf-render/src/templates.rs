@@ -25,7 +25,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "postgres/postgresql.conf",
     "postgres/pg_hba.conf",
     "postgres/init-replication.sh",
-    "postgres/bootstrap-replica.sh",
+    "postgres/member.sh",
     "postgres/backup-from-replica.sh",
     "redis/data-node.conf",
     "redis/sentinel.conf",
@@ -36,6 +36,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "scripts/ha-setup.sh",
     "scripts/health-check.sh",
     "scripts/failover-test.sh",
+    "scripts/backup.sh",
     "docs/README.md",
     "docs/env.example",
 ];

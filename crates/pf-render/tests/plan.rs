@@ -142,45 +142,37 @@ fn needles(plan: &Plan) -> Vec<(String, String)> {
         }
     }
     let pg = &plan.postgres;
-    let conf = &pg.files.primary_conf.artifact;
-    let primary = &pg.primary;
-    v.push((
-        conf.clone(),
-        format!("listen_addresses = '{}'", primary.instance.listen),
-    ));
-    v.push((
-        conf.clone(),
-        format!(
-            "unix_socket_directories = '{}'",
-            dir(primary.socket_dir.as_deref())
-        ),
-    ));
-    v.push((conf.clone(), format!("\nport = {}\n", pg.settings.port)));
-    v.push((
-        conf.clone(),
-        format!("hba_file = '{}'", pg.files.hba.path.display()),
-    ));
-    if let Some(bootstrap) = &pg.files.bootstrap {
-        let b = &bootstrap.artifact;
-        for r in &pg.replicas {
-            v.push((b.clone(), format!("listen_address='{}'", r.instance.listen)));
-            v.push((
-                b.clone(),
-                format!("socket_dir='{}'", dir(r.socket_dir.as_deref())),
-            ));
-            v.push((
-                b.clone(),
-                format!(
-                    "default_pgdata='{}'",
-                    dir(r.instance.data.as_ref().map(|d| d.path.as_path()))
-                ),
-            ));
-        }
+    for conf in [
+        &pg.files.primary_conf.artifact,
+        &pg.files.standby_conf.artifact,
+    ] {
+        v.push((conf.clone(), format!("\nport = {}\n", pg.settings.port)));
         v.push((
-            b.clone(),
+            conf.clone(),
+            format!("hba_file = '{}'", pg.files.hba.path.display()),
+        ));
+    }
+    // The member script gives each member what its container would have
+    // had: its address, socket folder and data folder, by its name.
+    let member = &pg.files.member.artifact;
+    for m in pg.members() {
+        v.push((
+            member.clone(),
             format!(
-                "primary_host=\"${{PG_PRIMARY_HOST:-{}}}\"",
-                primary.instance.listen
+                "    {})\n        m_host='{}'",
+                m.instance.name, m.instance.listen
+            ),
+        ));
+        v.push((member.clone(), format!("m_listen='{}'", m.instance.listen)));
+        v.push((
+            member.clone(),
+            format!("m_socket='{}'", dir(m.socket_dir.as_deref())),
+        ));
+        v.push((
+            member.clone(),
+            format!(
+                "m_data='{}'",
+                dir(m.instance.data.as_ref().map(|d| d.path.as_path()))
             ),
         ));
     }

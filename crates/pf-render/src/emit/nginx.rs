@@ -82,6 +82,8 @@ struct Read<'a> {
     port: u16,
     zone_size: String,
     servers: Vec<String>,
+    /// `so_keepalive=` of the listener: idle:interval:count.
+    keepalive: String,
 }
 
 pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> {
@@ -153,6 +155,10 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
             port: r.port,
             zone_size: zone_size.clone(),
             servers: servers(&r.upstream),
+            keepalive: format!(
+                "{}s:{}s:{}",
+                r.keepalive.idle_secs, r.keepalive.interval_secs, r.keepalive.count
+            ),
         }),
     };
     let text = crate::templates::render("nginx/load-balancer.conf", &ctx)?;

@@ -133,7 +133,7 @@ pub(crate) struct Service<'a> {
     pub(crate) environment: LiteralMap<'a>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) ports: Vec<Port>,
-    pub(crate) networks: Vec<&'a str>,
+    pub(crate) networks: Networks<'a>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub(crate) read_only: bool,
     /// Compose only: `docker stack deploy` ignores it.
@@ -147,6 +147,8 @@ pub(crate) struct Service<'a> {
     pub(crate) secrets: Vec<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) healthcheck: Option<Healthcheck<'a>>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) sysctls: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) stop_grace_period: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -154,6 +156,34 @@ pub(crate) struct Service<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) restart: Option<String>,
     pub(crate) deploy: Deploy,
+}
+
+/// The networks of a service: a list of names, or, when the service has
+/// aliases, the long form with the aliases on the data network.
+#[derive(Debug, Default)]
+pub(crate) struct Networks<'a> {
+    names: Vec<&'a str>,
+    /// The network the aliases are on, and the aliases.
+    aliases: Option<(&'a str, &'a [String])>,
+}
+
+/// One network of a service in the long form.
+#[derive(Debug, Serialize)]
+struct ServiceNetwork<'a> {
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    aliases: &'a [String],
+}
+
+impl Serialize for Networks<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.aliases {
+            None => s.collect_seq(&self.names),
+            Some((on, aliases)) => s.collect_map(self.names.iter().map(|n| {
+                let aliases: &[String] = if *n == on { aliases } else { &[] };
+                (n, ServiceNetwork { aliases })
+            })),
+        }
+    }
 }
 
 /// A published port, long syntax.
@@ -322,11 +352,16 @@ impl<'a> Service<'a> {
             entrypoint: Literals(&d.entrypoint),
             command: Literals(&d.command),
             environment: LiteralMap(&d.environment),
-            networks: d
-                .networks
-                .iter()
-                .map(|n| plan.networks.get(*n).name.as_str())
-                .collect(),
+            networks: Networks {
+                names: d
+                    .networks
+                    .iter()
+                    .map(|n| plan.networks.get(*n).name.as_str())
+                    .collect(),
+                aliases: (!d.aliases.is_empty())
+                    .then_some((plan.networks.data.name.as_str(), d.aliases.as_slice())),
+            },
+            sysctls: d.sysctls.clone(),
             read_only: d.read_only,
             secrets: d.secrets.iter().map(String::as_str).collect(),
             healthcheck: d.healthcheck.as_ref().map(|h| Healthcheck {

@@ -28,6 +28,11 @@ pub struct Deployment {
     pub endpoint_mode: EndpointMode,
     /// The networks it joins.
     pub networks: Vec<Net>,
+    /// More names it answers to on the data network, besides its own: the
+    /// PostgreSQL primary's `postgres-primary`, which moves to another
+    /// member when the topology names another primary.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
     /// A read-only root file system, with a tmpfs at each of `tmpfs`.
     pub read_only: bool,
     /// Writable in-memory folders of a read-only instance.
@@ -49,6 +54,9 @@ pub struct Deployment {
     /// Docker secrets mounted under `/run/secrets`, by name.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<String>,
+    /// Kernel settings of its own network namespace (`net.*`), by name.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub sysctls: BTreeMap<String, String>,
     /// Health check of the instance's own process.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub healthcheck: Option<Healthcheck>,
@@ -159,6 +167,7 @@ impl Deployment {
             stateful: false,
             endpoint_mode: EndpointMode::Vip,
             networks: super::network::default_networks(kind),
+            aliases: Vec::new(),
             read_only: false,
             tmpfs: Vec::new(),
             entrypoint: Vec::new(),
@@ -166,6 +175,7 @@ impl Deployment {
             environment: BTreeMap::new(),
             ports: Vec::new(),
             secrets: Vec::new(),
+            sysctls: BTreeMap::new(),
             healthcheck: None,
             stop_grace_period: None,
             resources,

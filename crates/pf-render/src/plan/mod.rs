@@ -35,7 +35,7 @@ pub use lb::{Entry, LbPlan, ReadEndpoint, Route, Scheme, TlsFiles, Upstream};
 pub use local::{LocalPlan, PortRemap};
 pub use monitoring::{Job, MonitoringFiles, MonitoringPlan, ScrapeJob};
 pub use network::{Driver, Net, NetworkPlan, Networks};
-pub use postgres::{PgFiles, PgMember, PgPlan, PgRole};
+pub use postgres::{Keepalive, PgFiles, PgMember, PgPlan, PgRole};
 pub use redis::{RedisFiles, RedisNode, RedisPlan, RedisRole, SentinelPlan, TemplateDefaults};
 pub use secrets::SecretPlan;
 pub use waivers::Waiver;

@@ -182,7 +182,7 @@ impl MonitoringPlan {
                 "DATA_SOURCE_URI".into(),
                 format!(
                     "{}:{}/{}?sslmode=disable",
-                    pg.primary.instance.host, pg.settings.port, pg.settings.database
+                    pg.primary_host, pg.settings.port, pg.settings.database
                 ),
             );
             d.environment
