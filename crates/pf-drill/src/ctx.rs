@@ -12,7 +12,7 @@ use pf_render::Plan;
 
 use crate::cancel::Cancel;
 use crate::layout::Layout;
-use crate::setup::Users;
+use crate::setup::{Faults, Users};
 use crate::tools::Tools;
 
 /// Receives progress lines while the drill runs.
@@ -42,6 +42,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) sentinel_password_file: PathBuf,
     /// libpq password file of the owner role, for connections over TCP.
     pub(crate) owner_passfile: PathBuf,
+    /// The faults injected into the bundle (also when it is rendered again).
+    pub(crate) faults: Faults,
     /// Every secret value; replaced by `<secret>` in all output.
     secrets: Vec<String>,
 }
@@ -73,6 +75,7 @@ impl<'a> Ctx<'a> {
             redis_password: String::new(),
             sentinel_password_file,
             owner_passfile,
+            faults: Faults::default(),
             secrets,
         }
     }

@@ -122,6 +122,7 @@ pub fn run(
         prepared.secrets,
         prepared.sentinel_password_file,
     );
+    ctx.faults = faults;
     ctx.read_passwords()?;
     ctx.say(
         "setup",

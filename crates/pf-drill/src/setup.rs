@@ -76,12 +76,16 @@ impl Users {
 /// - `wrong-sentinel-auth`: the Sentinels get a password file with another
 ///   value than the data nodes' (a wrong `sentinel auth-pass`);
 /// - `no-next-upstream`: `proxy_next_upstream off;` in the rendered nginx
-///   file, so a stopped backend fails client requests.
+///   file, so a stopped backend fails client requests;
+/// - `old-primary-writes`: the rendered member script starts an old primary
+///   as a primary again instead of rejoining (what the old runbook let
+///   happen), so the redeploy of the postgres scenario makes two writers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Faults {
     pub(crate) no_replication_hba: bool,
     pub(crate) wrong_sentinel_auth: bool,
     pub(crate) no_next_upstream: bool,
+    pub(crate) old_primary_writes: bool,
 }
 
 /// The variable tests set to inject faults.
@@ -97,10 +101,11 @@ impl Faults {
                 "no-replication-hba" => f.no_replication_hba = true,
                 "wrong-sentinel-auth" => f.wrong_sentinel_auth = true,
                 "no-next-upstream" => f.no_next_upstream = true,
+                "old-primary-writes" => f.old_primary_writes = true,
                 other => {
                     return Err(DrillError::env(format!(
                         "{FAULT_VARIABLE}: unknown fault `{other}` (known: no-replication-hba, \
-                         wrong-sentinel-auth, no-next-upstream)"
+                         wrong-sentinel-auth, no-next-upstream, old-primary-writes)"
                     )));
                 }
             }
@@ -122,7 +127,44 @@ impl Faults {
         if self.no_next_upstream {
             v.push("no-next-upstream (`proxy_next_upstream off;` in the nginx file)");
         }
+        if self.old_primary_writes {
+            v.push(
+                "old-primary-writes (the member script starts an old primary as a primary again)",
+            );
+        }
         v
+    }
+
+    /// The bundle file `path` of `plan` as the faults change it.
+    pub(crate) fn apply(&self, plan: &Plan, path: &str, text: &str) -> String {
+        let mut text = text.to_owned();
+        if path == plan.postgres.files.hba.artifact && self.no_replication_hba {
+            text = text
+                .lines()
+                .filter(|l| !l.starts_with("host replication"))
+                .map(|l| format!("{l}\n"))
+                .collect();
+        }
+        if path == plan.lb.config.artifact && self.no_next_upstream {
+            text = text
+                .lines()
+                .map(|l| {
+                    if l.trim_start().starts_with("proxy_next_upstream ") {
+                        "            proxy_next_upstream off;\n".to_owned()
+                    } else {
+                        format!("{l}\n")
+                    }
+                })
+                .collect();
+        }
+        if path == plan.postgres.files.member.artifact && self.old_primary_writes {
+            text = text.replacen(
+                "        # An old primary: never a writer again without a promotion.\n",
+                "        run primary\n",
+                1,
+            );
+        }
+        text
     }
 }
 
@@ -230,26 +272,7 @@ pub(crate) fn prepare(
     let bundle = pf_render::emit(plan)
         .map_err(|e| DrillError::env(format!("rendering the local bundle failed (a bug): {e}")))?;
     for a in bundle.artifacts() {
-        let mut text = a.contents.clone();
-        if a.path == pg.files.hba.artifact && faults.no_replication_hba {
-            text = text
-                .lines()
-                .filter(|l| !l.starts_with("host replication"))
-                .map(|l| format!("{l}\n"))
-                .collect();
-        }
-        if a.path == plan.lb.config.artifact && faults.no_next_upstream {
-            text = text
-                .lines()
-                .map(|l| {
-                    if l.trim_start().starts_with("proxy_next_upstream ") {
-                        "            proxy_next_upstream off;\n".to_owned()
-                    } else {
-                        format!("{l}\n")
-                    }
-                })
-                .collect();
-        }
+        let text = faults.apply(plan, &a.path, &a.contents);
         write(&local.bundle_dir.join(&a.path), &text, a.mode)?;
     }
     Ok(Prepared {

@@ -526,13 +526,20 @@ fn redeploy(
         .filter(|m| m.instance.name != chosen.instance.name)
         .collect();
     let query = "SELECT application_name FROM pg_stat_replication WHERE state = 'streaming'";
-    let all = poll(ctx, REJOIN_LIMIT, Duration::from_millis(200), || {
+    // An old primary that accepts writes will never rejoin: no need to
+    // wait out the limit.
+    let outcome = poll(ctx, REJOIN_LIMIT, Duration::from_millis(200), || {
+        if sql(ctx, old, "postgres", "SELECT pg_is_in_recovery()").is_ok_and(|r| r == "f") {
+            return Ok(Some(None));
+        }
         let rows = sql(ctx, chosen, "postgres", query).unwrap_or_default();
         let streaming = others
             .iter()
             .all(|m| rows.lines().any(|l| l.trim() == m.slot));
-        Ok(streaming.then(Instant::now))
+        Ok(streaming.then(|| Some(Instant::now())))
     })?;
+    let writing = outcome == Some(None);
+    let all = outcome.flatten();
     let rows = sql(ctx, chosen, "postgres", query).unwrap_or_default();
     checks.push(Check::new(
         format!(
@@ -545,6 +552,7 @@ fn redeploy(
                 others.len(),
                 secs(t - t_restart)
             ),
+            None if writing => "it accepts writes".to_owned(),
             None => format!("streaming: {}", rows.lines().collect::<Vec<_>>().join(", ")),
         },
         format!(
@@ -614,10 +622,12 @@ fn write_changed(ctx: &Ctx<'_>, bundle: &pf_render::Bundle) -> Result<Vec<String
     let mut changed = Vec::new();
     for a in bundle.artifacts() {
         let path = dir.join(&a.path);
-        if std::fs::read_to_string(&path).is_ok_and(|t| t == a.contents) {
+        // The injected faults stay: the edited bundle is broken the same way.
+        let contents = ctx.faults.apply(&ctx.plan, &a.path, &a.contents);
+        if std::fs::read_to_string(&path).is_ok_and(|t| t == contents) {
             continue;
         }
-        std::fs::write(&path, &a.contents)
+        std::fs::write(&path, &contents)
             .and_then(|()| std::fs::set_permissions(&path, std::fs::Permissions::from_mode(a.mode)))
             .map_err(|e| Failure::Finding(format!("cannot write {}: {e}", path.display())))?;
         changed.push(a.path.clone());
