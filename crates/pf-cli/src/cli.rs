@@ -3,11 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
-use pf_model::Code;
-
 use crate::exit::Outcome;
-use crate::{check, drill, lint, output, render};
+use crate::{check, drill, explain, lint, output, render};
+use clap::{Parser, Subcommand, ValueEnum};
 
 const EXIT_CODES: &str = "\
 Exit status:
@@ -199,13 +197,7 @@ pub(crate) fn execute() -> ExitCode {
             run_dir: args.run_dir,
         }),
         Command::Schema => emit(&pf_model::json_schema()),
-        Command::Explain { code, all, catalog } => {
-            if catalog {
-                emit(&pf_lint::catalog_markdown())
-            } else {
-                explain(code.as_deref(), all)
-            }
-        }
+        Command::Explain { code, all, catalog } => explain::run(code.as_deref(), all, catalog),
     };
     outcome.into()
 }
@@ -223,35 +215,4 @@ fn render_cmd(args: RenderArgs, target: pf_render::Target) -> Outcome {
 
 fn emit(text: &str) -> Outcome {
     output::emit(text, Outcome::Ok)
-}
-
-fn explain(code: Option<&str>, all: bool) -> Outcome {
-    if all {
-        return emit(&pf_model::codes::diagnostics_markdown());
-    }
-    let name = code.unwrap_or_default();
-    match name.parse::<Code>() {
-        Ok(c) => emit(&format!(
-            "{} ({})\n\n{}.\n\n{}\n",
-            c.name(),
-            c.severity(),
-            c.description(),
-            c.explanation()
-        )),
-        Err(()) => match name.parse::<pf_lint::Rule>() {
-            Ok(r) => emit(&format!(
-                "{} ({})\n\n{}",
-                r.name(),
-                r.severity(),
-                pf_lint::entry(r)
-            )),
-            Err(()) => {
-                output::error(&format!(
-                    "error: unknown diagnostic code `{}`\n  = help: `pf-render explain --all` lists every topology code, `--catalog` every lint rule",
-                    output::shown(name)
-                ));
-                Outcome::Failure
-            }
-        },
-    }
 }

@@ -9,6 +9,7 @@ mod cli;
 mod drift;
 mod drill;
 mod exit;
+mod explain;
 mod lint;
 mod load;
 mod output;

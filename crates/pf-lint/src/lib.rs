@@ -13,7 +13,7 @@
 //! let stack = "services:\n  db:\n    image: postgres\n    environment:\n      POSTGRES_PASSWORD: hunter2\n";
 //! let input = Input::new("docker-compose.yml", stack).expect("a compose file");
 //! let report = lint(&[input], &Options::default());
-//! assert!(report.findings.iter().any(|f| f.rule.name() == "env-secret-value"));
+//! assert!(report.findings.iter().any(|f| f.code == pf_lint::Rule::SecretInEnvironment));
 //! ```
 //!
 //! Pure: no I/O, no printing. `pf-render lint` reads files and prints.
@@ -30,9 +30,10 @@ mod waiver;
 mod yaml;
 
 pub use detect::detect;
-pub use report::{AppliedException, FileReport, Finding, Location, Report, Waived};
+pub use report::{AppliedException, Diagnostic, FileReport, Location, Report, Waived};
 pub use rules::{
-    EXCEPTIONS, Exception, FileKind, Rule, Scope, Target, catalog_markdown, entry, exceptions,
+    EXCEPTIONS, Exception, FileKind, Rule, RuleMeta, Scope, Target, catalog_markdown, entry,
+    exceptions,
 };
 
 use source::FileCx;

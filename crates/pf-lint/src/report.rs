@@ -1,91 +1,20 @@
-//! Findings and how they are printed: the same compiler-style text, GitHub
-//! annotations and flat JSON objects as `pf-render check`.
+//! What `lint` found, and how it is printed: the diagnostics in the same
+//! compiler-style text, GitHub annotations and flat JSON objects as
+//! `pf-render check`, then notes on targets, exceptions and waivers.
 
 use std::fmt::Write as _;
 
-use pf_model::Severity;
 use serde::Serialize;
 
-use crate::rules::{Exception, FileKind, Rule, Target};
+use crate::rules::{Exception, FileKind, Target};
 
-/// Where a finding is: the same type as a topology diagnostic's location.
-pub use pf_model::Location;
-
-/// One problem: a rule, what is wrong, how to fix it, and where.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
-    /// The rule that found it.
-    pub rule: Rule,
-    /// What is wrong, naming the values involved.
-    pub message: String,
-    /// How to fix it.
-    pub help: String,
-    /// The key path (`services.web.deploy.resources`) or directive.
-    pub path: String,
-    /// The stack service it is about, if any (waivers can name it).
-    pub service: Option<String>,
-    /// Where.
-    pub location: Location,
-}
-
-impl Finding {
-    /// The severity of the rule.
-    pub fn severity(&self) -> Severity {
-        self.rule.severity()
-    }
-
-    /// True for errors.
-    pub fn is_error(&self) -> bool {
-        self.severity() == Severity::Error
-    }
-
-    /// Compiler-style text with the source line and a caret, printed as
-    /// `pf-render check` prints a topology diagnostic.
-    pub fn to_human(&self) -> String {
-        pf_model::human(
-            self.severity(),
-            self.rule.name(),
-            &self.message,
-            &self.help,
-            &self.location,
-        )
-    }
-
-    /// A GitHub Actions workflow command that annotates the line.
-    pub fn to_github(&self) -> String {
-        pf_model::github(
-            self.severity(),
-            self.rule.name(),
-            &self.message,
-            &self.help,
-            &self.location,
-        )
-    }
-}
-
-/// JSON form: the flat object of `pf-render check`, plus the service.
-impl Serialize for Finding {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("Finding", 9)?;
-        st.serialize_field("file", &self.location.file)?;
-        st.serialize_field("line", &self.location.line)?;
-        st.serialize_field("column", &self.location.column)?;
-        st.serialize_field("severity", &self.severity())?;
-        st.serialize_field("code", &self.rule)?;
-        st.serialize_field("message", &self.message)?;
-        st.serialize_field("help", &self.help)?;
-        st.serialize_field("path", &self.path)?;
-        st.serialize_field("service", &self.service)?;
-        st.end()
-    }
-}
+pub use pf_diag::{Diagnostic, Location};
 
 /// A finding that a waiver switched off, and the waiver's reason.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Waived {
     /// The finding.
-    pub finding: Finding,
+    pub finding: Diagnostic,
     /// Why it is accepted.
     pub reason: String,
     /// Where the waiver is.
@@ -127,7 +56,7 @@ pub struct Report {
     /// One entry per file, in input order.
     pub files: Vec<FileReport>,
     /// Findings that count, in file order, then line and column.
-    pub findings: Vec<Finding>,
+    pub findings: Vec<Diagnostic>,
     /// Findings switched off by a waiver.
     pub waived: Vec<Waived>,
     /// Target exceptions, per file.
@@ -171,14 +100,14 @@ impl Report {
         }
         // One line per waiver, not per waived finding: a waiver for twelve
         // services says the same thing twelve times.
-        let mut seen: Vec<(&Location, Rule, &str, usize)> = Vec::new();
+        let mut seen: Vec<(&Location, pf_diag::DiagnosticCode, &str, usize)> = Vec::new();
         for w in &self.waived {
             match seen
                 .iter_mut()
-                .find(|(l, r, _, _)| *l == &w.waiver && *r == w.finding.rule)
+                .find(|(l, r, _, _)| *l == &w.waiver && *r == w.finding.code)
             {
                 Some(entry) => entry.3 += 1,
-                None => seen.push((&w.waiver, w.finding.rule, &w.reason, 1)),
+                None => seen.push((&w.waiver, w.finding.code, &w.reason, 1)),
             }
         }
         seen.sort_by_key(|(l, _, _, _)| (l.file.clone(), l.line));
@@ -188,7 +117,7 @@ impl Report {
                 "note[{rule}]: {count} finding(s) waived at {}:{}: {}",
                 at.file,
                 at.line,
-                pf_model::printable(reason)
+                pf_diag::printable(reason)
             );
         }
         if !self.files.is_empty() && (!self.exceptions.is_empty() || !self.waived.is_empty()) {
@@ -220,22 +149,23 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::Rule;
 
-    fn sample() -> Finding {
-        Finding {
-            rule: Rule::SecretInEnvironment,
-            message: "`DB_PASSWORD` holds a literal value".into(),
-            help: "use a secret file".into(),
-            path: "services.web.environment.DB_PASSWORD".into(),
-            service: Some("web".into()),
-            location: Location {
-                file: "a,b:c.yml".into(),
-                line: 7,
-                column: 7,
-                width: 11,
-                source_line: "      DB_PASSWORD: x\u{1b}[2J".into(),
-            },
-        }
+    fn sample() -> Diagnostic {
+        pf_diag::Finding::new(
+            Rule::SecretInEnvironment,
+            "services.web.environment.DB_PASSWORD",
+            "`DB_PASSWORD` holds a literal value",
+            "use a secret file",
+        )
+        .in_service("web")
+        .at(Location {
+            file: "a,b:c.yml".into(),
+            line: 7,
+            column: 7,
+            width: 11,
+            source_line: "      DB_PASSWORD: x\u{1b}[2J".into(),
+        })
     }
 
     #[test]

@@ -2,8 +2,9 @@
 
 use std::path::Path;
 
+use pf_diag::{Diagnostic, Finding};
+
 use crate::codes::Code;
-use crate::diagnostic::Diagnostic;
 use crate::model::TopologyFile;
 use crate::source::SourceMap;
 use crate::units::HELP_MARKER;
@@ -119,13 +120,7 @@ fn invalid(
     span: std::ops::Range<usize>,
 ) -> LoadError {
     LoadError::Invalid {
-        diagnostic: Box::new(Diagnostic {
-            code,
-            message: crate::diagnostic::clip(message),
-            help: crate::diagnostic::clip(help),
-            path: String::new(),
-            location: source.locate(span),
-        }),
+        diagnostic: Box::new(Finding::new(code, "", message, help).at(source.locate(span))),
     }
 }
 

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use pf_lint::Rule;
 use pf_model::model::{Connection, PublishMode, Resources, UpdateOrder};
 use pf_model::units::{ByteSize, Cpus, Duration};
 
@@ -686,52 +687,51 @@ pub(crate) fn waivers(cx: &Cx<'_>, specs: &[Spec]) -> Vec<super::yaml::Waiver> {
     };
     let mut out = Vec::new();
     // Only for services or files that exist: an unused waiver is a finding.
-    let mut add =
-        |rule: &'static str, services: Vec<String>, files: Vec<String>, reason: String| {
-            if !services.is_empty() || !files.is_empty() {
-                out.push(Waiver {
-                    rule,
-                    services,
-                    files,
-                    reason,
-                });
-            }
-        };
+    let mut add = |rule: Rule, services: Vec<String>, files: Vec<String>, reason: String| {
+        if !services.is_empty() || !files.is_empty() {
+            out.push(Waiver {
+                rule,
+                services,
+                files,
+                reason,
+            });
+        }
+    };
     let mut whole_file: Option<Waiver> = None;
     let swarm = cx.plan.swarm;
 
     add(
-        "capabilities-not-dropped",
+        Rule::CapabilitiesNotDropped,
         names(&|_| true),
         Vec::new(),
         "no image of this stack documents the capabilities it needs (docker-library/docs for nginx, postgres and redis say nothing; the entrypoints chown and switch users), so none are dropped rather than guessed".to_owned(),
     );
     add(
-        "root-fs-writable",
+        Rule::RootFsWritable,
         names(&|s| s.read_only.is_none()),
         Vec::new(),
         "the image does not document where it writes; only the official nginx image does (docker-library/docs nginx, \"Running nginx in read-only mode\"), and the load balancer is read-only".to_owned(),
     );
     add(
-        "user-not-set",
+        Rule::UserNotSet,
         names(&|s| matches!(s.role, Role::LoadBalancer | Role::Postgres | Role::Redis | Role::Sentinel)),
         Vec::new(),
         "the official image starts as root and drops privileges itself: nginx workers run as `nginx` (docker-library/docs nginx, \"User and group id\"); the PostgreSQL and Redis entrypoints fix data-folder ownership, then switch users with gosu (docker-entrypoint.sh)".to_owned(),
     );
     add(
-        "user-not-set",
+        Rule::UserNotSet,
         names(&|s| s.role == Role::App),
         Vec::new(),
         "the user is the image's choice: the topology does not say which users the app images support".to_owned(),
     );
     add(
-        "user-not-set",
+        Rule::UserNotSet,
         names(&|s| matches!(s.role, Role::Exporter | Role::Prometheus | Role::Grafana)),
         Vec::new(),
         "the monitoring images choose their own user in their Dockerfiles; overriding it would change who owns their data".to_owned(),
     );
     add(
-        "healthcheck-missing",
+        Rule::HealthcheckMissing,
         names(&|s| s.healthcheck.is_none()),
         Vec::new(),
         "the exporter images document no health-check command (some are built FROM scratch, without a shell); Prometheus scrapes each exporter and monitoring/alerts.yml alerts when `up == 0`".to_owned(),
@@ -755,13 +755,13 @@ pub(crate) fn waivers(cx: &Cx<'_>, specs: &[Spec]) -> Vec<super::yaml::Waiver> {
     };
     let stateless = |s: &Spec| !s.stateful && s.volume.is_none();
     add(
-        "single-replica-stateless",
+        Rule::SingleReplicaStateless,
         names(&|s| s.role == Role::Exporter && instances(s) < 2),
         Vec::new(),
         "one exporter per target: a second copy would double every series; Prometheus alerts when it is down and the orchestrator restarts it".to_owned(),
     );
     add(
-        "single-replica-stateless",
+        Rule::SingleReplicaStateless,
         names(&|s| s.role == Role::LoadBalancer && instances(s) < 2),
         Vec::new(),
         if swarm {
@@ -771,14 +771,14 @@ pub(crate) fn waivers(cx: &Cx<'_>, specs: &[Spec]) -> Vec<super::yaml::Waiver> {
         },
     );
     add(
-        "single-replica-stateless",
+        Rule::SingleReplicaStateless,
         names(&|s| s.role == Role::App && stateless(s) && instances(s) < 2),
         Vec::new(),
         "the topology runs a single instance of this service (the topology check warns `single-replica-tier`)".to_owned(),
     );
     if swarm {
         add(
-            "replicas-not-spread",
+            Rule::ReplicasNotSpread,
             names(&|s| s.replicas > 1 && s.max_replicas_per_node.is_none()),
             Vec::new(),
             format!(
@@ -788,7 +788,7 @@ pub(crate) fn waivers(cx: &Cx<'_>, specs: &[Spec]) -> Vec<super::yaml::Waiver> {
         );
         if !cx.t.network.encrypted {
             whole_file = Some(Waiver {
-                rule: "overlay-unencrypted",
+                rule: Rule::OverlayUnencrypted,
                 services: Vec::new(),
                 files: Vec::new(),
                 reason: "the topology sets `network.encrypted = false` (the topology check warns `network-unencrypted`)".to_owned(),
@@ -797,14 +797,14 @@ pub(crate) fn waivers(cx: &Cx<'_>, specs: &[Spec]) -> Vec<super::yaml::Waiver> {
     } else {
         if cx.t.restart.condition == pf_model::model::RestartCondition::Any {
             add(
-                "restart-policy-unbounded",
+                Rule::RestartPolicyUnbounded,
                 names(&|_| true),
                 Vec::new(),
                 "the topology's `restart.condition` is `any`: an HA service must come back after any exit, and Docker Engine bounds only `on-failure` (the CIS 5.15 trade-off)".to_owned(),
             );
         }
         add(
-            "port-not-bound-to-host-ip",
+            Rule::PortNotBoundToHostIp,
             names(&|s| s.role == Role::LoadBalancer),
             Vec::new(),
             "the load balancer is the public entry point and the topology names no listen address: it serves every interface of the host".to_owned(),
@@ -813,7 +813,7 @@ pub(crate) fn waivers(cx: &Cx<'_>, specs: &[Spec]) -> Vec<super::yaml::Waiver> {
 
     let password = &cx.plan.redis.password_file;
     add(
-        "redis-auth-missing",
+        Rule::RedisAuthMissing,
         Vec::new(),
         vec![
             files::REDIS_MASTER_CONF.to_owned(),
@@ -824,7 +824,7 @@ pub(crate) fn waivers(cx: &Cx<'_>, specs: &[Spec]) -> Vec<super::yaml::Waiver> {
         ),
     );
     add(
-        "redis-replica-auth-missing",
+        Rule::RedisReplicaAuthMissing,
         Vec::new(),
         vec![files::REDIS_REPLICA_CONF.to_owned()],
         format!(
@@ -839,7 +839,7 @@ pub(crate) fn waivers(cx: &Cx<'_>, specs: &[Spec]) -> Vec<super::yaml::Waiver> {
         .map(|s| files::sentinel_conf(s.index))
         .collect();
     add(
-        "sentinel-auth-pass-missing",
+        Rule::SentinelAuthPassMissing,
         Vec::new(),
         sentinel_files.clone(),
         format!(
@@ -847,13 +847,13 @@ pub(crate) fn waivers(cx: &Cx<'_>, specs: &[Spec]) -> Vec<super::yaml::Waiver> {
         ),
     );
     add(
-        "sentinel-without-password",
+        Rule::SentinelWithoutPassword,
         Vec::new(),
         sentinel_files,
         "clients discover the master through Sentinel without a password; Sentinel listens only on the internal data network".to_owned(),
     );
     add(
-        "pg-hba-tcp-without-tls",
+        Rule::PgHbaTcpWithoutTls,
         Vec::new(),
         vec![files::PG_HBA.to_owned()],
         if swarm && cx.t.network.encrypted {

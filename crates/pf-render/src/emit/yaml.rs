@@ -68,7 +68,7 @@ pub(crate) struct Lint {
 /// One accepted lint finding: which rule, where, and why.
 #[derive(Debug, Serialize)]
 pub(crate) struct Waiver {
-    pub(crate) rule: &'static str,
+    pub(crate) rule: pf_lint::Rule,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) services: Vec<String>,
     /// Other files of the bundle, relative to the stack file.
