@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::exit::Outcome;
+use crate::output::ColorChoice;
 use crate::{check, drill, explain, lint, output, render};
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -19,6 +20,15 @@ Exit status:
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Color human diagnostics: auto (a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    color: ColorChoice,
+    /// Print only diagnostics, results and errors (no "wrote ..." lines, summaries or progress).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Also print which configuration was used and which files were skipped.
+    #[arg(short, long, global = true)]
+    verbose: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -26,7 +36,7 @@ enum Command {
     /// Validate topology files and report every problem with file:line:col.
     #[command(after_help = EXIT_CODES)]
     Check {
-        /// Topology files (TOML).
+        /// Topology files (TOML); `-` reads one from standard input.
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// Output format.
@@ -35,6 +45,9 @@ enum Command {
         /// Fail (exit 1) on warnings too.
         #[arg(long)]
         deny_warnings: bool,
+        /// The name diagnostics give the topology read from `-` [default: <stdin>].
+        #[arg(long, value_name = "NAME")]
+        stdin_filename: Option<String>,
     },
     /// Validate a topology and render the Docker Swarm bundle (docker-stack.yml and its files).
     #[command(after_help = RENDER_HELP)]
@@ -158,10 +171,14 @@ struct RenderArgs {
 pub(crate) enum Format {
     /// Compiler-style text with the source line and a caret.
     Human,
-    /// A JSON array with one object per diagnostic.
+    /// The versioned JSON report (schema/report.schema.json).
     Json,
     /// GitHub Actions workflow annotations.
     Github,
+    /// SARIF 2.1.0, for GitHub code scanning and other CI systems.
+    Sarif,
+    /// JUnit XML: a test suite per file, a test case per finding.
+    Junit,
 }
 
 /// Parses the arguments, runs the command, returns the exit code.
@@ -180,12 +197,23 @@ pub(crate) fn execute() -> ExitCode {
             };
         }
     };
+    output::configure(output::Settings {
+        color: cli.color,
+        quiet: cli.quiet,
+        verbose: cli.verbose,
+    });
     let outcome = match cli.command {
         Command::Check {
             files,
             format,
             deny_warnings,
-        } => check::run(&files, format, deny_warnings),
+            stdin_filename,
+        } => check::run(&check::Options {
+            files,
+            format,
+            deny_warnings,
+            stdin_filename,
+        }),
         Command::Swarm(args) => render_cmd(args, pf_render::Target::Swarm),
         Command::Compose(args) => render_cmd(args, pf_render::Target::Compose),
         Command::Lint(args) => lint::run(&args),

@@ -9,7 +9,7 @@ use pf_lint::{FileKind, Input, Options, Target};
 
 use crate::cli::Format;
 use crate::exit::Outcome;
-use crate::output::{emit, error, shown};
+use crate::output::{Stream, colored, emit, error, note, quiet, shown};
 use crate::walk::{self, Tree};
 
 pub(crate) const HELP: &str = "\
@@ -27,7 +27,7 @@ Exit status:
 /// Arguments of `lint`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Files or folders: stack/Compose YAML, nginx.conf, pg_hba.conf, Redis and Sentinel configs.
+    /// Files or folders: stack/Compose YAML, nginx.conf, pg_hba.conf, Redis and Sentinel configs; `-` reads one file from standard input.
     #[arg(required = true, value_name = "FILE|DIR")]
     paths: Vec<PathBuf>,
     /// What the named files are [default: detected from name and contents].
@@ -42,6 +42,9 @@ pub(crate) struct Args {
     /// Fail (exit 1) on warnings too.
     #[arg(long)]
     deny_warnings: bool,
+    /// The name of the file read from `-`, for locations and kind detection [default: <stdin>].
+    #[arg(long, value_name = "NAME")]
+    stdin_filename: Option<String>,
 }
 
 /// `--kind`.
@@ -82,9 +85,18 @@ enum TargetArg {
 
 /// Lints every file, prints the report, returns the outcome.
 pub(crate) fn run(args: &Args) -> Outcome {
+    if args.paths.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
+        error("error: `-` (standard input) can be given once");
+        return Outcome::Failure;
+    }
     let mut inputs = Vec::new();
     for path in &args.paths {
-        let collected = if path.is_dir() {
+        let collected = if path.as_os_str() == "-" {
+            stdin(
+                args.stdin_filename.as_deref(),
+                args.kind.map(FileKind::from),
+            )
+        } else if path.is_dir() {
             folder(path)
         } else {
             file(path, args.kind.map(FileKind::from))
@@ -105,9 +117,11 @@ pub(crate) fn run(args: &Args) -> Outcome {
     };
     let report = pf_lint::lint(&inputs, &options);
     let text = match args.format {
-        Format::Human => report.to_human(),
+        Format::Human => report.human(colored(Stream::Stdout), quiet()),
         Format::Json => report.to_json(),
         Format::Github => report.to_github(),
+        Format::Sarif => report.to_sarif(env!("CARGO_PKG_VERSION")),
+        Format::Junit => report.to_junit(args.deny_warnings),
     };
     let outcome = if report.errors() > 0 || (args.deny_warnings && report.warnings() > 0) {
         Outcome::Findings
@@ -130,10 +144,36 @@ fn read(path: &Path) -> Result<String, String> {
 /// One named file: its kind is given or must be detectable.
 fn file(path: &Path, kind: Option<FileKind>) -> Result<Vec<Input>, String> {
     let text = read(path)?;
-    let name = name(path);
+    input(name(path), text, kind)
+}
+
+/// The file on standard input, named `name` (`--stdin-filename`), which
+/// also tells its kind when `--kind` does not.
+fn stdin(name: Option<&str>, kind: Option<FileKind>) -> Result<Vec<Input>, String> {
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .lock()
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read standard input: {e}"))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| "standard input is not UTF-8 text".to_owned())?;
+    input(
+        name.unwrap_or(crate::load::STDIN_LABEL).to_owned(),
+        text,
+        kind,
+    )
+}
+
+fn input(name: String, text: String, kind: Option<FileKind>) -> Result<Vec<Input>, String> {
     let kind = kind.or_else(|| pf_lint::detect(&name, &text)).ok_or_else(|| {
         format!(
-            "cannot tell what kind of file {name} is\n  = help: pass --kind stack|nginx|pg-hba|redis|sentinel"
+            "cannot tell what kind of file {} is\n  = help: pass --kind stack|nginx|pg-hba|redis|sentinel{}",
+            shown(&name),
+            if name == crate::load::STDIN_LABEL {
+                ", or name the file with --stdin-filename"
+            } else {
+                ""
+            }
         )
     })?;
     Ok(vec![Input { name, text, kind }])
@@ -158,10 +198,15 @@ fn folder(dir: &Path) -> Result<Vec<Input>, String> {
             walk::Kind::File => {
                 // Binary or unreadable files are not configs.
                 let Ok(text) = read_in(&tree, &entry.path) else {
+                    note(&format!("{}: skipped, not UTF-8 text", shown(&name)));
                     continue;
                 };
-                if let Some(kind) = pf_lint::detect(&name, &text) {
-                    found.push(Input { name, text, kind });
+                match pf_lint::detect(&name, &text) {
+                    Some(kind) => found.push(Input { name, text, kind }),
+                    None => note(&format!(
+                        "{}: skipped, not a kind of file the catalog reads",
+                        shown(&name)
+                    )),
                 }
             }
             walk::Kind::Symlink => error(&format!(

@@ -8,6 +8,7 @@ mod check;
 mod cli;
 mod drift;
 mod drill;
+mod drill_report;
 mod exit;
 mod explain;
 mod lint;

@@ -146,9 +146,9 @@ fn json_report(dir: &Path, name: &str) -> Vec<(String, String, u64, u64)> {
     let stdout = String::from_utf8(output.stdout).expect("JSON output is UTF-8");
     let value: serde_json::Value = serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("{name}: --format json is not JSON ({e}):\n{stdout}"));
-    value
+    value["findings"]
         .as_array()
-        .unwrap_or_else(|| panic!("{name}: --format json is not an array"))
+        .unwrap_or_else(|| panic!("{name}: --format json has no `findings` array"))
         .iter()
         .map(|d| {
             let text = |k: &str| d[k].as_str().unwrap_or_default().to_owned();

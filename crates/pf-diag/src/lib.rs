@@ -7,7 +7,9 @@
 //! - A rule reports a [`Finding`]; placed in its file it becomes a
 //!   [`Diagnostic`], the one type every command prints.
 //! - Output formats: compiler-style text ([`Diagnostic::to_human`]),
-//!   GitHub annotations ([`Diagnostic::to_github`]) and JSON.
+//!   GitHub annotations ([`Diagnostic::to_github`]), the versioned JSON
+//!   report ([`json_report`], `schema/report.schema.json`), SARIF 2.1.0
+//!   ([`to_sarif`]) and JUnit XML ([`to_junit`]).
 //!
 //! Pure: no I/O, no printing.
 
@@ -15,11 +17,17 @@ mod catalog;
 mod diagnostic;
 mod github;
 mod human;
+mod json;
+mod junit;
+mod sarif;
 pub mod secret_like;
 mod text;
 
 pub use catalog::{Catalog, DiagnosticCode, Entry, Severity, check_codes};
 pub use diagnostic::{Diagnostic, Finding, Location};
+pub use json::{REPORT_VERSION, Summary, json_report};
+pub use junit::{FileResult, to_junit};
+pub use sarif::{Suppressed, file_uri, to_sarif};
 pub use text::{clip, first_unsafe_in_line, is_bidi_control, printable};
 
 #[doc(hidden)]

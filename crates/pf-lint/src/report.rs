@@ -51,7 +51,7 @@ pub struct FileReport {
 }
 
 /// Everything `lint` found.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Report {
     /// One entry per file, in input order.
     pub files: Vec<FileReport>,
@@ -77,10 +77,23 @@ impl Report {
     /// The human form: findings, then notes (target, exceptions, waivers),
     /// then one summary line per file.
     pub fn to_human(&self) -> String {
+        self.human(false, false)
+    }
+
+    /// The human form, its diagnostics colored when `color`; with
+    /// `quiet`, only the diagnostics (no notes, no summary lines).
+    pub fn human(&self, color: bool, quiet: bool) -> String {
         let mut t = String::new();
         for f in &self.findings {
-            t.push_str(&f.to_human());
+            t.push_str(&if color {
+                f.to_human_colored()
+            } else {
+                f.to_human()
+            });
             t.push_str("\n\n");
+        }
+        if quiet {
+            return t;
         }
         for file in &self.files {
             if let (Some(target), Some(reason)) = (file.target, &file.target_reason) {
@@ -133,11 +146,60 @@ impl Report {
         t
     }
 
-    /// Pretty JSON with a trailing newline.
+    /// The versioned JSON report (`schema/report.schema.json`): the
+    /// findings, then `files`, `waived` and `exceptions`.
     pub fn to_json(&self) -> String {
-        let mut t = serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".into());
-        t.push('\n');
-        t
+        #[derive(Serialize)]
+        struct Details<'a> {
+            files: &'a [FileReport],
+            waived: &'a [Waived],
+            exceptions: &'a [AppliedException],
+        }
+        pf_diag::json_report(
+            "lint",
+            &self.findings,
+            &Details {
+                files: &self.files,
+                waived: &self.waived,
+                exceptions: &self.exceptions,
+            },
+        )
+    }
+
+    /// SARIF 2.1.0; waived findings are suppressed results with the
+    /// waiver's reason. `tool_version` names the version of `pf-render`.
+    pub fn to_sarif(&self, tool_version: &str) -> String {
+        let suppressed: Vec<pf_diag::Suppressed<'_>> = self
+            .waived
+            .iter()
+            .map(|w| pf_diag::Suppressed {
+                diagnostic: &w.finding,
+                justification: &w.reason,
+            })
+            .collect();
+        pf_diag::to_sarif(tool_version, &self.findings, &suppressed)
+    }
+
+    /// JUnit XML: a test suite per file; warnings fail only with `deny_warnings`.
+    pub fn to_junit(&self, deny_warnings: bool) -> String {
+        let per_file: Vec<(&str, Vec<Diagnostic>)> = self
+            .files
+            .iter()
+            .map(|file| {
+                let findings = self
+                    .findings
+                    .iter()
+                    .filter(|f| f.location.file == file.file)
+                    .cloned()
+                    .collect();
+                (file.file.as_str(), findings)
+            })
+            .collect();
+        let files: Vec<pf_diag::FileResult<'_>> = per_file
+            .iter()
+            .map(|(file, findings)| pf_diag::FileResult { file, findings })
+            .collect();
+        pf_diag::to_junit("lint", &files, deny_warnings)
     }
 
     /// GitHub annotations: one per finding.

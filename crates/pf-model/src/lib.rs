@@ -32,7 +32,7 @@ pub mod units;
 mod validate;
 
 pub use codes::Code;
-pub use load::{LoadError, Loaded, MAX_FILE_BYTES, from_str, load};
+pub use load::{LoadError, Loaded, MAX_FILE_BYTES, from_str, load, load_from};
 pub use model::TopologyFile;
 pub use pf_diag::{
     Diagnostic, DiagnosticCode, Finding, Location, Severity, printable, secret_like,

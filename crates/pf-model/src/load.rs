@@ -49,16 +49,27 @@ pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 pub fn load(path: impl AsRef<Path>) -> Result<Loaded, LoadError> {
     let path = path.as_ref();
     let shown = path.display().to_string();
-    let bytes = read_bounded(path).map_err(|source| LoadError::Io {
+    let file = std::fs::File::open(path).map_err(|source| LoadError::Io {
         path: shown.clone(),
         source,
     })?;
+    load_from(file, &shown)
+}
+
+/// Reads and parses a topology from `reader` (standard input, for
+/// example); `origin` names it in diagnostics. At most
+/// [`MAX_FILE_BYTES`] are read, as by [`load`].
+pub fn load_from(reader: impl std::io::Read, origin: &str) -> Result<Loaded, LoadError> {
+    let bytes = read_bounded(reader).map_err(|source| LoadError::Io {
+        path: origin.to_owned(),
+        source,
+    })?;
     match String::from_utf8(bytes) {
-        Ok(text) => from_str(&text, &shown),
+        Ok(text) => from_str(&text, origin),
         Err(e) => {
             let valid_up_to = e.utf8_error().valid_up_to();
             let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
-            let source = SourceMap::new(&text, &shown);
+            let source = SourceMap::new(&text, origin);
             Err(invalid(
                 &source,
                 Code::TomlSyntax,
@@ -71,14 +82,13 @@ pub fn load(path: impl AsRef<Path>) -> Result<Loaded, LoadError> {
     }
 }
 
-/// The file's bytes, reading one byte past the limit to tell a file of
+/// The reader's bytes, reading one byte past the limit to tell a file of
 /// exactly the limit from a longer one (the size in the metadata of a
 /// device or a pipe says nothing).
-fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+fn read_bounded(reader: impl std::io::Read) -> std::io::Result<Vec<u8>> {
     use std::io::Read as _;
-    let file = std::fs::File::open(path)?;
     let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    reader.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(std::io::Error::new(
             std::io::ErrorKind::FileTooLarge,
