@@ -44,7 +44,7 @@ pub(crate) fn run(opts: &Options) -> Outcome {
     for path in &opts.files {
         let diagnostics = match read(path, opts.stdin_filename.as_deref()) {
             Ok(loaded) => loaded.validate().diagnostics,
-            Err(LoadError::Invalid { diagnostic }) => vec![*diagnostic],
+            Err(LoadError::Invalid { diagnostics, .. }) => diagnostics,
             Err(e @ LoadError::Io { .. }) => {
                 error(&error_chain(&e));
                 outcome = outcome.max(Outcome::Failure);

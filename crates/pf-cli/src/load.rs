@@ -34,8 +34,10 @@ pub(crate) fn valid_topology(
 ) -> Result<Topology, Outcome> {
     let loaded = match pf_model::load(file) {
         Ok(l) => l,
-        Err(LoadError::Invalid { diagnostic }) => {
-            error(&format!("{}\n", human(&diagnostic, Stream::Stderr)));
+        Err(LoadError::Invalid { diagnostics, .. }) => {
+            for d in &diagnostics {
+                error(&format!("{}\n", human(d, Stream::Stderr)));
+            }
             error(not_done);
             return Err(Outcome::Findings);
         }

@@ -28,7 +28,7 @@ pub use diagnostic::{Diagnostic, Finding, Location};
 pub use json::{REPORT_VERSION, Summary, json_report};
 pub use junit::{FileResult, to_junit};
 pub use sarif::{Suppressed, file_uri, to_sarif};
-pub use text::{clip, first_unsafe_in_line, is_bidi_control, printable};
+pub use text::{clip, closest, first_unsafe_in_line, is_bidi_control, printable};
 
 #[doc(hidden)]
 pub use serde as __serde;

@@ -56,6 +56,36 @@ pub fn clip(text: String) -> String {
     out
 }
 
+/// The candidate closest to a misspelt `word`, if it is close enough to
+/// be a typo (for "did you mean" help).
+pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (edit_distance(word, c), *c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 4))
+        .min()
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(row[j]).min(cur)
+            };
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,6 +117,15 @@ mod tests {
         assert_eq!(printable("a\u{1b}[2J\tb"), "a\\u{1b}[2J\tb");
         assert_eq!(printable("x\u{202e}y\u{2066}"), "x\\u{202e}y\\u{2066}");
         assert_eq!(printable("日本 ok"), "日本 ok");
+    }
+
+    #[test]
+    fn suggests_the_closest_word() {
+        assert_eq!(
+            closest("replica", &["replicas", "image", "port"]),
+            Some("replicas")
+        );
+        assert_eq!(closest("zzzzzz", &["replicas", "image"]), None);
     }
 
     #[test]

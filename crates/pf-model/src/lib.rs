@@ -26,6 +26,7 @@ pub mod codes;
 mod load;
 pub mod model;
 pub mod naming;
+mod recover;
 mod source;
 mod topology;
 pub mod units;
