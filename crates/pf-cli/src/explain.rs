@@ -7,12 +7,14 @@ use pf_diag::DiagnosticCode;
 use crate::exit::Outcome;
 use crate::output::{emit, error, shown};
 
-/// Every code `pf-render` can report: topology codes, lint rules, drill checks.
+/// Every code `pf-render` can report: topology codes, lint rules, drill
+/// checks and lint configuration problems.
 pub(crate) fn all_codes() -> impl Iterator<Item = DiagnosticCode> {
     let topology = pf_model::Code::ALL.iter().map(|c| c.code());
     let lint = pf_lint::Rule::ALL.iter().map(|r| r.code());
     let drill = crate::drill_report::DrillCode::ALL.iter().map(|c| c.code());
-    topology.chain(lint).chain(drill)
+    let config = pf_lint::ConfigCode::ALL.iter().map(|c| c.code());
+    topology.chain(lint).chain(drill).chain(config)
 }
 
 /// The code named `name`, in whichever catalog has it.

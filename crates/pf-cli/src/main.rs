@@ -12,6 +12,8 @@ mod drill_report;
 mod exit;
 mod explain;
 mod lint;
+mod lint_config;
+mod lint_includes;
 mod load;
 mod output;
 mod ownership;

@@ -63,6 +63,8 @@ pub enum Catalog {
     Lint,
     /// Drill checks: `pf-render drill` (`docs/drill.md`).
     Drill,
+    /// Problems in a lint configuration file (`.pf-lint.toml`).
+    Config,
 }
 
 impl Catalog {
@@ -72,6 +74,7 @@ impl Catalog {
             Self::Topology => "topology",
             Self::Lint => "lint",
             Self::Drill => "drill",
+            Self::Config => "config",
         }
     }
 }

@@ -27,6 +27,31 @@ pub struct Location {
     pub source_line: String,
 }
 
+impl Location {
+    /// The location of the byte span `span` of `text`, read from `file`.
+    /// For small texts (configuration files); topology files have an
+    /// indexed source map.
+    pub fn of_span(file: &str, text: &str, span: std::ops::Range<usize>) -> Self {
+        let mut start = span.start.min(text.len());
+        while !text.is_char_boundary(start) {
+            start -= 1;
+        }
+        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+        let mut end = span.end.clamp(start, line_end);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        Self {
+            file: file.to_owned(),
+            line: text[..start].matches('\n').count() + 1,
+            column: text[line_start..start].chars().count() + 1,
+            width: text[start..end].chars().count().max(1),
+            source_line: text[line_start..line_end].trim_end_matches('\r').to_owned(),
+        }
+    }
+}
+
 /// A problem a rule found, not yet located in a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
@@ -71,6 +96,7 @@ impl Finding {
     pub fn at(self, location: Location) -> Diagnostic {
         Diagnostic {
             code: self.code,
+            severity: self.code.severity(),
             message: clip(self.message),
             help: clip(self.help),
             path: clip(self.path),
@@ -86,6 +112,8 @@ impl Finding {
 pub struct Diagnostic {
     /// The rule or loading step that found it.
     pub code: DiagnosticCode,
+    /// Its severity: the code's, unless a lint configuration overrides it.
+    pub severity: Severity,
     /// What is wrong, lower-case, naming the values involved.
     pub message: String,
     /// How to fix it.
@@ -99,9 +127,9 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    /// The severity of the diagnostic's code.
+    /// Its severity (see [`Diagnostic::severity`](#structfield.severity)).
     pub fn severity(&self) -> Severity {
-        self.code.severity()
+        self.severity
     }
 
     /// True for errors.

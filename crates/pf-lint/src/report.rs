@@ -48,6 +48,13 @@ pub struct FileReport {
     pub warnings: usize,
     /// Findings waived.
     pub waived: usize,
+    /// Findings switched off by the lint configuration or `--ignore`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub ignored: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Everything `lint` found.
@@ -64,6 +71,49 @@ pub struct Report {
 }
 
 impl Report {
+    /// Applies lint configurations: findings of rules a file's
+    /// configuration switches off are dropped (and counted as ignored),
+    /// overridden severities are set, and the per-file counts follow.
+    /// `config_of` gives the configuration of a file (as reported).
+    pub fn apply_config<'c>(
+        &mut self,
+        config_of: &dyn Fn(&str) -> Option<&'c crate::Config>,
+        cwd: &std::path::Path,
+    ) {
+        let mut ignored: Vec<String> = Vec::new();
+        self.findings.retain_mut(|f| {
+            let (Some(config), Some(rule)) =
+                (config_of(&f.location.file), crate::Rule::from_code(f.code))
+            else {
+                return true;
+            };
+            if config.ignores(rule, &f.location.file, cwd) {
+                ignored.push(f.location.file.clone());
+                return false;
+            }
+            if let Some(severity) = config.severity(rule) {
+                f.severity = severity;
+            }
+            true
+        });
+        for file in &mut self.files {
+            let mine = |f: &&Diagnostic| f.location.file == file.file;
+            file.errors = self
+                .findings
+                .iter()
+                .filter(mine)
+                .filter(|f| f.is_error())
+                .count();
+            file.warnings = self
+                .findings
+                .iter()
+                .filter(mine)
+                .filter(|f| !f.is_error())
+                .count();
+            file.ignored = ignored.iter().filter(|f| **f == file.file).count();
+        }
+    }
+
     /// Number of errors.
     pub fn errors(&self) -> usize {
         self.findings.iter().filter(|f| f.is_error()).count()
@@ -137,11 +187,15 @@ impl Report {
             t.push('\n');
         }
         for file in &self.files {
-            let _ = writeln!(
+            let _ = write!(
                 t,
                 "{}: {} error(s), {} warning(s), {} waived",
                 file.file, file.errors, file.warnings, file.waived
             );
+            if file.ignored > 0 {
+                let _ = write!(t, ", {} ignored", file.ignored);
+            }
+            t.push('\n');
         }
         t
     }

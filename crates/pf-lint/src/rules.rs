@@ -149,6 +149,10 @@ pf_diag::catalog! {
     NginxSyntax = ("nginx-syntax", Error, "the nginx configuration does not tokenize: unbalanced braces or an unterminated quote",
         "The file is read as nginx reads it: directives end with `;`, blocks are `{ ... }`. Fix the marked position; `nginx -t` gives the full verdict.",
         meta(FileKind::Nginx, Scope::Any, "nginx core syntax")),
+    /// An `include` that was not read.
+    NginxIncludeNotChecked = ("nginx-include-not-checked", Warning, "an `include` names files that were not checked",
+        "`lint` follows `include` relative to the including file, within the linted folder, and checks what it includes as part of the including file (a `server_tokens off` in an included snippet counts). It never follows a symbolic link and never reads outside the folder it was given, so an include of an absolute path elsewhere (`/etc/nginx/mime.types`), of `../`, of a link or of a missing file is named instead, unchecked. Lint the folder that holds the included files, or waive the finding with a reason.",
+        meta(FileKind::Nginx, Scope::Any, "nginx core `include`")),
     /// A waiver that cannot be used.
     WaiverInvalid = ("waiver-invalid", Error, "a waiver names no known rule, has no reason, or is malformed",
         "Waivers (`x-pf-lint: waivers:` in a stack file, `# pf-lint: waive RULE -- reason` in a config file) switch a rule off for named services or files. Each must name an existing rule and say why, so the exception is reviewable.",

@@ -285,6 +285,7 @@ pub(crate) fn apply(files: &mut [FileCx<'_>]) -> Report {
                 .iter()
                 .filter(|w| w.finding.location.file == file.name)
                 .count(),
+            ignored: 0,
         });
         if let Some(target) = file.target {
             for e in crate::rules::exceptions(target) {
