@@ -18,13 +18,17 @@ pub(crate) const HELP: &str = "\
 A folder is searched (recursively, in name order, hidden folders skipped) for the files the
 catalog reads; other files are skipped. Links inside a folder are never followed: each is named in
 a note on stderr (name a linked file on the command line to lint it). A stack file's `x-pf-lint`
-waivers may name other files of the same run.
+waivers may name other files of the same run. nginx `include`s are followed within the linted folder
+(never through a link); others are named (`nginx-include-not-checked`).
+Configuration: the nearest .pf-lint.toml in a linted path's folder or above (ignore, exclude,
+per-file-ignores, severity; docs/ci.md), or --config FILE.
 Rules: docs/security-catalog.md, or `pf-render explain --catalog`.
 
 Exit status:
   0  no errors (warnings allowed unless --deny-warnings)
   1  findings: errors (or warnings with --deny-warnings)
-  2  usage or I/O error: a file that cannot be read, or whose kind cannot be told";
+  2  usage or I/O error: a file that cannot be read, or whose kind cannot be told, or an invalid
+     lint configuration";
 
 /// Arguments of `lint`.
 #[derive(Debug, clap::Args)]
