@@ -3,10 +3,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::{Parser, Subcommand, ValueEnum};
+
 use crate::exit::Outcome;
 use crate::output::ColorChoice;
 use crate::{check, drill, explain, lint, output, render};
-use clap::{Parser, Subcommand, ValueEnum};
 
 const EXIT_CODES: &str = "\
 Exit status:
