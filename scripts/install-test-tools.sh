@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # install-test-tools.sh - install and verify the external tools used by the test suite's
-# "real consumer" checks (nginx >= 1.27.3, compose-spec validator, docker stack config,
+# "real consumer" checks (nginx >= 1.27.3, compose-spec validator, SARIF multitool, docker stack config,
 # promtool, shellcheck, PostgreSQL, Redis + Sentinel). See docs/testing-tools.md.
 #
 # Idempotent: a second run only re-verifies (a few seconds).
@@ -282,6 +282,12 @@ export COMPOSE_SPEC_NODE_DIR
 exec node "$here/../../scripts/compose-spec-validate.mjs" "$@"
 EOF
 chmod 755 "$BIN/compose-spec-validate"
+# SARIF Multitool (npm @microsoft/sarif-multitool, its Linux build): validates SARIF logs against
+# the SARIF 2.1.0 schema it ships (sarif-2.1.0.json) and its own rules. npm may not run the
+# package's postinstall `chmod u+x`, so the mode is set here.
+SARIF_DIR=$NODE_DIR/node_modules/@microsoft/sarif-multitool-linux
+chmod 755 "$SARIF_DIR/Sarif.Multitool"
+ln -sfn "$SARIF_DIR/Sarif.Multitool" "$BIN/sarif-multitool"
 
 # =======================================================================================
 log "verifying"
@@ -403,6 +409,27 @@ grep -q '/services/web: additional property "bogus_key"' <<<"$out" || { printf '
 grep -q '/services/web/deploy/replicas' <<<"$out" || { printf '%s\n' "$out" >&2; die "unexpected error output"; }
 note "compose-spec-validate ok (valid file accepted; invalid file rejected with pointers)"
 
+# --- sarif-multitool ---
+sf=$TMP/sarif
+mkdir -p "$sf"
+cat >"$sf/valid.sarif" <<'EOF'
+{"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",
+ "runs": [{"tool": {"driver": {"name": "probe", "rules": [{"id": "r1", "shortDescription": {"text": "a rule."}}]}},
+           "results": [{"ruleId": "r1", "ruleIndex": 0, "level": "error", "message": {"text": "a result."},
+                        "locations": [{"physicalLocation": {"artifactLocation": {"uri": "a.toml"},
+                                                            "region": {"startLine": 1, "startColumn": 1}}}]}]}]}
+EOF
+printf '{"version": "2.1.0", "runs": [{"results": []}]}\n' >"$sf/invalid.sarif"
+[[ -f $SARIF_DIR/sarif-2.1.0.json ]] || die "sarif-2.1.0.json missing in $SARIF_DIR"
+# It exits 0 whatever it finds; problems are lines `FILE(LINE,COL): error CODE: ...`.
+"$BIN/sarif-multitool" validate --output "$sf/valid.out.sarif" "$sf/valid.sarif" >"$sf/log" 2>&1 ||
+  { cat "$sf/log" >&2; die "sarif-multitool failed on a valid log"; }
+if grep -q ': error ' "$sf/log"; then cat "$sf/log" >&2; die "sarif-multitool rejected a valid log"; fi
+"$BIN/sarif-multitool" validate --output "$sf/invalid.out.sarif" "$sf/invalid.sarif" >"$sf/log" 2>&1 || true
+grep -q "error JSON1002: runs\[0\]: The required property 'tool' is missing" "$sf/log" ||
+  { cat "$sf/log" >&2; die "sarif-multitool did not reject a log without a tool"; }
+note "sarif-multitool ok (valid log accepted, a log without a tool rejected)"
+
 # --- docker stack config (client only, no daemon needed) ---
 command -v docker >/dev/null 2>&1 || die "docker CLI not found"
 ds=$TMP/stack
@@ -494,6 +521,7 @@ printf '  %-24s %s\n' \
   "nginx" "$nginx_version  $BIN/nginx  (stream: ${nginx_stream%% *})" \
   "nginx (system, Debian)" "$(/usr/sbin/nginx -v 2>&1 | sed 's|.*nginx/||')  /usr/sbin/nginx (too old for 'resolve')" \
   "compose-spec-validate" "$BIN/compose-spec-validate  (ajv $(node -p "require('$NODE_DIR/node_modules/ajv/package.json').version"), schema: dclint $(node -p "require('$NODE_DIR/node_modules/dclint/package.json').version") compose.schema.json)" \
+  "sarif-multitool" "$BIN/sarif-multitool  (npm @microsoft/sarif-multitool $(node -p "require('$NODE_DIR/node_modules/@microsoft/sarif-multitool/package.json').version"), schema: $SARIF_DIR/sarif-2.1.0.json)" \
   "docker" "$(docker --version | sed 's/^Docker version //')  $(command -v docker)" \
   "promtool" "$(promtool --version 2>&1 | sed -n '1s/^promtool, version \([^ ]*\).*/\1/p')  $(command -v promtool)" \
   "shellcheck" "$(shellcheck --version | sed -n 's/^version: //p')  $(command -v shellcheck)" \

@@ -4,10 +4,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use pf_model::Code;
 
 use crate::exit::Outcome;
-use crate::{check, drill, inspect, lint, output, render};
+use crate::output::ColorChoice;
+use crate::{check, drill, explain, inspect, lint, output, render};
 
 const EXIT_CODES: &str = "\
 Exit status:
@@ -21,6 +21,15 @@ Exit status:
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Color human diagnostics: auto (a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    color: ColorChoice,
+    /// Print only diagnostics, results and errors (no "wrote ..." lines, summaries or progress).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Also print which configuration was used and which files were skipped.
+    #[arg(short, long, global = true)]
+    verbose: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -28,7 +37,7 @@ enum Command {
     /// Validate topology files and report every problem with file:line:col.
     #[command(after_help = EXIT_CODES)]
     Check {
-        /// Topology files (TOML).
+        /// Topology files (TOML); `-` reads one from standard input.
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// Output format.
@@ -37,6 +46,9 @@ enum Command {
         /// Fail (exit 1) on warnings too.
         #[arg(long)]
         deny_warnings: bool,
+        /// The name diagnostics give the topology read from `-` [default: <stdin>].
+        #[arg(long, value_name = "NAME")]
+        stdin_filename: Option<String>,
     },
     /// Validate a topology and render the Docker Swarm bundle (docker-stack.yml and its files).
     #[command(after_help = RENDER_HELP)]
@@ -164,10 +176,14 @@ struct RenderArgs {
 pub(crate) enum Format {
     /// Compiler-style text with the source line and a caret.
     Human,
-    /// A JSON array with one object per diagnostic.
+    /// The versioned JSON report (schema/report.schema.json).
     Json,
     /// GitHub Actions workflow annotations.
     Github,
+    /// SARIF 2.1.0, for GitHub code scanning and other CI systems.
+    Sarif,
+    /// JUnit XML: a test suite per file, a test case per finding.
+    Junit,
 }
 
 /// Parses the arguments, runs the command, returns the exit code.
@@ -186,12 +202,23 @@ pub(crate) fn execute() -> ExitCode {
             };
         }
     };
+    output::configure(output::Settings {
+        color: cli.color,
+        quiet: cli.quiet,
+        verbose: cli.verbose,
+    });
     let outcome = match cli.command {
         Command::Check {
             files,
             format,
             deny_warnings,
-        } => check::run(&files, format, deny_warnings),
+            stdin_filename,
+        } => check::run(&check::Options {
+            files,
+            format,
+            deny_warnings,
+            stdin_filename,
+        }),
         Command::Swarm(args) => render_cmd(args, pf_render::Target::Swarm),
         Command::Compose(args) => render_cmd(args, pf_render::Target::Compose),
         Command::Lint(args) => lint::run(&args),
@@ -204,13 +231,7 @@ pub(crate) fn execute() -> ExitCode {
         }),
         Command::Inspect(args) => inspect::run(&args),
         Command::Schema => emit(&pf_model::json_schema()),
-        Command::Explain { code, all, catalog } => {
-            if catalog {
-                emit(&pf_lint::catalog_markdown())
-            } else {
-                explain(code.as_deref(), all)
-            }
-        }
+        Command::Explain { code, all, catalog } => explain::run(code.as_deref(), all, catalog),
     };
     outcome.into()
 }
@@ -229,35 +250,4 @@ fn render_cmd(args: RenderArgs, target: pf_render::Target) -> Outcome {
 /// Writes `text` to stdout; a write failure is exit 2.
 pub(crate) fn emit(text: &str) -> Outcome {
     output::emit(text, Outcome::Ok)
-}
-
-fn explain(code: Option<&str>, all: bool) -> Outcome {
-    if all {
-        return emit(&pf_model::codes::diagnostics_markdown());
-    }
-    let name = code.unwrap_or_default();
-    match name.parse::<Code>() {
-        Ok(c) => emit(&format!(
-            "{} ({})\n\n{}.\n\n{}\n",
-            c.name(),
-            c.severity(),
-            c.description(),
-            c.explanation()
-        )),
-        Err(()) => match name.parse::<pf_lint::Rule>() {
-            Ok(r) => emit(&format!(
-                "{} ({})\n\n{}",
-                r.name(),
-                r.severity(),
-                pf_lint::entry(r)
-            )),
-            Err(()) => {
-                output::error(&format!(
-                    "error: unknown diagnostic code `{}`\n  = help: `pf-render explain --all` lists every topology code, `--catalog` every lint rule",
-                    output::shown(name)
-                ));
-                Outcome::Failure
-            }
-        },
-    }
 }

@@ -7,7 +7,7 @@ use pf_drill::{Cancel, DrillError, Progress};
 
 use crate::exit::Outcome;
 use crate::load::valid_topology;
-use crate::output::{emit, error};
+use crate::output::{emit, error, quiet};
 
 /// Options of `drill`.
 pub(crate) struct Options {
@@ -23,7 +23,9 @@ struct Stderr;
 
 impl Progress for Stderr {
     fn line(&self, seconds: f64, scope: &str, text: &str) {
-        error(&format!("[{seconds:6.1}s] {scope}: {text}"));
+        if !quiet() {
+            error(&format!("[{seconds:6.1}s] {scope}: {text}"));
+        }
     }
 }
 
@@ -52,7 +54,7 @@ pub(crate) fn run(opts: &Options) -> Outcome {
     match pf_drill::run(&topology, &options, &Stderr) {
         Ok(report) => {
             let text = if opts.json {
-                serde_json::to_string_pretty(&report).unwrap_or_default() + "\n"
+                crate::drill_report::json(&report)
             } else {
                 report.table()
             };

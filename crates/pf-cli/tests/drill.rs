@@ -135,14 +135,39 @@ fn assert_clean(run: &Path, kept: bool) {
     }
 }
 
+/// The `--json` report, validated against `schema/report.schema.json`
+/// (the shape `check` and `lint` print too), with one finding per failed
+/// check.
 fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+    let value: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "--json output is not JSON ({e}):\n{}\n{}",
             text(&out.stdout),
             text(&out.stderr)
         )
-    })
+    });
+    let schema: Value = serde_json::from_str(include_str!("../../../schema/report.schema.json"))
+        .expect("the report schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("the report schema compiles");
+    let problems: Vec<String> = validator
+        .iter_errors(&value)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(problems.is_empty(), "{}\n{value:#}", problems.join("\n"));
+    assert_eq!(value["command"], "drill");
+    let failed = value["scenarios"].as_array().map_or(0, |s| {
+        s.iter()
+            .flat_map(|s| s["checks"].as_array().cloned().unwrap_or_default())
+            .filter(|c| c["passed"] == false)
+            .count()
+    });
+    let check_findings = value["findings"].as_array().map_or(0, |f| {
+        f.iter()
+            .filter(|f| f["code"] == "drill-check-failed")
+            .count()
+    });
+    assert_eq!(failed, check_findings, "one finding per failed check");
+    value
 }
 
 /// Every scenario ran and passed, with the table's worth of checks.

@@ -2,70 +2,17 @@
 //!
 //! Every problem the loader or a rule can report has a kebab-case code, a
 //! severity, a one-line description and an explanation. `docs/diagnostics.md`
-//! and `pf-render explain` are generated from this table, and a test keeps
-//! the codes unique and the document current. Codes are never renamed:
+//! and `pf-render explain` are generated from this table; a test keeps the
+//! document current, and one in `pf-cli` keeps codes unique across every
+//! catalog. Codes are never renamed:
 //! CI configurations filter on them.
 
-use std::fmt;
+pub use pf_diag::Severity;
 
-use serde::Serialize;
+pf_diag::catalog! {
+    /// A stable diagnostic code of a topology. See `docs/diagnostics.md`.
+    pub enum Code in Topology;
 
-/// How bad a problem is. Errors fail `check` and stop rendering; warnings
-/// do not, unless the caller asks (`--deny-warnings`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// The topology would not work, or would not be HA; nothing is rendered.
-    Error,
-    /// The topology works but has a weakness worth a look.
-    Warning,
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Error => "error",
-            Self::Warning => "warning",
-        })
-    }
-}
-
-macro_rules! codes {
-    ($( $(#[$doc:meta])* $variant:ident = ($name:literal, $severity:ident, $description:literal, $explanation:literal), )*) => {
-        /// A stable diagnostic code. See `docs/diagnostics.md`.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub enum Code {
-            $( $(#[$doc])* $variant, )*
-        }
-
-        impl Code {
-            /// Every code, in documentation order.
-            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
-
-            /// The kebab-case name (`sentinel-quorum-out-of-range`).
-            pub fn name(self) -> &'static str {
-                match self { $(Code::$variant => $name,)* }
-            }
-
-            /// The severity problems with this code have.
-            pub fn severity(self) -> Severity {
-                match self { $(Code::$variant => Severity::$severity,)* }
-            }
-
-            /// One line: what the rule checks.
-            pub fn description(self) -> &'static str {
-                match self { $(Code::$variant => $description,)* }
-            }
-
-            /// Why the rule exists and how to fix a finding.
-            pub fn explanation(self) -> &'static str {
-                match self { $(Code::$variant => $explanation,)* }
-            }
-        }
-    };
-}
-
-codes! {
     // ---- Loading: the file itself -------------------------------------
     /// Not valid TOML.
     TomlSyntax = ("toml-syntax", Error, "the file is not valid TOML",
@@ -285,26 +232,6 @@ codes! {
         "Database and cache traffic, including passwords during authentication, crosses hosts in the clear (CIS Docker 7.3). Set `encrypted = true` and allow IP protocol 50 between hosts."),
 }
 
-impl fmt::Display for Code {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl Serialize for Code {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.name())
-    }
-}
-
-impl std::str::FromStr for Code {
-    type Err = ();
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Code::ALL.iter().copied().find(|c| c.name() == s).ok_or(())
-    }
-}
-
 /// The document `docs/diagnostics.md`, generated from this table.
 pub fn diagnostics_markdown() -> String {
     let mut out = String::from(
@@ -337,33 +264,6 @@ pub fn diagnostics_markdown() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashSet;
-
-    #[test]
-    fn codes_are_unique_kebab_case_and_described() {
-        let mut seen = HashSet::new();
-        for code in Code::ALL {
-            assert!(seen.insert(code.name()), "duplicate code {}", code.name());
-            assert!(
-                code.name()
-                    .bytes()
-                    .all(|c| c.is_ascii_lowercase() || c == b'-'),
-                "{} is not kebab-case",
-                code.name()
-            );
-            assert!(
-                !code.description().ends_with('.'),
-                "{}: one line, no full stop",
-                code.name()
-            );
-            assert!(
-                code.explanation().len() > 40,
-                "{}: explain why",
-                code.name()
-            );
-            assert_eq!(code.name().parse::<Code>(), Ok(*code));
-        }
-    }
 
     #[test]
     fn docs_are_current() {

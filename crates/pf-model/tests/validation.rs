@@ -32,12 +32,11 @@ fn edit(table: Option<&str>, key: &str, line: &str) -> String {
 fn errors(text: &str) -> Vec<(String, String, usize)> {
     let loaded = match pf_model::from_str(text, "t.toml") {
         Ok(l) => l,
-        Err(pf_model::LoadError::Invalid { diagnostic }) => {
-            return vec![(
-                diagnostic.code.name().to_owned(),
-                diagnostic.path.clone(),
-                diagnostic.location.line,
-            )];
+        Err(pf_model::LoadError::Invalid { diagnostics, .. }) => {
+            return diagnostics
+                .iter()
+                .map(|d| (d.code.name().to_owned(), d.path.clone(), d.location.line))
+                .collect();
         }
         Err(e) => panic!("{e}"),
     };

@@ -549,11 +549,8 @@ fn check_in_process(text: &str) -> Result<Case, TestCaseError> {
             .filter_map(|a| pf_lint::Input::new(a.path.clone(), a.contents.clone()))
             .collect();
         let report = pf_lint::lint(&inputs, &pf_lint::Options::default());
-        let errors: Vec<&pf_lint::Finding> = report
-            .findings
-            .iter()
-            .filter(|f| f.rule.severity() == pf_model::Severity::Error)
-            .collect();
+        let errors: Vec<&pf_lint::Diagnostic> =
+            report.findings.iter().filter(|f| f.is_error()).collect();
         prop_assert!(
             errors.is_empty(),
             "{}: a valid topology renders a bundle the lint catalog rejects:\n{}\n{text}",

@@ -44,7 +44,7 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
         used.insert(name);
         if !file.secrets.contains_key(*name) {
             let declared: Vec<&str> = file.secrets.keys().map(|k| k.as_str()).collect();
-            let help = match crate::load::closest(name.as_str(), &declared) {
+            let help = match pf_diag::closest(name.as_str(), &declared) {
                 Some(near) => format!(
                     "did you mean `{near}`? otherwise add `{name} = \"what it holds\"` under `[secrets]`"
                 ),
