@@ -30,10 +30,9 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
         }
         // `/api` and `/api/` are the same nginx location prefix for our purposes.
         let normalized = format!("{}/", svc.route.trim_end_matches('/'));
-        if let Some(ui) = monitoring_web(file)
-            .into_iter()
-            .find(|ui| normalized.starts_with(ui) || (ui.starts_with(&normalized) && normalized != "/"))
-        {
+        if let Some(ui) = monitoring_web(file).into_iter().find(|ui| {
+            normalized.starts_with(ui) || (ui.starts_with(&normalized) && normalized != "/")
+        }) {
             out.push(Finding::new(
                 Code::DuplicateRoute,
                 format!("services[{i}].route"),

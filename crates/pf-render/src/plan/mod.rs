@@ -35,7 +35,8 @@ pub use lb::{Entry, LbPlan, ReadEndpoint, Route, Scheme, TlsFiles, Upstream};
 pub use local::{LocalPlan, PortRemap};
 pub(crate) use monitoring::NGINX_METRICS_PATH;
 pub use monitoring::{
-    Job, MemberExporter, MonitoringFiles, MonitoringPlan, ScrapeJob, ScrapeTarget, WebAccess, WebRoute,
+    Job, MemberExporter, MonitoringFiles, MonitoringPlan, ScrapeJob, ScrapeTarget, WebAccess,
+    WebRoute,
 };
 pub use network::{Driver, Net, NetworkPlan, Networks};
 pub use postgres::{PgFiles, PgMember, PgPlan, PgRole};

@@ -351,7 +351,8 @@ impl MonitoringPlan {
                 "--storage.tsdb.path=/prometheus".to_owned(),
             ];
             if web.is_some() {
-                d.command.extend(sub_path(&external(naming::PROMETHEUS_PATH)));
+                d.command
+                    .extend(sub_path(&external(naming::PROMETHEUS_PATH)));
             }
             // nginx's status port is on the front network.
             d.networks.insert(0, Net::Front);
@@ -423,10 +424,8 @@ impl MonitoringPlan {
                 );
                 if web.is_some() {
                     // nginx strips /grafana/; Grafana writes it into links.
-                    d.environment.insert(
-                        "GF_SERVER_ROOT_URL".into(),
-                        external(naming::GRAFANA_PATH),
-                    );
+                    d.environment
+                        .insert("GF_SERVER_ROOT_URL".into(), external(naming::GRAFANA_PATH));
                 }
                 // It reaches Prometheus, and nginx reaches it, on the front network.
                 d.networks = vec![Net::Front];

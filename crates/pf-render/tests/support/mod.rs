@@ -89,7 +89,9 @@ fn install_hint(name: &str) -> &'static str {
         "nginx" => {
             "a current nginx (>= 1.27.3) with the njs module, extracted from Debian unstable into .tools/"
         }
-        "amtool" => "amtool (>= 0.26) of Debian unstable's prometheus-alertmanager, extracted into .tools/",
+        "amtool" => {
+            "amtool (>= 0.26) of Debian unstable's prometheus-alertmanager, extracted into .tools/"
+        }
         "compose-spec-validate" => "the compose-spec JSON schema validator (npm) in .tools/",
         "postgres" | "initdb" | "pg_ctl" | "psql" | "pg_basebackup" => "Debian package postgresql",
         "redis-server" | "redis-cli" => "Debian package redis-server",

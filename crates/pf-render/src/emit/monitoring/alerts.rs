@@ -31,7 +31,11 @@ use crate::bundle::Bundle;
 use crate::error::RenderError;
 use crate::plan::{Job, MonitoringPlan};
 
-pub(super) fn emit(cx: &Cx<'_>, m: &MonitoringPlan, bundle: &mut Bundle) -> Result<(), RenderError> {
+pub(super) fn emit(
+    cx: &Cx<'_>,
+    m: &MonitoringPlan,
+    bundle: &mut Bundle,
+) -> Result<(), RenderError> {
     let file = &m.files.alerts.artifact;
     let alerts = super::yaml(file, &alerts(cx, m))?;
     bundle.add(file, &format!("{ALERTS_PREAMBLE}{alerts}"));
@@ -180,19 +184,21 @@ fn nginx_rules(cx: &Cx<'_>, r: &Rules) -> Vec<Rule> {
         ),
     )];
     for (level, ratio) in [("warning", "0.01"), ("critical", "0.05")] {
-        rules.push(r.rule(
-            &format!("UpstreamErrors{}", title(level)),
-            level,
-            format!(
-                "sum by (upstream) (rate(nginx_upstream_responses_total{{code=\"5xx\"}}[5m])) \
+        rules.push(
+            r.rule(
+                &format!("UpstreamErrors{}", title(level)),
+                level,
+                format!(
+                    "sum by (upstream) (rate(nginx_upstream_responses_total{{code=\"5xx\"}}[5m])) \
                  / sum by (upstream) (rate(nginx_upstream_responses_total[5m])) > {ratio}"
-            ),
-            format!("More than {ratio} of the responses of {{{{ $labels.upstream }}}} are 5xx"),
-            "{{ $value | humanizePercentage }} of the requests nginx proxied to \
+                ),
+                format!("More than {ratio} of the responses of {{{{ $labels.upstream }}}} are 5xx"),
+                "{{ $value | humanizePercentage }} of the requests nginx proxied to \
              {{ $labels.upstream }} in the last 5 minutes ended in a 5xx status (the app's own \
              or nginx's 502/504 when no instance answered)."
-                .into(),
-        ));
+                    .into(),
+            ),
+        );
     }
     rules
 }
@@ -340,23 +346,27 @@ fn redis_rules(cx: &Cx<'_>, r: &Rules) -> Vec<Rule> {
         ),
     ];
     if replicas >= 1 {
-        rules.push(r.rule(
-            "RedisReplicaLinkDown",
-            "critical",
-            "redis_master_link_up == 0".into(),
-            "Redis replica {{ $labels.member }} is not linked to its master".into(),
-            "{{ $labels.member }} is a replica whose link to the master is down: it serves \
+        rules.push(
+            r.rule(
+                "RedisReplicaLinkDown",
+                "critical",
+                "redis_master_link_up == 0".into(),
+                "Redis replica {{ $labels.member }} is not linked to its master".into(),
+                "{{ $labels.member }} is a replica whose link to the master is down: it serves \
              stale data and cannot be promoted safely."
-                .into(),
-        ));
-        rules.push(r.rule(
-            "RedisMasterWithoutReplicas",
-            "critical",
-            format!("redis_connected_slaves == 0 and on(instance) ({master})"),
-            "Redis master {{ $labels.member }} has no connected replica".into(),
-            "The master has no replica connected: Sentinel has nothing to promote if it fails."
-                .into(),
-        ));
+                    .into(),
+            ),
+        );
+        rules.push(
+            r.rule(
+                "RedisMasterWithoutReplicas",
+                "critical",
+                format!("redis_connected_slaves == 0 and on(instance) ({master})"),
+                "Redis master {{ $labels.member }} has no connected replica".into(),
+                "The master has no replica connected: Sentinel has nothing to promote if it fails."
+                    .into(),
+            ),
+        );
     }
     if replicas >= 2 {
         rules.push(r.rule(
@@ -364,7 +374,9 @@ fn redis_rules(cx: &Cx<'_>, r: &Rules) -> Vec<Rule> {
             "warning",
             format!("redis_connected_slaves < {replicas} and on(instance) ({master})"),
             format!("Redis master has fewer than {replicas} connected replicas"),
-            format!("{{{{ $labels.member }}}} has {{{{ $value }}}} of {replicas} replicas connected."),
+            format!(
+                "{{{{ $labels.member }}}} has {{{{ $value }}}} of {replicas} replicas connected."
+            ),
         ));
     }
     rules.push(r.rule(

@@ -66,7 +66,12 @@ struct Panel {
     unit: &'static str,
 }
 
-fn panel(title: impl Into<String>, expr: impl Into<String>, legend: &str, unit: &'static str) -> Panel {
+fn panel(
+    title: impl Into<String>,
+    expr: impl Into<String>,
+    legend: &str,
+    unit: &'static str,
+) -> Panel {
     Panel {
         title: title.into(),
         expr: expr.into(),
@@ -75,7 +80,11 @@ fn panel(title: impl Into<String>, expr: impl Into<String>, legend: &str, unit: 
     }
 }
 
-pub(super) fn emit(cx: &Cx<'_>, m: &MonitoringPlan, bundle: &mut Bundle) -> Result<(), RenderError> {
+pub(super) fn emit(
+    cx: &Cx<'_>,
+    m: &MonitoringPlan,
+    bundle: &mut Bundle,
+) -> Result<(), RenderError> {
     for file in &m.files.dashboards {
         let tier = files::DASHBOARDS
             .iter()
@@ -99,7 +108,13 @@ pub(super) fn emit(cx: &Cx<'_>, m: &MonitoringPlan, bundle: &mut Bundle) -> Resu
     Ok(())
 }
 
-fn dashboard(stack: &str, tier: &str, title: &str, panels: Vec<Panel>, m: &MonitoringPlan) -> Value {
+fn dashboard(
+    stack: &str,
+    tier: &str,
+    title: &str,
+    panels: Vec<Panel>,
+    m: &MonitoringPlan,
+) -> Value {
     let refresh = format!("{}s", m.settings.scrape_interval.as_secs_ceil().max(5));
     let panels: Vec<Value> = panels
         .into_iter()
@@ -184,8 +199,13 @@ fn apps(cx: &Cx<'_>) -> Vec<Panel> {
     for route in &cx.plan.lb.routes {
         let up = &route.upstream.name;
         out.push(panel(
-            format!("{up} ({}): responses per second by status class", route.route),
-            format!("sum by (code) (rate(nginx_upstream_responses_total{{upstream=\"{up}\"}}[5m]))"),
+            format!(
+                "{up} ({}): responses per second by status class",
+                route.route
+            ),
+            format!(
+                "sum by (code) (rate(nginx_upstream_responses_total{{upstream=\"{up}\"}}[5m]))"
+            ),
             "{{code}}",
             "reqps",
         ));
