@@ -549,13 +549,7 @@ fn dashboards_are_json_and_every_query_is_promql() {
 }
 
 /// Runs `promtool test rules` on one test group over the bundle's rules.
-fn rule_test(
-    alerts: &Path,
-    interval: u64,
-    series: Json,
-    eval: u64,
-    checks: Json,
-) -> (bool, String) {
+fn rule_test(alerts: &Path, interval: u64, series: Json, checks: Json) -> (bool, String) {
     let doc = json!({
         "rule_files": [alerts.display().to_string()],
         "evaluation_interval": format!("{interval}s"),
@@ -605,7 +599,7 @@ fn redis_role_alerts_follow_the_failover() {
         }, {
             "eval_time": format!("{eval}s"), "alertname": "RedisNoMaster", "exp_alerts": [],
         }]);
-        let (ok, out) = rule_test(&w.alerts, interval, series, eval, moved);
+        let (ok, out) = rule_test(&w.alerts, interval, series, moved);
         assert!(ok, "{t} ({target}): after a failover:\n{out}");
         // The old master came back as a master too.
         let series = json!([info(&nodes[1], "master"), info(&nodes[0], "master")]);
@@ -620,7 +614,7 @@ fn redis_role_alerts_follow_the_failover() {
                 },
             }],
         }]);
-        let (ok, out) = rule_test(&w.alerts, interval, series, eval, two);
+        let (ok, out) = rule_test(&w.alerts, interval, series, two);
         assert!(ok, "{t} ({target}): two masters:\n{out}");
     }
 }
@@ -656,7 +650,6 @@ fn postgres_alerts_page_for_two_primaries_and_for_none() {
             &w.alerts,
             interval,
             series,
-            eval,
             json!([
                 check(
                     "PostgresSeveralPrimaries",
@@ -673,7 +666,6 @@ fn postgres_alerts_page_for_two_primaries_and_for_none() {
             &w.alerts,
             interval,
             series,
-            eval,
             json!([
                 check(
                     "PostgresNoPrimary",
@@ -690,7 +682,6 @@ fn postgres_alerts_page_for_two_primaries_and_for_none() {
             &w.alerts,
             interval,
             series,
-            eval,
             json!([
                 check("PostgresNoPrimary", false, ""),
                 check("PostgresSeveralPrimaries", false, ""),
