@@ -37,10 +37,15 @@ APT_PACKAGES=(
 # (nginx Depends: libc6 libcrypt1 libpcre2-8-0 libssl3t64 zlib1g; libssl3t64 Depends:
 # libzstd1 openssl-provider-legacy; libc6 Depends: libgcc-s1). nginx-common only for
 # mime.types & co. The extracted result is checked with `ld.so --list` below.
+# libnginx-mod-http-js (njs): the bundles' nginx.conf loads it when monitoring is on (each
+# task serves its own metrics); it Depends: libqjs0 libxml2-16.
 UNSTABLE_PACKAGES=(
-  nginx nginx-common libnginx-mod-stream
+  nginx nginx-common libnginx-mod-stream libnginx-mod-http-js libqjs0 libxml2-16
   libc6 libgcc-s1 libcrypt1 libpcre2-8-0 libssl3t64 openssl-provider-legacy libzstd1 zlib1g
 )
+# amtool from Debian unstable's prometheus-alertmanager (a static Go binary; Depends: libc6):
+# bookworm's 0.25 rejects webhook `url_file`, which the bundles use (Alertmanager >= 0.26).
+ALERTMANAGER_MIN=0.26
 
 SUDO=()
 if [[ $(id -u) -ne 0 ]]; then SUDO=(sudo); fi
@@ -233,13 +238,16 @@ fetch_unstable_nginx() {
   rm -rf "$debs"
   mkdir -p "$debs"
   log "nginx: downloading ${UNSTABLE_PACKAGES[*]}"
-  (cd "$debs" && apt-get "${apt_opts[@]}" download -q "${UNSTABLE_PACKAGES[@]}")
+  (cd "$debs" && apt-get "${apt_opts[@]}" download -q "${UNSTABLE_PACKAGES[@]}" prometheus-alertmanager)
   local new=$TOOLS/nginx-root.new deb
   rm -rf "$new"
   mkdir -p "$new"
   for deb in "$debs"/*.deb; do
     note "extract $(basename "$deb")"
-    dpkg-deb -x "$deb" "$new"
+    case $(basename "$deb") in
+    prometheus-alertmanager_*) dpkg-deb -x "$deb" "$new/alertmanager" ;;
+    *) dpkg-deb -x "$deb" "$new" ;;
+    esac
   done
   for deb in "$debs"/*.deb; do basename "$deb"; done >"$new/.packages"
   rm -rf "$NGINX_ROOT"
@@ -250,6 +258,8 @@ fetch_unstable_nginx() {
 
 log "nginx >= $NGINX_MIN from Debian unstable -> $NGINX_ROOT"
 if [[ ${REFRESH_NGINX:-0} != 1 && -f $NGINX_ROOT/.packages && -x $BIN/nginx ]] &&
+  grep -q '^libnginx-mod-http-js_' "$NGINX_ROOT/.packages" &&
+  grep -q '^prometheus-alertmanager_' "$NGINX_ROOT/.packages" &&
   "$BIN/nginx" -v >/dev/null 2>&1; then
   note "already extracted ($(tr '\n' ' ' <"$NGINX_ROOT/.packages"))"
 else
@@ -257,6 +267,7 @@ else
 fi
 write_nginx_wrapper
 write_nginx_snippets
+ln -sfn "../nginx-root/alertmanager/usr/bin/amtool" "$BIN/amtool"
 
 # ---------------------------------------------------------------------------------------
 log "npm tools (scripts/package-lock.json) -> $NODE_DIR"
@@ -359,6 +370,28 @@ if ! out=$("$BIN/nginx" -t -p "$ng" -e "$ng/error.log" -c "$ng/nginx.conf" 2>&1)
   die "nginx -t failed on an upstream 'server ... resolve' config"
 fi
 note "nginx -t ok (upstream zone + 'server tasks.app:8000 resolve', stream upstream resolve)"
+
+[[ -f $NGINX_ROOT/usr/lib/nginx/modules/ngx_http_js_module.so ]] || die "ngx_http_js_module.so missing"
+cat >"$ng/js.conf" <<EOF
+load_module $NGINX_ROOT/usr/lib/nginx/modules/ngx_http_js_module.so;
+pid $ng/nginx.pid;
+error_log $ng/error.log;
+events { worker_connections 64; }
+http {
+  access_log off;
+  js_shared_dict_zone zone=z:1m type=number;
+}
+EOF
+if ! out=$("$BIN/nginx" -t -p "$ng" -e "$ng/error.log" -c "$ng/js.conf" 2>&1); then
+  printf '%s\n' "$out" >&2
+  die "nginx -t failed with the njs module"
+fi
+note "nginx -t ok with njs (ngx_http_js_module, js_shared_dict_zone)"
+
+# --- amtool ---
+am_v=$("$BIN/amtool" --version 2>&1 | sed -n '1s/^amtool, version \([0-9.]*\).*/\1/p')
+version_ge "$am_v" "$ALERTMANAGER_MIN" || die "amtool $am_v < $ALERTMANAGER_MIN"
+note "amtool $am_v ok"
 
 # --- compose-spec-validate ---
 cs=$TMP/compose
@@ -519,6 +552,7 @@ done
 log "summary"
 printf '  %-24s %s\n' \
   "nginx" "$nginx_version  $BIN/nginx  (stream: ${nginx_stream%% *})" \
+  "amtool" "$am_v  $BIN/amtool" \
   "nginx (system, Debian)" "$(/usr/sbin/nginx -v 2>&1 | sed 's|.*nginx/||')  /usr/sbin/nginx (too old for 'resolve')" \
   "compose-spec-validate" "$BIN/compose-spec-validate  (ajv $(node -p "require('$NODE_DIR/node_modules/ajv/package.json').version"), schema: dclint $(node -p "require('$NODE_DIR/node_modules/dclint/package.json').version") compose.schema.json)" \
   "sarif-multitool" "$BIN/sarif-multitool  (npm @microsoft/sarif-multitool $(node -p "require('$NODE_DIR/node_modules/@microsoft/sarif-multitool/package.json').version"), schema: $SARIF_DIR/sarif-2.1.0.json)" \

@@ -188,6 +188,9 @@ pf_diag::catalog! {
     /// Status allow-list outside the overlay.
     LbStatusAllowOutsideNetwork = ("lb-status-allow-outside-network", Warning, "a status allow-list entry is neither loopback nor inside the overlay subnet",
         "The status port is never published, so only loopback and overlay addresses can reach it; other entries do nothing."),
+    /// Monitoring with a load balancer image that may lack njs.
+    LbMetricsNeedNjs = ("lb-metrics-need-njs", Error, "monitoring needs the njs module, which the load balancer image may not ship",
+        "Prometheus scrapes every load balancer task on its own (one exporter behind the service's virtual IP would mix the tasks' counters). Each task serves its stub_status as Prometheus metrics through a small njs handler; the official nginx image ships njs, `-alpine-slim` and other images may not, and nginx does not start when a module is missing. Use the official image or turn monitoring off."),
 
     // ---- Rollout and HA shape ----------------------------------------
     /// A stateless tier with one instance.

@@ -6,14 +6,30 @@
 pub const LOAD_BALANCER_SERVICE: &str = "nginx";
 /// The load balancer's service name on Compose (`promptforge-nginx-lb`).
 pub const LOAD_BALANCER_INSTANCE: &str = "nginx-lb";
-/// Monitoring services.
-pub const MONITORING_SERVICES: [&str; 5] = [
+/// Monitoring services. Exporters are named after the member they watch
+/// (`postgres-primary-exporter`), inside the reserved `postgres-*` and
+/// `redis-*` families; the old single exporters' names stay reserved.
+pub const MONITORING_SERVICES: [&str; 6] = [
     "prometheus",
     "grafana",
+    "alertmanager",
     "nginx-exporter",
     "postgres-exporter",
     "redis-exporter",
 ];
+
+/// Where the load balancer serves Prometheus (`monitoring.web-htpasswd-secret`).
+pub const PROMETHEUS_PATH: &str = "/prometheus/";
+/// Where the load balancer serves Alertmanager.
+pub const ALERTMANAGER_PATH: &str = "/alertmanager/";
+/// Where the load balancer serves Grafana.
+pub const GRAFANA_PATH: &str = "/grafana/";
+
+/// The exporter of a PostgreSQL member or Redis data node:
+/// `postgres-primary` -> `postgres-primary-exporter`.
+pub fn exporter_of(member: &str) -> String {
+    format!("{member}-exporter")
+}
 
 /// PostgreSQL instances: `postgres-primary`, `postgres-replica`, `postgres-replica-2`, ...
 pub fn postgres_instances(replicas: u32) -> Vec<String> {

@@ -58,6 +58,19 @@ pub(crate) const PROMETHEUS: &str = "monitoring/prometheus.yml";
 pub(crate) const ALERTS: &str = "monitoring/alerts.yml";
 /// Grafana data source provisioning.
 pub(crate) const GRAFANA_DATASOURCE: &str = "monitoring/grafana-datasource.yml";
+/// Grafana dashboard provider: where the dashboards are.
+pub(crate) const GRAFANA_DASHBOARDS: &str = "monitoring/grafana-dashboards.yml";
+/// Alertmanager configuration: routes and receivers.
+pub(crate) const ALERTMANAGER: &str = "monitoring/alertmanager.yml";
+/// Each load balancer task's metrics handler (njs).
+pub(crate) const NGINX_METRICS: &str = "nginx/metrics.js";
+/// The tiers with a dashboard each.
+pub(crate) const DASHBOARDS: [&str; 4] = ["nginx", "apps", "postgres", "redis"];
+
+/// The Grafana dashboard of `tier`.
+pub(crate) fn dashboard(tier: &str) -> String {
+    format!("monitoring/dashboards/{tier}.json")
+}
 
 /// Swarm: init, label nodes, create secrets, deploy, status.
 pub(crate) const SETUP_SWARM: &str = "scripts/setup-swarm.sh";
@@ -101,6 +114,15 @@ pub(crate) mod mount {
     /// Grafana data source provisioning.
     pub(crate) const GRAFANA_DATASOURCE: &str =
         "/etc/grafana/provisioning/datasources/prometheus.yml";
+    /// Grafana dashboard provisioning.
+    pub(crate) const GRAFANA_DASHBOARDS: &str =
+        "/etc/grafana/provisioning/dashboards/pf-render.yml";
+    /// The folder of the dashboards the provider loads.
+    pub(crate) const DASHBOARDS: &str = "/etc/grafana/dashboards";
+    /// Alertmanager configuration.
+    pub(crate) const ALERTMANAGER: &str = "/etc/alertmanager/alertmanager.yml";
+    /// The load balancer's metrics handler.
+    pub(crate) const NGINX_METRICS: &str = "/etc/nginx/metrics.js";
     /// Folder of Docker secrets.
     pub(crate) const SECRETS: &str = "/run/secrets";
 }

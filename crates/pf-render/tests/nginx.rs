@@ -108,6 +108,10 @@ fn temp_dir() -> tempfile::TempDir {
 ///    /var/cache/nginx exists).
 /// 5. With a `stream {}` block: `load_module <stream module>;` first
 ///    (Debian builds stream as a module; the official image has it built in).
+/// 6. With monitoring: `load_module modules/ngx_http_js_module.so;` -> the
+///    module's path under .tools, and `js_import ... from
+///    /etc/nginx/metrics.js;` -> the bundle's `nginx/metrics.js`, written
+///    into `dir`.
 ///
 /// [`nginx_t`] and the traffic tests also move `listen` ports to loopback
 /// ([`support::listen_on_loopback`]).
@@ -126,6 +130,25 @@ fn test_copy(conf: &str, dir: &Path, cert: &Path, key: &Path) -> String {
             Some((
                 "cert",
                 format!("{indent}ssl_certificate {};", cert.display()),
+            ))
+        } else if t == "load_module modules/ngx_http_js_module.so;" {
+            let module = support::root()
+                .join(".tools/nginx-root/usr/lib/nginx/modules/ngx_http_js_module.so");
+            assert!(
+                module.is_file(),
+                "{} is missing: run scripts/install-test-tools.sh",
+                module.display()
+            );
+            Some(("js-module", format!("load_module {};", module.display())))
+        } else if let Some(name) = t
+            .strip_prefix("js_import ")
+            .and_then(|rest| rest.strip_suffix(" from /etc/nginx/metrics.js;"))
+        {
+            let script = dir.join("metrics.js");
+            std::fs::write(&script, metrics_js()).expect("write metrics.js");
+            Some((
+                "js-import",
+                format!("{indent}js_import {name} from {};", script.display()),
             ))
         } else if t.starts_with("ssl_certificate_key /run/secrets/") {
             Some((
@@ -150,9 +173,12 @@ fn test_copy(conf: &str, dir: &Path, cert: &Path, key: &Path) -> String {
         }
     }
     let tls = usize::from(conf.contains(" ssl default_server;"));
+    let js = usize::from(conf.contains("load_module modules/ngx_http_js_module.so;"));
     let expected = [
         ("cert", tls),
         ("http", 1),
+        ("js-import", js),
+        ("js-module", js),
         ("key", tls),
         ("pid", 1),
         ("user", 1),
@@ -176,6 +202,18 @@ fn test_copy(conf: &str, dir: &Path, cert: &Path, key: &Path) -> String {
         text = format!("load_module {};\n{text}", module.display());
     }
     text
+}
+
+/// The bundle's `nginx/metrics.js` (the same in every bundle).
+fn metrics_js() -> &'static str {
+    static JS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    JS.get_or_init(|| {
+        support::render("topologies/prod.toml", Target::Swarm)
+            .get("nginx/metrics.js")
+            .expect("prod has monitoring")
+            .contents
+            .clone()
+    })
 }
 
 /// `nginx -t` on `text` (listening on loopback) written into `dir`:

@@ -712,7 +712,8 @@ fn self_signed(dir: &Path) -> (PathBuf, PathBuf) {
 }
 
 /// The rendered file with what exists only inside the container redirected
-/// into `dir`: user, pid file, TLS files, temp paths, the stream module.
+/// into `dir`: user, pid file, TLS files, temp paths, the stream module,
+/// the njs module and the metrics handler (its source, without the header).
 fn test_copy(conf: &str, dir: &Path, cert: &Path, key: &Path) -> String {
     let d = dir.display();
     let mut out = Vec::new();
@@ -727,6 +728,21 @@ fn test_copy(conf: &str, dir: &Path, cert: &Path, key: &Path) -> String {
             out.push(format!("{indent}ssl_certificate {};", cert.display()));
         } else if t.starts_with("ssl_certificate_key /run/secrets/") {
             out.push(format!("{indent}ssl_certificate_key {};", key.display()));
+        } else if t == "load_module modules/ngx_http_js_module.so;" {
+            let module = support::root()
+                .join(".tools/nginx-root/usr/lib/nginx/modules/ngx_http_js_module.so");
+            out.push(format!("load_module {};", module.display()));
+        } else if let Some(name) = t
+            .strip_prefix("js_import ")
+            .and_then(|rest| rest.strip_suffix(" from /etc/nginx/metrics.js;"))
+        {
+            let script = dir.join("metrics.js");
+            std::fs::write(&script, include_str!("../src/emit/monitoring/metrics.js"))
+                .expect("write metrics.js");
+            out.push(format!(
+                "{indent}js_import {name} from {};",
+                script.display()
+            ));
         } else {
             out.push(line.to_owned());
         }

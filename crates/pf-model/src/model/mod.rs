@@ -17,7 +17,7 @@ mod stack;
 
 pub use app::{AppService, Connection};
 pub use lb::{LbMethod, LoadBalancer, NextUpstream, PublishMode, StatusEndpoint, Tls};
-pub use monitoring::{Alerts, Monitoring};
+pub use monitoring::{AlertSeverity, Alertmanager, Alerts, Monitoring, Receiver};
 pub use postgres::{LagThresholds, Postgres, ReadEndpoint, SyncMode};
 pub use redis::{Redis, Sentinel};
 pub use resources::{Limits, Placement, Reservations, Resources};

@@ -35,6 +35,23 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
     {
         refs.push(("monitoring.grafana-admin-password-secret".into(), grafana));
     }
+    if file.monitoring.prometheus {
+        if let Some(htpasswd) = &file.monitoring.web_htpasswd_secret {
+            refs.push(("monitoring.web-htpasswd-secret".into(), htpasswd));
+        }
+        for (i, r) in file
+            .monitoring
+            .alertmanager
+            .iter()
+            .flat_map(|a| a.receivers.iter())
+            .enumerate()
+        {
+            refs.push((
+                format!("monitoring.alertmanager.receivers[{i}].webhook-url-secret"),
+                &r.webhook_url_secret,
+            ));
+        }
+    }
     for (i, svc) in file.services.iter().enumerate() {
         for (j, s) in svc.secrets.iter().enumerate() {
             refs.push((format!("services[{i}].secrets[{j}]"), s));

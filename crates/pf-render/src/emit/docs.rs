@@ -33,7 +33,42 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
         next_upstream_timeout: lb.next_upstream_timeout.to_string(),
         lb_instances: cx.plan.lb.replicas,
         monitoring: monitoring.is_some(),
-        grafana: monitoring.is_some_and(|m| m.settings.grafana),
+        grafana: monitoring.is_some_and(|m| m.grafana.is_some()),
+        alertmanager: monitoring
+            .and_then(|m| m.settings.alertmanager.as_ref())
+            .map(|a| {
+                a.receivers
+                    .iter()
+                    .map(|r| ReceiverCx {
+                        name: r.name.to_string(),
+                        severity: match r.min_severity {
+                            pf_model::model::AlertSeverity::Warning => {
+                                "warnings and critical alerts"
+                            }
+                            pf_model::model::AlertSeverity::Critical => "critical alerts",
+                        },
+                        secret: r.webhook_url_secret.to_string(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        alertmanager_target: monitoring
+            .and_then(|m| m.alertmanager.as_ref())
+            .map(|a| a.container.clone())
+            .unwrap_or_default(),
+        web: monitoring
+            .and_then(|m| m.web.as_ref())
+            .map(|w| {
+                w.routes
+                    .iter()
+                    .map(|r| WebCx {
+                        path: r.path.clone(),
+                        basic_auth: r.basic_auth,
+                        secret: w.htpasswd_secret.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
         sentinels: cx.plan.redis.sentinels.len(),
         lag: LagCx {
             warning: lag.warning.to_string(),
@@ -75,11 +110,31 @@ struct ReadmeCx {
     lb_instances: u32,
     monitoring: bool,
     grafana: bool,
+    /// Alertmanager's receivers; empty without Alertmanager.
+    alertmanager: Vec<ReceiverCx>,
+    /// Where `docker logs` finds Alertmanager.
+    alertmanager_target: String,
+    /// The monitoring UIs behind the load balancer.
+    web: Vec<WebCx>,
     sentinels: usize,
     lag: LagCx,
     env_example: &'static str,
     setup_swarm: &'static str,
     ha_setup: &'static str,
+}
+
+#[derive(Serialize)]
+struct ReceiverCx {
+    name: String,
+    severity: &'static str,
+    secret: String,
+}
+
+#[derive(Serialize)]
+struct WebCx {
+    path: String,
+    basic_auth: bool,
+    secret: String,
 }
 
 #[derive(Serialize)]
@@ -155,9 +210,16 @@ fn describe(cx: &Cx<'_>, path: &str) -> String {
         }
         files::PROMETHEUS => "Prometheus scrape configuration",
         files::ALERTS => {
-            "alert rules: targets down, replication lag, Redis replicas, resource usage"
+            "alert rules: targets down, roles after failover, replication lag, 5xx share, resource usage"
         }
         files::GRAFANA_DATASOURCE => "Grafana data source provisioning (Prometheus)",
+        files::GRAFANA_DASHBOARDS => {
+            "Grafana dashboard provisioning: the dashboards below, read-only"
+        }
+        files::ALERTMANAGER => "Alertmanager routes and webhook receivers (URLs read from secrets)",
+        files::NGINX_METRICS => {
+            "njs handler: each load balancer task's own metrics at /metrics on the status port"
+        }
         files::SETUP_SWARM => {
             "Swarm setup: --init, --label-nodes, --create-secrets, --deploy, --status"
         }
@@ -173,7 +235,13 @@ fn describe(cx: &Cx<'_>, path: &str) -> String {
                 .and_then(|rest| rest.strip_suffix(".conf"))
             {
                 Some(n) => format!("sentinel.conf template of redis-sentinel-{n} (its own myid)"),
-                None => format!("generated for stack {stack}"),
+                None => match path
+                    .strip_prefix("monitoring/dashboards/")
+                    .and_then(|rest| rest.strip_suffix(".json"))
+                {
+                    Some(tier) => format!("Grafana dashboard of the {tier} tier"),
+                    None => format!("generated for stack {stack}"),
+                },
             };
         }
     };
@@ -315,9 +383,22 @@ fn mermaid(cx: &Cx<'_>) -> String {
     if let Some(monitoring) = &plan.monitoring {
         m.push("    prometheus[\"prometheus + exporters\"]".into());
         m.push(format!("    prometheus -.->|scrape| {}", id(&lb.name)));
-        m.push(format!("    prometheus -.->|scrape| {}", id(&primary.name)));
-        m.push(format!("    prometheus -.->|scrape| {}", id(&master.name)));
-        if monitoring.settings.grafana {
+        for member in plan.postgres.members() {
+            m.push(format!(
+                "    prometheus -.->|scrape| {}",
+                id(&member.instance.name)
+            ));
+        }
+        for node in plan.redis.nodes() {
+            m.push(format!(
+                "    prometheus -.->|scrape| {}",
+                id(&node.instance.name)
+            ));
+        }
+        if monitoring.alertmanager.is_some() {
+            m.push("    prometheus -.->|alerts| alertmanager[\"alertmanager\"]".into());
+        }
+        if monitoring.grafana.is_some() {
             m.push("    grafana[\"grafana\"] --> prometheus".into());
         }
     }

@@ -52,6 +52,27 @@ struct Ctx<'a> {
     status_port: u16,
     status_allow: Vec<String>,
     read: Option<Read<'a>>,
+    /// The monitoring block (containers only): metrics handler, UIs.
+    monitoring: Option<Monitoring>,
+}
+
+#[derive(Serialize)]
+struct Monitoring {
+    /// Where nginx reads `nginx/metrics.js`.
+    script: String,
+    metrics_path: &'static str,
+    htpasswd_secret: String,
+    htpasswd: String,
+    web: Vec<WebUi>,
+}
+
+#[derive(Serialize)]
+struct WebUi {
+    path: String,
+    upstream: String,
+    server: String,
+    basic_auth: bool,
+    realm: String,
 }
 
 #[derive(Serialize)]
@@ -154,6 +175,37 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
             zone_size: zone_size.clone(),
             servers: servers(&r.upstream),
         }),
+        monitoring: cx
+            .plan
+            .monitoring
+            .as_ref()
+            .filter(|_| local.is_none())
+            .map(|m| Monitoring {
+                script: m.files.nginx_metrics.path.display().to_string(),
+                metrics_path: crate::plan::NGINX_METRICS_PATH,
+                htpasswd_secret: m
+                    .web
+                    .as_ref()
+                    .map(|w| w.htpasswd_secret.clone())
+                    .unwrap_or_default(),
+                htpasswd: m
+                    .web
+                    .as_ref()
+                    .map(|w| w.htpasswd_file.display().to_string())
+                    .unwrap_or_default(),
+                web: m
+                    .web
+                    .iter()
+                    .flat_map(|w| &w.routes)
+                    .map(|r| WebUi {
+                        path: r.path.clone(),
+                        upstream: r.upstream.clone(),
+                        server: r.server.to_string(),
+                        basic_auth: r.basic_auth,
+                        realm: format!("{} {}", cx.plan.stack, r.server.host),
+                    })
+                    .collect(),
+            }),
     };
     let text = crate::templates::render("nginx/load-balancer.conf", &ctx)?;
     bundle.add(&plan.config.artifact, &text);

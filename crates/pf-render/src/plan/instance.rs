@@ -64,6 +64,8 @@ pub enum Kind {
     Exporter,
     /// Prometheus.
     Prometheus,
+    /// Alertmanager.
+    Alertmanager,
     /// Grafana.
     Grafana,
 }

@@ -33,7 +33,11 @@ pub use deployment::{Deployment, EndpointMode, Healthcheck, NodePlacement, PortB
 pub use instance::{BundleFile, DataDir, Endpoint, Instance, Kind};
 pub use lb::{Entry, LbPlan, ReadEndpoint, Route, Scheme, TlsFiles, Upstream};
 pub use local::{LocalPlan, PortRemap};
-pub use monitoring::{Job, MonitoringFiles, MonitoringPlan, ScrapeJob};
+pub(crate) use monitoring::NGINX_METRICS_PATH;
+pub use monitoring::{
+    Job, MemberExporter, MonitoringFiles, MonitoringPlan, ScrapeJob, ScrapeTarget, WebAccess,
+    WebRoute,
+};
 pub use network::{Driver, Net, NetworkPlan, Networks};
 pub use postgres::{PgFiles, PgMember, PgPlan, PgRole};
 pub use redis::{RedisFiles, RedisNode, RedisPlan, RedisRole, SentinelPlan, TemplateDefaults};
@@ -114,8 +118,11 @@ impl Plan {
         let redis = RedisPlan::new(t, &namer);
         let lb_instance = LbPlan::instance(&namer);
         let apps = AppPlan::all(t, &namer, &postgres, &redis, &lb_instance.host);
-        let lb = LbPlan::new(t, &namer, lb_instance, &apps, &postgres, subnet);
+        let mut lb = LbPlan::new(t, &namer, lb_instance, &apps, &postgres, subnet);
         let monitoring = MonitoringPlan::new(t, &namer, &lb, &postgres, &redis);
+        if let Some(m) = &monitoring {
+            m.equip(&mut lb);
+        }
         let secrets = SecretPlan::all(t, &namer);
         let networks = Networks::new(subnet, &target, t.network.encrypted);
         let mut plan = Self {

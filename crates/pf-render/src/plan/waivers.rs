@@ -86,7 +86,12 @@ pub(super) fn of(plan: &Plan) -> Vec<Waiver> {
     );
     add(
         Rule::UserNotSet,
-        names(&|i, _| matches!(i.kind, Kind::Exporter | Kind::Prometheus | Kind::Grafana)),
+        names(&|i, _| {
+            matches!(
+                i.kind,
+                Kind::Exporter | Kind::Prometheus | Kind::Alertmanager | Kind::Grafana
+            )
+        }),
         Vec::new(),
         "the monitoring images choose their own user in their Dockerfiles; overriding it would change who owns their data".to_owned(),
     );
