@@ -19,12 +19,14 @@
 
 mod apps;
 mod error;
+mod facts;
 mod images;
 mod localize;
 mod machine;
 
 pub use apps::{App, apps};
 pub use error::Error;
+pub use facts::facts;
 pub use images::{ImageMap, ROLES};
 pub use localize::{Change, Localized, localize};
 pub use machine::{CPU_SHARE, MEMORY_SHARE, Machine};

@@ -218,3 +218,29 @@ fn a_machine_smaller_than_one_cpu_is_refused() {
     assert!(Machine::new(1, 500, 8 * GIB).is_err());
     assert!(Machine::new(0, 2000, 8 * GIB).is_err());
 }
+
+#[test]
+fn facts_are_shell_safe_key_value_lines() {
+    for path in TOPOLOGIES {
+        let text = std::fs::read_to_string(repo(path)).expect("read");
+        let t = pf_testbed::validated(&text, path).expect("valid");
+        let facts = pf_testbed::facts(&t);
+        for (k, v) in &facts {
+            assert!(
+                !v.contains(['=', '\n', '\'', '"', '`', '$', '\\']),
+                "{path}: {k}={v}"
+            );
+        }
+        let get = |key: &str| {
+            facts
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(get("stack").as_deref(), Some(t.spec().name.as_str()));
+        assert!(
+            get("secrets").is_some_and(|s| s.contains("redis_password")),
+            "{path}"
+        );
+    }
+}

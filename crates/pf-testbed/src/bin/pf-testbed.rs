@@ -3,6 +3,7 @@
 //! ```text
 //! pf-testbed localize IN.toml --images IMAGES.toml --nodes N --cpus C --memory BYTES -o OUT.toml
 //! pf-testbed apps IN.toml
+//! pf-testbed facts IN.toml
 //! ```
 //!
 //! `localize` writes the localized topology and prints one line per change;
@@ -15,7 +16,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use pf_testbed::{Error, ImageMap, Machine, apps, localize, validated};
+use pf_testbed::{Error, ImageMap, Machine, apps, facts, localize, validated};
 
 #[derive(Parser)]
 #[command(
@@ -48,6 +49,11 @@ enum Command {
         /// Where to write the localized topology.
         #[arg(short, long)]
         output: PathBuf,
+    },
+    /// Print what the harness checks, as `key=value` lines.
+    Facts {
+        /// The topology to read.
+        input: PathBuf,
     },
     /// Print the app services a stand-in image must imitate.
     Apps {
@@ -87,6 +93,13 @@ fn run(cli: Cli, out: &mut impl Write) -> Result<(), Error> {
             std::fs::rename(&tmp, &output).map_err(io(&output))?;
             for c in &done.changes {
                 writeln!(out, "{c}").map_err(io(&output))?;
+            }
+        }
+        Command::Facts { input } => {
+            let text = read(&input)?;
+            let t = validated(&text, &input.display().to_string())?;
+            for (k, v) in facts(&t) {
+                writeln!(out, "{k}={v}").map_err(io(&input))?;
             }
         }
         Command::Apps { input } => {
