@@ -16,16 +16,18 @@ pub struct App {
     pub health_path: String,
     /// The image's tag in the topology (the stand-in keeps its version).
     pub tag: String,
+    /// Instances (Swarm replicas; Compose containers).
+    pub replicas: u32,
 }
 
 impl App {
-    /// One tab-separated line: name, port, route, health path, tag. The
+    /// One tab-separated line: name, port, route, health path, tag, replicas. The
     /// fields come from a validated topology (names are DNS labels; routes
     /// and paths are checked to be URL paths), so a shell `read` splits them.
     pub fn line(&self) -> String {
         format!(
-            "{}\t{}\t{}\t{}\t{}",
-            self.name, self.port, self.route, self.health_path, self.tag
+            "{}\t{}\t{}\t{}\t{}\t{}",
+            self.name, self.port, self.route, self.health_path, self.tag, self.replicas
         )
     }
 }
@@ -42,6 +44,7 @@ pub fn apps(topology: &Topology) -> Vec<App> {
             route: s.route.clone(),
             health_path: s.health_path.clone(),
             tag: s.image.tag().to_owned(),
+            replicas: s.replicas,
         })
         .collect()
 }

@@ -1,0 +1,26 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # settings shared by the files of containers/lib
+# The bundle's own scripts: every "✓"/"✗" line of health-check.sh and
+# failover-test.sh becomes a row of the table ("-": not run from that
+# node, recorded as skip). Output is kept in the results folder.
+
+# bundle_script NODE SCENARIO LOG SCRIPT ARGS...: runs a bundle script inside
+# a node's network namespace (it curls 127.0.0.1 like an operator on that
+# node), against that node's engine.
+bundle_script() {
+    local node=$1 scenario=$2 logf=$3 rc=0 line
+    shift 3
+    local start
+    start=$(now_ms)
+    in_node "$node" env DOCKER_HOST="$(engine_sock "$node")" CA_CERT="$CA_CERT" \
+        REJOIN_TIMEOUT=90 bounded 600 bash "$@" >"$logf" 2>&1 </dev/null || rc=$?
+    while IFS= read -r line; do
+        case $line in
+        "✓ "*) record "$scenario" "${line#✓ }" "passed" "script's own" pass ;;
+        "✗ "*) record "$scenario" "${line#✗ }" "failed" "script's own" fail ;;
+        "- "*) record "$scenario" "${line#- }" "not run here" "script's own" skip ;;
+        esac
+    done <"$logf"
+    local budget=0
+    check_row "$scenario" "exit status ($(basename "$1") ${*:2})" "$rc after $(since "$start")s" "$budget" test "$rc" -eq 0
+}
