@@ -81,15 +81,22 @@ mkdir -p "$RESULTS"
 
 # Everything this run started is stopped here, whatever ends it.
 CLEANED=0
+FINISHED=0
 cleanup() {
     local rc=$?
     ((CLEANED == 1)) && return
     CLEANED=1
     trap '' INT TERM
-    if ((rc != 0 && rc != 1)); then
-        warn "stopping early (status $rc); tearing down"
+    if ((FINISHED == 0)); then
+        # Only the report decides 0 or 1; anything else is a set-up error
+        # (or an interruption: 130, 143).
+        if ((rc < 128)); then rc=2; fi
+        warn "stopped before the end (status $rc); tearing down"
     fi
     local e
+    for e in "${ENGINES[@]}"; do
+        engine_reset "$e"
+    done
     for e in "${ENGINES[@]}"; do
         engine_stop "$e"
     done

@@ -14,7 +14,7 @@ facts_load() {
     done < <(testbed facts "$1")
 }
 
-mem_bytes() { awk '/^MemTotal:/ { print $2 * 1024 }' /proc/meminfo; }
+mem_bytes() { awk '/^MemTotal:/ { printf "%.0f", $2 * 1024 }' /proc/meminfo; }
 
 bundle_prepare() {
     local topology=$1 start

@@ -17,10 +17,10 @@ locate() {
     CTR_ID=""
     for node in "${NODES[@]}"; do
         if [[ $TARGET == swarm ]]; then
-            id=$(dk "$node" ps -q --filter "label=com.docker.swarm.service.name=${STACK}_$svc" --filter status=running 2>/dev/null | head -n1)
+            id=$(dk "$node" ps -q --filter "label=com.docker.swarm.service.name=${STACK}_$svc" --filter status=running 2>/dev/null | head -n1 || true)
         else
             id=$(dk "$node" ps -q --filter "label=com.docker.compose.project=$STACK" \
-                --filter "label=com.docker.compose.service=$svc" --filter status=running 2>/dev/null | head -n1)
+                --filter "label=com.docker.compose.service=$svc" --filter status=running 2>/dev/null | head -n1 || true)
         fi
         if [[ -n $id ]]; then
             CTR_NODE=$node
@@ -80,7 +80,8 @@ check_postgres() {
         return
     fi
     rows=""
-    for _ in $(seq 60); do
+    # The stack converged already; replication needs only a moment more.
+    for _ in $(seq 20); do
         rows=$(psql_in "$CTR_NODE" "$CTR_ID" \
             "SELECT application_name || ' ' || state || ' ' || sync_state FROM pg_stat_replication ORDER BY 1" 2>&1) || rows="error: $rows"
         n=$(grep -cE "^[^ ]+ streaming ($sync)\$" <<<"$rows" || true)
@@ -94,7 +95,7 @@ check_postgres() {
     local svc state
     for svc in $(services_like 'postgres-replica(-[0-9]+)?'); do
         if locate "$svc"; then
-            state=$(psql_in "$CTR_NODE" "$CTR_ID" "SELECT pg_is_in_recovery() || ' ' || COALESCE((SELECT status FROM pg_stat_wal_receiver), 'no wal receiver')" 2>&1 | head -n1)
+            state=$(psql_in "$CTR_NODE" "$CTR_ID" "SELECT pg_is_in_recovery() || ' ' || COALESCE((SELECT status FROM pg_stat_wal_receiver), 'no wal receiver')" 2>&1 | head -n1 || true)
         else
             state="not running"
         fi
@@ -108,7 +109,7 @@ check_redis() {
         record Redis "replicas linked to the master" "no running redis-master" "$want online" fail
         return
     fi
-    for _ in $(seq 30); do
+    for _ in $(seq 10); do
         info=$(redis_in "$CTR_NODE" "$CTR_ID" "${FACT[redis_port]}" INFO replication 2>&1 | tr -d '\r') || true
         online=$(grep -c '^slave[0-9]*:.*state=online' <<<"$info" || true)
         ((online >= want)) && break
@@ -130,9 +131,9 @@ check_redis() {
 # bundle's Sentinels have none), with it if the Sentinel demands one.
 sentinel_master() {
     local out
-    out=$(AUTH=0 redis_in "$1" "$2" "${FACT[sentinel_port]}" SENTINEL get-master-addr-by-name "${FACT[master_name]}" 2>&1 | tr -d '\r')
+    out=$(AUTH=0 redis_in "$1" "$2" "${FACT[sentinel_port]}" SENTINEL get-master-addr-by-name "${FACT[master_name]}" 2>&1 | tr -d '\r' || true)
     if [[ $out == *NOAUTH* ]]; then
-        out=$(redis_in "$1" "$2" "${FACT[sentinel_port]}" SENTINEL get-master-addr-by-name "${FACT[master_name]}" 2>&1 | tr -d '\r')
+        out=$(redis_in "$1" "$2" "${FACT[sentinel_port]}" SENTINEL get-master-addr-by-name "${FACT[master_name]}" 2>&1 | tr -d '\r' || true)
     fi
     tr '\n' ':' <<<"$out" | sed 's/:$//'
 }
@@ -142,7 +143,7 @@ check_sentinels() {
     for svc in $(services_like 'redis-sentinel-[0-9]+'); do
         total=$((total + 1))
         if locate "$svc"; then
-            a=$(sentinel_master "$CTR_NODE" "$CTR_ID")
+            a=$(sentinel_master "$CTR_NODE" "$CTR_ID" || true)
         else
             a="not running"
         fi
@@ -156,12 +157,28 @@ check_sentinels() {
     # The named master must be the Redis node that is master now.
     local role=""
     if [[ $master_addr == redis-master:* ]] && locate redis-master; then
-        role=$(redis_in "$CTR_NODE" "$CTR_ID" "${FACT[redis_port]}" ROLE 2>&1 | head -n1 | tr -d '\r')
+        role=$(redis_in "$CTR_NODE" "$CTR_ID" "${FACT[redis_port]}" ROLE 2>&1 | head -n1 | tr -d '\r' || true)
     fi
     check_row Sentinel "the named master is redis-master and answers ROLE master" "${master_addr:-none}, ROLE ${role:-?}" \
         "redis-master:${FACT[redis_port]}, master" test "$master_addr" = "redis-master:${FACT[redis_port]}" -a "$role" = master
+    # Agreeing on a configured name says little: each Sentinel must reach the
+    # master, see its replicas and discover the other Sentinels through it.
+    local want_others=$((${FACT[sentinels]} - 1)) info flags others slaves
+    for svc in $(services_like 'redis-sentinel-[0-9]+'); do
+        info=""
+        if locate "$svc"; then
+            info=$(AUTH=0 redis_in "$CTR_NODE" "$CTR_ID" "${FACT[sentinel_port]}" SENTINEL master "${FACT[master_name]}" 2>&1 | tr -d '\r' || true)
+        fi
+        flags=$(awk 'p { print; exit } $0 == "flags" { p = 1 }' <<<"$info")
+        others=$(awk 'p { print; exit } $0 == "num-other-sentinels" { p = 1 }' <<<"$info")
+        slaves=$(awk 'p { print; exit } $0 == "num-slaves" { p = 1 }' <<<"$info")
+        check_row Sentinel "$svc reaches the master and discovered the other Sentinels" \
+            "flags=${flags:-?} other-sentinels=${others:-?} replicas=${slaves:-?}" \
+            "flags=master other-sentinels=$want_others replicas=${FACT[redis_replicas]}" \
+            test "$flags" = master -a "${others:-0}" = "$want_others" -a "${slaves:-0}" = "${FACT[redis_replicas]}"
+    done
     if locate redis-sentinel-1; then
-        a=$(AUTH=0 redis_in "$CTR_NODE" "$CTR_ID" "${FACT[sentinel_port]}" SENTINEL ckquorum "${FACT[master_name]}" 2>&1 | tr -d '\r' | head -n1)
+        a=$(AUTH=0 redis_in "$CTR_NODE" "$CTR_ID" "${FACT[sentinel_port]}" SENTINEL ckquorum "${FACT[master_name]}" 2>&1 | tr -d '\r' | head -n1 || true)
         check_row Sentinel "quorum reachable (SENTINEL CKQUORUM on redis-sentinel-1)" "$a" "OK" grep -q '^OK' <<<"$a"
     fi
 }

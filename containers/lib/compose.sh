@@ -34,7 +34,6 @@ compose_run() {
     compose_teardown "$logd"
     rm -f "$BUNDLE/secrets"
     unset DOCKER_HOST
-    report_print "$TABLE"
 }
 
 compose() { docker compose -f "$BUNDLE/docker-compose.ha.yml" "$@"; }
@@ -47,7 +46,7 @@ compose_states() {
 
 compose_pending() {
     local want have
-    want=$(compose config --services | wc -l)
+    want=$(compose config --services 2>/dev/null | wc -l || true)
     have=$(compose_states | awk '$2 == "running" && ($0 ~ /\(healthy\)/ || $0 !~ /\(/) { n++ } END { print n + 0 }')
     ((have == want))
 }

@@ -121,3 +121,24 @@ dk() {
     shift
     DOCKER_HOST=$(engine_sock "$name") docker "$@"
 }
+
+# Leaves the swarm and removes every container, volume and network of an
+# engine: its data root is kept only as the image cache, so a run starts
+# from, and leaves, an engine that holds nothing but images.
+engine_reset() {
+    local name=$1 ids
+    if [[ $(dk "$name" info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null) != inactive ]]; then
+        dk "$name" swarm leave --force >/dev/null 2>&1 || true
+    fi
+    ids=$(dk "$name" ps -aq 2>/dev/null || true)
+    if [[ -n $ids ]]; then
+        # shellcheck disable=SC2086 # one id per word
+        dk "$name" rm -f -v $ids >/dev/null 2>&1 || true
+    fi
+    ids=$(dk "$name" volume ls -q 2>/dev/null || true)
+    if [[ -n $ids ]]; then
+        # shellcheck disable=SC2086 # one name per word
+        dk "$name" volume rm -f $ids >/dev/null 2>&1 || true
+    fi
+    dk "$name" network prune -f >/dev/null 2>&1 || true
+}

@@ -175,7 +175,7 @@ image_app() {
     mkdir -p "$ctx"
     # shellcheck disable=SC2016 # a Dockerfile variable
     printf 'ARG BASE\nFROM ${BASE}\nCMD ["%s", "%s", "%s", "%s"]\n' "$name" "$port" "$route" "$health" >"$ctx/Dockerfile"
-    image_docker_build "app-$name" "$ctx" "${IMAGE[app-base]}" "$key" "pf-testbed/$name" "printf %s '${tag#v}'"
+    image_docker_build "app.$name" "$ctx" "${IMAGE[app-base]}" "$key" "pf-testbed/$name" "printf %s '${tag#v}'"
     rm -rf "$ctx"
 }
 

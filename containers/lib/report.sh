@@ -68,6 +68,7 @@ report_summary() {
         done
     } | tee "$RESULTS/report.md"
     local total=${#ROWS[@]}
+    FINISHED=1
     printf '\n%d passed, %d failed\n' $((total - FAILED)) "$FAILED"
     if ((FAILED > 0)); then
         exit 1

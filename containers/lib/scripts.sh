@@ -13,7 +13,7 @@ bundle_script() {
     local start
     start=$(now_ms)
     in_node "$node" env DOCKER_HOST="$(engine_sock "$node")" CA_CERT="$CA_CERT" \
-        REJOIN_TIMEOUT=90 bounded 600 bash "$@" >"$logf" 2>&1 </dev/null || rc=$?
+        REJOIN_TIMEOUT=90 timeout --kill-after=5 600 bash "$@" >"$logf" 2>&1 </dev/null || rc=$?
     while IFS= read -r line; do
         case $line in
         "✓ "*) record "$scenario" "${line#✓ }" "passed" "script's own" pass ;;

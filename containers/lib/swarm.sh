@@ -9,6 +9,7 @@ swarm_start_nodes() {
     local node start
     for node in "${NODES[@]}"; do
         engine_start "$node" "$(node_ns "$node")" --dns "$DEAD_DNS"
+        engine_reset "$node"
     done
     for node in "${NODES[@]:1}"; do
         start=$(now_ms)
@@ -75,7 +76,6 @@ swarm_run() {
     fi
     swarm_teardown
     unset DOCKER_HOST
-    report_print "$TABLE"
 }
 
 # setup-swarm.sh --deploy with Debian's own docker client (20.10), the
@@ -114,7 +114,7 @@ swarm_converge() {
     while read -r name reps; do
         local err=""
         if [[ ${reps%% *} != */* || ${reps%%/*} != "$(cut -d/ -f2 <<<"${reps%% *}")" ]]; then
-            err=$(docker service ps "$name" --no-trunc --format '{{.CurrentState}}: {{.Error}}' 2>/dev/null | head -n1 | cut -c1-140)
+            err=$(docker service ps "$name" --no-trunc --format '{{.CurrentState}}: {{.Error}}' 2>/dev/null | head -n1 | cut -c1-140 || true)
         fi
         local r=${reps%% *}
         check_row converge "${name#"${STACK}"_} running and healthy" "$r${err:+ ($err)}" "all replicas within ${CONVERGE_TIMEOUT}s" \

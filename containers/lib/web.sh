@@ -58,7 +58,7 @@ check_nginx() {
         # Requests through the load balancer, from a client's side.
         local n seen=() out status body_host distinct
         for ((n = 0; n < 4 * want; n++)); do
-            out=$(lb_get "$lb_node" "$health")
+            out=$(lb_get "$lb_node" "$health" || true)
             status=$(awk '{ print $(NF-1) }' <<<"$out")
             body_host=$(sed -n 's/.* host=\([^ ]*\) .*/\1/p' <<<"$out")
             [[ $status == 200 ]] && seen+=("$body_host")
