@@ -31,6 +31,7 @@ compose_run() {
     bundle_script n1 "failover-test.sh --backend" "$logd/failover-backend.log" "$dir/failover-test.sh" --backend
     bundle_script n1 "failover-test.sh --redis" "$logd/failover-redis.log" "$dir/failover-test.sh" --redis
     bundle_script n1 "failover-test.sh --postgres" "$logd/failover-postgres.log" "$dir/failover-test.sh" --postgres
+    save_logs "com.docker.compose.project=$STACK" "$logd/containers"
     compose_teardown "$logd"
     rm -f "$BUNDLE/secrets"
     unset DOCKER_HOST

@@ -24,3 +24,17 @@ bundle_script() {
     local budget=0
     check_row "$scenario" "exit status ($(basename "$1") ${*:2})" "$rc after $(since "$start")s" "$budget" test "$rc" -eq 0
 }
+
+# save_logs LABEL DIR: keeps the last lines of the log of every container
+# carrying LABEL (for the
+# defects' evidence) before the teardown removes them.
+save_logs() {
+    local label=$1 dir=$2 node id name
+    mkdir -p "$dir"
+    for node in "${NODES[@]}"; do
+        while read -r id name; do
+            [[ -n $id ]] || continue
+            dk "$node" logs --tail 300 "$id" >"$dir/$node-$name.log" 2>&1 || true
+        done < <(dk "$node" ps -a --filter "label=$label" --format '{{.ID}} {{.Names}}' 2>/dev/null || true)
+    done
+}

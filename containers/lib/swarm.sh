@@ -3,7 +3,9 @@
 # Swarm: the nodes' engines, the bundle's setup-swarm.sh, convergence,
 # checks, the bundle's scripts, teardown and the check that nothing is left.
 
-CONVERGE_TIMEOUT=${PF_TEST_CONVERGE_TIMEOUT:-240}
+# A healthy stack converges in about 40 s here; failing ones are recorded
+# after this bound.
+CONVERGE_TIMEOUT=${PF_TEST_CONVERGE_TIMEOUT:-180}
 
 swarm_start_nodes() {
     local node start
@@ -74,6 +76,7 @@ swarm_run() {
     if ((NODE_COUNT > 1)); then
         nodeloss_run "$logd"
     fi
+    save_logs "com.docker.stack.namespace=$STACK" "$logd/containers"
     swarm_teardown
     unset DOCKER_HOST
 }
