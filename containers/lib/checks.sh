@@ -182,3 +182,14 @@ check_sentinels() {
         check_row Sentinel "quorum reachable (SENTINEL CKQUORUM on redis-sentinel-1)" "$a" "OK" grep -q '^OK' <<<"$a"
     fi
 }
+
+# How long a lookup of a name that does not exist takes inside a Sentinel's
+# container (Docker's embedded DNS): a Sentinel blocks this long on the name
+# of a stopped Redis node. Recorded as information for the failover rows.
+probe_dns() {
+    local start
+    locate redis-sentinel-1 || return 0
+    start=$(now_ms)
+    dk "$CTR_NODE" exec "$CTR_ID" getent hosts pf-test-no-such-name >/dev/null 2>&1 || true
+    record environment "lookup of a missing name in redis-sentinel-1 (Docker's embedded DNS)" "$(since "$start")s" "-" info
+}

@@ -24,6 +24,7 @@ compose_run() {
     check_postgres
     check_redis
     check_sentinels
+    probe_dns
     check_nginx
     check_prometheus
     local dir=$BUNDLE/scripts

@@ -11,7 +11,7 @@ FAILED=0
 
 report_table() { TABLE=$1; }
 
-# record SCENARIO CHECK MEASURED BUDGET pass|fail|skip
+# record SCENARIO CHECK MEASURED BUDGET pass|fail|skip|info (only fail fails the run)
 record() {
     local result=$5
     ROWS+=("$TABLE"$'\t'"$1"$'\t'"$2"$'\t'"$3"$'\t'"$4"$'\t'"$result")
@@ -67,9 +67,16 @@ report_summary() {
             printf '| %s | %s |\n' "${row%%$'\t'*}" "${row#*$'\t'}"
         done
     } | tee "$RESULTS/report.md"
-    local total=${#ROWS[@]}
+    local passed=0 other=0
+    for row in "${ROWS[@]}"; do
+        case ${row##*$'\t'} in
+        pass) passed=$((passed + 1)) ;;
+        fail) ;;
+        *) other=$((other + 1)) ;;
+        esac
+    done
     FINISHED=1
-    printf '\n%d passed, %d failed\n' $((total - FAILED)) "$FAILED"
+    printf '\n%d passed, %d failed, %d skipped\n' "$passed" "$FAILED" "$other"
     if ((FAILED > 0)); then
         exit 1
     fi

@@ -70,6 +70,7 @@ swarm_run() {
     check_postgres
     check_redis
     check_sentinels
+    probe_dns
     check_nginx
     check_prometheus
     swarm_bundle_scripts "$logd"
