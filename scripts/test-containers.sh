@@ -77,7 +77,11 @@ TOOLS_DIR=$REPO/.tools/containers
 RESULTS=$REPO/out/containers/$(date -u +%Y%m%dT%H%M%SZ)-n$NODE_COUNT
 BUILDER=n1
 NAMESPACES=()
-mkdir -p "$RESULTS"
+mkdir -p "$RESULTS" "$PF_STATE"
+# One run at a time: engines, namespaces and folders have fixed names. Taken
+# before the trap, so a refused run never tears down the other one.
+exec 9>"$PF_STATE/run.lock"
+flock -n 9 || die "another run of test-containers.sh holds $PF_STATE/run.lock"
 
 # Everything this run started is stopped here, whatever ends it.
 CLEANED=0

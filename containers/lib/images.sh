@@ -195,17 +195,6 @@ images_map() {
     } >"$out"
 }
 
-# Every image a topology needs, one per line.
-images_of() {
-    local role name
-    for role in load-balancer postgres redis prometheus nginx-exporter postgres-exporter redis-exporter; do
-        printf '%s\n' "${IMAGE[$role]}"
-    done
-    while IFS=$'\t' read -r name _; do
-        printf '%s\n' "${IMAGE[app.$name]}"
-    done < <(testbed apps "$1")
-}
-
 # Removes pf-testbed images of older keys from an engine (not with --keep-images).
 images_prune() {
     local engine=$1 keep ref
