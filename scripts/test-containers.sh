@@ -127,6 +127,8 @@ testbed() { "$REPO/target/release/pf-testbed" "$@"; }
 # the Debian mirror), then node 1 runs in its own namespace on the same data root.
 log "images"
 IMAGES_START=$(now_ms)
+engine_forget_state "$BUILDER"
+LINKS_BEFORE=$(host_links)
 engine_start "$BUILDER" "" --bridge=none --iptables=false --ip-masq=false
 images_build_all
 for t in "${TOPOLOGIES[@]}"; do
@@ -157,6 +159,17 @@ for t in "${TOPOLOGIES[@]}"; do
     done
 done
 
+# The teardown, done here too so that its result is in the report.
+report_table "run: $NODE_COUNT node(s)"
+for e in "${ENGINES[@]}"; do
+    engine_reset "$e"
+done
+for e in "${ENGINES[@]}"; do
+    engine_stop "$e"
+done
+ENGINES=()
+nodes_delete
+check_leftovers
 report_timing "images" "${IMAGES_SECONDS}s ($IMAGES_BUILT built, $IMAGES_CACHED cached)"
 report_timing "whole run" "$(since "$RUN_START")s"
 report_summary

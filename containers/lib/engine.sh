@@ -19,6 +19,14 @@ ENGINES=()
 engine_dir() { printf '%s/%s' "$PF_RUN" "$1"; }
 engine_sock() { printf 'unix://%s/docker.sock' "$(engine_dir "$1")"; }
 
+# Forgets the swarm and network state kept in an engine's data root (left
+# by a run that was killed before its teardown): the data root is only the
+# image cache, and an engine started in the host's namespace must not
+# recreate a swarm's bridges there.
+engine_forget_state() {
+    rm -rf "$PF_STATE/docker/$1/swarm" "$PF_STATE/docker/$1/network"
+}
+
 # engine_start NAME NETNS [DOCKERD ARGS...]: starts an engine, in network
 # namespace NETNS (its own UTS namespace too, host name NAME) or, with NETNS
 # "", in this one. Waits until it answers.

@@ -69,3 +69,20 @@ nodes_delete() {
     done
     NAMESPACES=()
 }
+
+# The network links of this (the host's) namespace, one name per line.
+host_links() { ip -o link show | awk -F': ' '{ print $2 }' | sed 's/@.*//' | sort; }
+
+# After the teardown: no engine of this run, no namespace, no new link in
+# the host's namespace, nothing mounted under the tier's folders.
+check_leftovers() {
+    local engines netns links mounts
+    engines=$(pgrep -a dockerd | grep -F -- "$PF_RUN/" || true)
+    netns=$(ip netns list | grep "^$PF_NS-" || true)
+    links=$(comm -13 <(printf '%s\n' "$LINKS_BEFORE") <(host_links) | tr '\n' ' ')
+    mounts=$(grep -E " ($PF_STATE|$PF_RUN)(/| )" /proc/self/mounts | awk '{ print $2 }' | tr '\n' ' ' || true)
+    check_row teardown "no engine of this run is left (pgrep dockerd)" "${engines:-none}" none test -z "$engines"
+    check_row teardown "no network namespace is left (ip netns list)" "${netns:-none}" none test -z "$netns"
+    check_row teardown "no new link in the host's namespace (ip link)" "${links:-none}" none test -z "${links// /}"
+    check_row teardown "nothing mounted under $PF_STATE or $PF_RUN" "${mounts:-none}" none test -z "${mounts// /}"
+}
