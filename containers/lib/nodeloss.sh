@@ -32,7 +32,7 @@ nodeloss_run() {
         record "node loss" "Redis master keeps serving (not on $victim)" "-" "-" skip
     fi
     wait "$stopper" || true
-    record "node loss" "engine of $victim stopped" "$(since "$start")s" "-" pass
+    record "node loss" "engine of $victim stopped (dockerd's own shutdown)" "$(since "$start")s" "-" info
     if ((lost_pg == 1)); then
         node=$(node_of postgres-replica || echo n1)
         bundle_script "$node" "node loss: failover-test.sh --postgres" "$logd/nodeloss-postgres.log" \

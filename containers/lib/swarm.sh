@@ -16,7 +16,7 @@ swarm_start_nodes() {
     for node in "${NODES[@]:1}"; do
         start=$(now_ms)
         images_copy n1 "$node"
-        report_timing "images to $node (docker save | docker load)" "$(since "$start")s"
+        report_timing "images to $node (docker save, docker load)" "$(since "$start")s"
     done
 }
 
@@ -132,6 +132,21 @@ node_of() {
     locate "$1" && printf '%s' "$CTR_NODE"
 }
 
+# A node that runs a task of one of the services, the manager (n1) first:
+# the bundle's failover test scales services, which only a manager can.
+node_running() {
+    local node svc
+    for node in "${NODES[@]}"; do
+        for svc in "$@"; do
+            if locate_on "$node" "$svc"; then
+                printf '%s' "$node"
+                return 0
+            fi
+        done
+    done
+    return 1
+}
+
 swarm_bundle_scripts() {
     local logd=$1 node dir=$BUNDLE/scripts
     for node in "${NODES[@]}"; do
@@ -139,9 +154,10 @@ swarm_bundle_scripts() {
     done
     # Each failover test acts on containers of the node it runs on: run it
     # where the load balancer, a Sentinel, the PostgreSQL replica runs.
-    node=$(node_of nginx || echo n1)
+    node=$(node_running nginx || echo n1)
     bundle_script "$node" "failover-test.sh --backend" "$logd/failover-backend.log" "$dir/failover-test.sh" --backend
-    node=$(node_of redis-sentinel-1 || echo n1)
+    # shellcheck disable=SC2046 # one service name per word
+    node=$(node_running $(services_like 'redis-sentinel-[0-9]+') || echo n1)
     bundle_script "$node" "failover-test.sh --redis" "$logd/failover-redis.log" "$dir/failover-test.sh" --redis
     if ((NODE_COUNT == 1)); then
         node=$(node_of postgres-replica || echo n1)
