@@ -43,7 +43,7 @@ pub fn apps(topology: &Topology) -> Vec<App> {
             port: s.port,
             route: s.route.clone(),
             health_path: s.health_path.clone(),
-            tag: s.image.tag().to_owned(),
+            tag: s.image.tag().unwrap_or_default().to_owned(),
             replicas: s.replicas,
         })
         .collect()

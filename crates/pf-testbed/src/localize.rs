@@ -100,11 +100,6 @@ pub fn localize(
         let monitoring = [
             ("prometheus", "prometheus-image", &m.prometheus_image),
             (
-                "nginx-exporter",
-                "nginx-exporter-image",
-                &m.nginx_exporter_image,
-            ),
-            (
                 "postgres-exporter",
                 "postgres-exporter-image",
                 &m.postgres_exporter_image,

@@ -43,7 +43,7 @@ fn machine(nodes: u32) -> Machine {
 }
 
 fn local(image: &pf_model::units::ImageRef) -> bool {
-    image.tag().contains("-pftest.")
+    image.tag().is_some_and(|t| t.contains("-pftest."))
 }
 
 /// Every (count, reservations) group, as the generator deploys them.
@@ -96,7 +96,6 @@ fn every_topology_validates_with_local_images_and_fits_one_node() {
                 let mon = &s.monitoring;
                 for image in [
                     &mon.prometheus_image,
-                    &mon.nginx_exporter_image,
                     &mon.postgres_exporter_image,
                     &mon.redis_exporter_image,
                 ] {
@@ -162,7 +161,6 @@ fn nothing_else_changes() {
         after.network.encrypted = before.network.encrypted;
         after.monitoring.grafana = before.monitoring.grafana;
         after.monitoring.prometheus_image = before.monitoring.prometheus_image.clone();
-        after.monitoring.nginx_exporter_image = before.monitoring.nginx_exporter_image.clone();
         after.monitoring.postgres_exporter_image =
             before.monitoring.postgres_exporter_image.clone();
         after.monitoring.redis_exporter_image = before.monitoring.redis_exporter_image.clone();
