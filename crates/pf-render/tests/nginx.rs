@@ -868,9 +868,18 @@ struct Silent {
 
 impl Silent {
     fn on(port: u16) -> Self {
-        use rustix::net::{AddressFamily, SocketType, bind, listen, socket, sockopt};
+        use rustix::net::{
+            AddressFamily, SocketFlags, SocketType, bind, listen, socket_with, sockopt,
+        };
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-        let fd = socket(AddressFamily::INET, SocketType::STREAM, None).expect("socket");
+        // Close-on-exec: curl and nginx must not inherit the listener.
+        let fd = socket_with(
+            AddressFamily::INET,
+            SocketType::STREAM,
+            SocketFlags::CLOEXEC,
+            None,
+        )
+        .expect("socket");
         sockopt::set_socket_reuseaddr(&fd, true).expect("SO_REUSEADDR");
         bind(&fd, &addr).expect("bind the dead port");
         listen(&fd, 0).expect("listen");
