@@ -178,6 +178,18 @@ fn test_copy(conf: &str, dir: &Path, cert: &Path, key: &Path) -> String {
     text
 }
 
+/// prod's config for `target`, as [`test_copy`] runs it in `dir`, with a
+/// fresh self-signed pair there.
+fn prod_copy(dir: &Path, target: Target) -> String {
+    let (cert, key) = self_signed(dir);
+    test_copy(
+        conf(&support::render("topologies/prod.toml", target)),
+        dir,
+        &cert,
+        &key,
+    )
+}
+
 /// `nginx -t` on `text` (listening on loopback) written into `dir`:
 /// (accepted, what nginx said).
 fn nginx_t(dir: &Path, text: &str) -> (bool, String) {
@@ -238,13 +250,7 @@ fn every_rendered_config_passes_nginx_t() {
 #[test]
 fn nginx_t_rejects_broken_configs() {
     let tmp = temp_dir();
-    let (cert, key) = self_signed(tmp.path());
-    let good = test_copy(
-        conf(&support::render("topologies/prod.toml", Target::Swarm)),
-        tmp.path(),
-        &cert,
-        &key,
-    );
+    let good = prod_copy(tmp.path(), Target::Swarm);
     assert!(
         nginx_t(tmp.path(), &good).0,
         "the unbroken config must pass first"
@@ -654,13 +660,7 @@ fn get_many(https: u16, path: &str, n: usize) -> Vec<String> {
 #[test]
 fn prod_compose_serves_real_traffic() {
     let tmp = temp_dir();
-    let (cert, key) = self_signed(tmp.path());
-    let rendered = test_copy(
-        conf(&support::render("topologies/prod.toml", Target::Compose)),
-        tmp.path(),
-        &cert,
-        &key,
-    );
+    let rendered = prod_copy(tmp.path(), Target::Compose);
     let (text, ports) = support::listen_on_loopback(&rendered);
     let (text, mut backends) = servers_on_loopback(&text);
     assert_eq!(
@@ -917,13 +917,7 @@ fn timed_gets(https: u16, path: &str, n: usize) -> Vec<(String, f64)> {
 #[test]
 fn routes_match_whole_segments_and_a_dead_task_costs_one_connect_timeout() {
     let tmp = temp_dir();
-    let (cert, key) = self_signed(tmp.path());
-    let rendered = test_copy(
-        conf(&support::render("topologies/prod.toml", Target::Compose)),
-        tmp.path(),
-        &cert,
-        &key,
-    );
+    let rendered = prod_copy(tmp.path(), Target::Compose);
     // One worker per CPU of prod's 1-CPU limit, not one per host CPU.
     assert!(rendered.contains("\nworker_processes 1;\n"), "{rendered}");
     assert!(
