@@ -19,6 +19,7 @@
 //! postgres), so a drill takes about as long as its longest tier.
 
 mod backend;
+mod blackhole;
 mod cancel;
 mod ctx;
 mod error;

@@ -76,12 +76,16 @@ impl Users {
 /// - `wrong-sentinel-auth`: the Sentinels get a password file with another
 ///   value than the data nodes' (a wrong `sentinel auth-pass`);
 /// - `no-next-upstream`: `proxy_next_upstream off;` in the rendered nginx
-///   file, so a stopped backend fails client requests.
+///   file, so a stopped backend fails client requests;
+/// - `slow-connect`: `proxy_connect_timeout 5s;` (nginx's default, the
+///   bundles' value before issue 13), so a killed backend holds requests
+///   for 5 s.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Faults {
     pub(crate) no_replication_hba: bool,
     pub(crate) wrong_sentinel_auth: bool,
     pub(crate) no_next_upstream: bool,
+    pub(crate) slow_connect: bool,
 }
 
 /// The variable tests set to inject faults.
@@ -97,10 +101,11 @@ impl Faults {
                 "no-replication-hba" => f.no_replication_hba = true,
                 "wrong-sentinel-auth" => f.wrong_sentinel_auth = true,
                 "no-next-upstream" => f.no_next_upstream = true,
+                "slow-connect" => f.slow_connect = true,
                 other => {
                     return Err(DrillError::env(format!(
                         "{FAULT_VARIABLE}: unknown fault `{other}` (known: no-replication-hba, \
-                         wrong-sentinel-auth, no-next-upstream)"
+                         wrong-sentinel-auth, no-next-upstream, slow-connect)"
                     )));
                 }
             }
@@ -121,6 +126,9 @@ impl Faults {
         }
         if self.no_next_upstream {
             v.push("no-next-upstream (`proxy_next_upstream off;` in the nginx file)");
+        }
+        if self.slow_connect {
+            v.push("slow-connect (`proxy_connect_timeout 5s;` in the nginx file)");
         }
         v
     }
@@ -242,12 +250,16 @@ pub(crate) fn prepare(
                 .map(|l| format!("{l}\n"))
                 .collect();
         }
-        if a.path == plan.lb.config.artifact && faults.no_next_upstream {
+        if a.path == plan.lb.config.artifact && (faults.no_next_upstream || faults.slow_connect) {
             text = text
                 .lines()
                 .map(|l| {
-                    if l.trim_start().starts_with("proxy_next_upstream ") {
-                        "            proxy_next_upstream off;\n".to_owned()
+                    let t = l.trim_start();
+                    let indent = &l[..l.len() - t.len()];
+                    if faults.no_next_upstream && t.starts_with("proxy_next_upstream ") {
+                        format!("{indent}proxy_next_upstream off;\n")
+                    } else if faults.slow_connect && t.starts_with("proxy_connect_timeout ") {
+                        format!("{indent}proxy_connect_timeout 5s;\n")
                     } else {
                         format!("{l}\n")
                     }

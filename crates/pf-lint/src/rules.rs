@@ -235,7 +235,7 @@ pf_diag::catalog! {
         meta(FileKind::Stack, Scope::Any, "ha-pitfalls C12; compose-spec interpolation")),
     /// Restarts without a bound.
     RestartPolicyUnbounded = ("restart-policy-unbounded", Warning, "the restart policy never gives up (no `max_attempts`, or `restart: always` / `unless-stopped`)",
-        "A container that fails at start is restarted forever, which can load the host and hides the failure. Swarm bounds it with `deploy.restart_policy.max_attempts` (per `window`); Docker Engine can only bound `on-failure:N`. An HA service that must come back after any exit is a deliberate trade-off: waive it with that reason.",
+        "A container that fails at start is restarted forever, which can load the host and hides the failure. Swarm bounds it with `deploy.restart_policy.max_attempts` (per `window`); Docker Engine can only bound `on-failure:N`. But a bound is final: once reached, Swarm never restarts the task again, even after the cause is gone, until the next service update (moby/moby#32416, #34007). An HA service that must come back after any failure is a deliberate trade-off: keep a `delay` and waive this rule with that reason.",
         meta(FileKind::Stack, Scope::Any, "KICS 2fc99041; CIS Docker 5.15")),
     /// No restart policy at all (Compose).
     RestartPolicyMissing = ("restart-policy-missing", Warning, "a Compose service has no restart policy, so a crashed container stays down",

@@ -191,6 +191,18 @@ pf_diag::catalog! {
     /// Monitoring with a load balancer image that may lack njs.
     LbMetricsNeedNjs = ("lb-metrics-need-njs", Error, "monitoring needs the njs module, which the load balancer image may not ship",
         "Prometheus scrapes every load balancer task on its own (one exporter behind the service's virtual IP would mix the tasks' counters). Each task serves its stub_status as Prometheus metrics through a small njs handler; the official nginx image ships njs, `-alpine-slim` and other images may not, and nginx does not start when a module is missing. Use the official image or turn monitoring off."),
+    /// Fewer edge nodes than load balancers, or more than there are nodes.
+    LbEdgeNodesOutOfRange = ("lb-edge-nodes-out-of-range", Error, "`edge-nodes` is below the load balancer's instances or above `capacity.nodes`",
+        "With host-mode ports each node runs at most one nginx, and nginx runs only on the nodes `setup-swarm.sh --label-nodes` labels as edge nodes (the addresses DNS or the external balancer points at). Fewer edge nodes than `instances` leaves tasks that can never be placed; more than `capacity.nodes` cannot be labelled. Use a value from `instances` to `capacity.nodes`."),
+    /// start-first where the new task has nowhere to go.
+    LbStartFirstWithoutSpareNode = ("lb-start-first-without-spare-node", Error, "`update-order = \"start-first\"` on a host-published load balancer without a spare edge node",
+        "A host-mode port is bound by the running task, and `max_replicas_per_node` is 1: a start-first update must place the new task on an edge node that runs no nginx yet. When every edge node already runs one (`edge-nodes` below `instances` + the update parallelism), the new task stays pending and the update never finishes. Use `stop-first`, or raise `edge-nodes`."),
+    /// The stack-wide start-first does not apply to the load balancer.
+    LbStartFirstOverridden = ("lb-start-first-overridden", Warning, "the load balancer is updated or rolled back stop-first although `rollout` says `start-first`",
+        "With host-mode ports, a start-first update of nginx needs an edge node that runs no nginx yet (`edge-nodes` at least `instances` + the update parallelism); otherwise the new task stays pending forever. The generator updates and rolls back the load balancer stop-first instead, `parallelism` tasks at a time, while the others keep serving. Say so explicitly with `load-balancer.update-order = \"stop-first\"` (and `rollout.rollback.order = \"stop-first\"`), or raise `edge-nodes`."),
+    /// A connect timeout that makes backend failover slow.
+    LbConnectTimeoutSlow = ("lb-connect-timeout-slow", Warning, "`connect-timeout` is 1s or more, so backend failover is not under 1 s",
+        "A task that dies on an overlay network sends no reset: nginx's connection attempt to it hangs until `proxy_connect_timeout`, and only then tries the next server. Every request sent to the dead task in that time waits the whole timeout, so the guide's \"<1s\" backend failover needs a connect timeout well below 1s. In-cluster connections are set up in well under a millisecond; the default is 500ms."),
 
     // ---- Rollout and HA shape ----------------------------------------
     /// A stateless tier with one instance.
@@ -199,6 +211,12 @@ pf_diag::catalog! {
     /// Parallelism above the replica count.
     RolloutParallelismExceedsReplicas = ("rollout-parallelism-exceeds-replicas", Warning, "rollout parallelism is not below a tier's instance count",
         "Updating every instance of a tier at once takes the whole tier down during the update. Use a parallelism below the instance count."),
+    /// A restart cap that Swarm enforces for good.
+    RestartAttemptsBounded = ("restart-attempts-bounded", Warning, "`restart.max-attempts` caps restarts, and Swarm then never restarts the service again",
+        "Once a task has failed `max-attempts` times within `window`, Swarm stops restarting it, even after the cause (a database that was down, a full disk) is gone; only a service update revives it. The guide promises automatic restart. Leave `max-attempts` unset: `delay` still spaces the restarts of a crash loop. The lint catalog's `restart-policy-unbounded` (CIS Docker 5.15) is then waived in the stack file, with this reason."),
+    /// The environment convention needs the image's command.
+    SecretsAsEnvWithoutCommand = ("secrets-as-env-without-command", Error, "`secrets-as = \"env\"` on a service without `command`",
+        "With `secrets-as = \"env\"` (the default: the guide's app reads `SECRET_KEY`, `DATABASE_URL` with the password, ...), the service starts through a generated shim that exports each secret from its file and then runs the service's own program. A container's entrypoint replaces the image's entrypoint and command, which cannot be read at run time, so the topology must name them: set `command` (and `entrypoint` if the image has one) to the image's own, or use `secrets-as = \"file\"` for an app that reads `<NAME>_FILE` itself."),
     /// start-first on a stateful instance.
     StatefulStartFirst = ("stateful-start-first", Error, "`start-first` on a stateful single instance",
         "Starting the new PostgreSQL, Redis or Sentinel task before the old one stops runs two servers on one data volume. Stateful instances must use `stop-first`."),

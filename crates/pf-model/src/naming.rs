@@ -4,6 +4,8 @@
 
 /// The load balancer's service name on Swarm (`promptforge_nginx`).
 pub const LOAD_BALANCER_SERVICE: &str = "nginx";
+/// The node label (after the stack name) of the load balancer's edge nodes.
+pub const EDGE_LABEL: &str = "edge";
 /// The load balancer's service name on Compose (`promptforge-nginx-lb`).
 pub const LOAD_BALANCER_INSTANCE: &str = "nginx-lb";
 /// Monitoring services. Exporters are named after the member they watch

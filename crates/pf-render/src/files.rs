@@ -52,6 +52,11 @@ pub(crate) fn sentinel_conf(index: u32) -> String {
     format!("redis/sentinel-{index}.conf")
 }
 
+/// Entrypoint shim of an app service with `secrets-as = "env"`.
+pub(crate) fn app_secrets_env(app: &str) -> String {
+    format!("apps/{app}-secrets-env.sh")
+}
+
 /// Prometheus configuration.
 pub(crate) const PROMETHEUS: &str = "monitoring/prometheus.yml";
 /// Prometheus alert rules.
@@ -74,7 +79,9 @@ pub(crate) fn dashboard(tier: &str) -> String {
 
 /// Swarm: init, label nodes, create secrets, deploy, status.
 pub(crate) const SETUP_SWARM: &str = "scripts/setup-swarm.sh";
-/// Compose: deploy, status (the guide's `ha-setup.sh`).
+/// The guide's `ssl-setup.sh`: certificate and key files, checked.
+pub(crate) const SSL_SETUP: &str = "scripts/ssl-setup.sh";
+/// The guide's `ha-setup.sh`: secret files, deploy, status, checks.
 pub(crate) const HA_SETUP: &str = "scripts/ha-setup.sh";
 /// The guide's health check, with this topology's names.
 pub(crate) const HEALTH_CHECK: &str = "scripts/health-check.sh";
@@ -123,6 +130,8 @@ pub(crate) mod mount {
     pub(crate) const ALERTMANAGER: &str = "/etc/alertmanager/alertmanager.yml";
     /// The load balancer's metrics handler.
     pub(crate) const NGINX_METRICS: &str = "/etc/nginx/metrics.js";
+    /// An app's entrypoint shim (`secrets-as = "env"`).
+    pub(crate) const APP_SECRETS_ENV: &str = "/usr/local/bin/secrets-env.sh";
     /// Folder of Docker secrets.
     pub(crate) const SECRETS: &str = "/run/secrets";
 }

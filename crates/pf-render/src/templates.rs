@@ -22,6 +22,7 @@ macro_rules! templates {
 /// (stack, compose, monitoring) needs none.
 const TEMPLATES: &[(&str, &str)] = templates![
     "nginx/load-balancer.conf",
+    "apps/secrets-env.sh",
     "postgres/postgresql.conf",
     "postgres/pg_hba.conf",
     "postgres/init-replication.sh",
@@ -34,6 +35,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "scripts/common.sh",
     "scripts/setup-swarm.sh",
     "scripts/ha-setup.sh",
+    "scripts/ssl-setup.sh",
     "scripts/health-check.sh",
     "scripts/failover-test.sh",
     "docs/README.md",

@@ -216,6 +216,18 @@ fn metrics_js() -> &'static str {
     })
 }
 
+/// prod's config for `target`, as [`test_copy`] runs it in `dir`, with a
+/// fresh self-signed pair there.
+fn prod_copy(dir: &Path, target: Target) -> String {
+    let (cert, key) = self_signed(dir);
+    test_copy(
+        conf(&support::render("topologies/prod.toml", target)),
+        dir,
+        &cert,
+        &key,
+    )
+}
+
 /// `nginx -t` on `text` (listening on loopback) written into `dir`:
 /// (accepted, what nginx said).
 fn nginx_t(dir: &Path, text: &str) -> (bool, String) {
@@ -276,13 +288,7 @@ fn every_rendered_config_passes_nginx_t() {
 #[test]
 fn nginx_t_rejects_broken_configs() {
     let tmp = temp_dir();
-    let (cert, key) = self_signed(tmp.path());
-    let good = test_copy(
-        conf(&support::render("topologies/prod.toml", Target::Swarm)),
-        tmp.path(),
-        &cert,
-        &key,
-    );
+    let good = prod_copy(tmp.path(), Target::Swarm);
     assert!(
         nginx_t(tmp.path(), &good).0,
         "the unbroken config must pass first"
@@ -388,8 +394,11 @@ fn prod_variants_take_the_other_branches() {
     let site = &text[text
         .find("listen 80 default_server;")
         .expect("site on port 80")..];
+    // `/api` exactly and everything under `/api/`, never `/apifoo`.
     assert!(
-        site.contains("location /api {\n            proxy_pass http://backend;"),
+        site.contains("location = /api {\n            proxy_pass http://backend;")
+            && site.contains("location /api/ {\n            proxy_pass http://backend;")
+            && !site.contains("location /api {"),
         "{text}"
     );
 
@@ -689,13 +698,7 @@ fn get_many(https: u16, path: &str, n: usize) -> Vec<String> {
 #[test]
 fn prod_compose_serves_real_traffic() {
     let tmp = temp_dir();
-    let (cert, key) = self_signed(tmp.path());
-    let rendered = test_copy(
-        conf(&support::render("topologies/prod.toml", Target::Compose)),
-        tmp.path(),
-        &cert,
-        &key,
-    );
+    let rendered = prod_copy(tmp.path(), Target::Compose);
     let (text, ports) = support::listen_on_loopback(&rendered);
     let (text, mut backends) = servers_on_loopback(&text);
     assert_eq!(
@@ -889,5 +892,142 @@ fn read_endpoint_balances_and_fails_over_replicas() {
             .iter()
             .all(|n| n == "postgres-replica-2" || n == "postgres-replica-3"),
         "{names:?}"
+    );
+}
+
+/// The port of a dead task on an overlay network: nothing answers a SYN,
+/// not even with a reset. A never-accepting listener with backlog 0 whose
+/// one queue slot is taken drops every further SYN (Linux
+/// `tcp_conn_request`), so a connect hangs until the client's timeout.
+struct Silent {
+    _listener: TcpListener,
+    _queued: TcpStream,
+}
+
+impl Silent {
+    fn on(port: u16) -> Self {
+        use rustix::net::{
+            AddressFamily, SocketFlags, SocketType, bind, listen, socket_with, sockopt,
+        };
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        // Close-on-exec: curl and nginx must not inherit the listener.
+        let fd = socket_with(
+            AddressFamily::INET,
+            SocketType::STREAM,
+            SocketFlags::CLOEXEC,
+            None,
+        )
+        .expect("socket");
+        sockopt::set_socket_reuseaddr(&fd, true).expect("SO_REUSEADDR");
+        bind(&fd, &addr).expect("bind the dead port");
+        listen(&fd, 0).expect("listen");
+        let listener = TcpListener::from(fd);
+        let queued = TcpStream::connect(addr).expect("fill the queue");
+        let probe = TcpStream::connect_timeout(&addr, Duration::from_millis(300));
+        assert!(
+            matches!(&probe, Err(e) if e.kind() == std::io::ErrorKind::TimedOut),
+            "the dead port answered: {probe:?}"
+        );
+        Self {
+            _listener: listener,
+            _queued: queued,
+        }
+    }
+}
+
+/// "<body> <status> <seconds>" per request, each on its own connection.
+fn timed_gets(https: u16, path: &str, n: usize) -> Vec<(String, f64)> {
+    (0..n)
+        .map(|i| {
+            let out = curl(&[
+                "-H",
+                "Host: promptforge.example.com",
+                "-w",
+                " %{http_code} %{time_total}",
+                &format!("https://127.0.0.1:{https}{path}?n={i}"),
+            ]);
+            let (answer, secs) = out.rsplit_once(' ').expect("time");
+            (answer.to_owned(), secs.parse().expect("seconds"))
+        })
+        .collect()
+}
+
+#[test]
+fn routes_match_whole_segments_and_a_dead_task_costs_one_connect_timeout() {
+    let tmp = temp_dir();
+    let rendered = prod_copy(tmp.path(), Target::Compose);
+    // One worker per CPU of prod's 1-CPU limit, not one per host CPU.
+    assert!(rendered.contains("\nworker_processes 1;\n"), "{rendered}");
+    assert!(
+        conf(&support::render(
+            "examples/large-multi-host.toml",
+            Target::Swarm
+        ))
+        .contains("\nworker_processes 2;\n"),
+        "the large example's nginx has a 2-CPU limit"
+    );
+    let (text, ports) = support::listen_on_loopback(&rendered);
+    let (text, mut backends) = servers_on_loopback(&text);
+    let https = ports[&443];
+    let nginx = Nginx::start(tmp.path(), &text, ports[&8080]);
+
+    // `/api` routes `/api` and `/api/...`; `/apifoo` is not under it and
+    // goes to the frontend at `/`.
+    for (path, to) in [
+        ("/api", "backend"),
+        ("/api/", "backend"),
+        ("/api/users", "backend"),
+        ("/apifoo", "frontend"),
+        ("/apifoo/x", "frontend"),
+        ("/ap", "frontend"),
+    ] {
+        for answer in get_many(https, path, 3) {
+            assert!(
+                answer.starts_with(to) && answer.ends_with(" 200"),
+                "{path} went to `{answer}`, not {to}"
+            );
+        }
+    }
+
+    // backend1 dies as a task does on an overlay: no reset. Each request
+    // nginx sends there waits proxy_connect_timeout (500ms), then goes to
+    // the next server: every client request succeeds within the guide's 1 s.
+    let dead = backends["backend1"].port;
+    backends.get_mut("backend1").expect("backend1").kill();
+    let _silent = Silent::on(dead);
+    let answers = timed_gets(https, "/api/users", 12);
+    let worst = answers.iter().map(|(_, s)| *s).fold(0.0, f64::max);
+    assert!(
+        answers
+            .iter()
+            .all(|(a, _)| a.ends_with(" 200") && !a.starts_with("backend1")),
+        "{answers:?}"
+    );
+    assert!(worst < 1.0, "slowest request {worst:.3} s: {answers:?}");
+    assert!(
+        worst >= 0.45,
+        "no request waited for the dead backend ({worst:.3} s): the test's dead port answered"
+    );
+    let log = nginx.access_log();
+    assert!(
+        log.lines()
+            .any(|l| l.contains(&format!("upstream=127.0.0.1:{dead}, ")) && l.contains(" 200 ")),
+        "no retry past the dead 127.0.0.1:{dead} in:\n{log}"
+    );
+    drop(nginx);
+
+    // nginx's former 5s: the same death costs a client 5 s.
+    let slow_dir = tmp.path().join("slow");
+    std::fs::create_dir(&slow_dir).expect("mkdir");
+    let slow = text.replace("proxy_connect_timeout 500ms;", "proxy_connect_timeout 5s;");
+    assert_ne!(slow, text);
+    let _nginx = Nginx::start(&slow_dir, &slow, ports[&8080]);
+    let worst = timed_gets(https, "/api/users", 6)
+        .iter()
+        .map(|(_, s)| *s)
+        .fold(0.0, f64::max);
+    assert!(
+        worst >= 4.5,
+        "with a 5s connect timeout the slowest took {worst:.3} s"
     );
 }

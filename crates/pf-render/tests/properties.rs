@@ -404,6 +404,19 @@ fn to_toml(c: &Choices) -> String {
             secrets.insert("app_signing_key");
             let _ = writeln!(t, "secrets = [\"app_signing_key\"]");
         }
+        if s.secret || !connects.is_empty() {
+            // Both ways of passing secrets: the shim (which runs the
+            // image's command) and the `*_FILE` variables alone.
+            if i % 2 == 0 {
+                let _ = writeln!(
+                    t,
+                    "command = [\"/usr/local/bin/{name}\", \"--port\", \"{}\"]",
+                    3000 + i
+                );
+            } else {
+                let _ = writeln!(t, "secrets-as = \"file\"");
+            }
+        }
         if s.env {
             let _ = writeln!(
                 t,

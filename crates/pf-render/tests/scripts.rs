@@ -111,7 +111,15 @@ fn ops_scripts_answer_help_and_reject_unknown_options() {
 const FAKE_DOCKER: &str = r#"#!/usr/bin/env bash
 printf '%s\n' "$*" >>"$FAKE_DOCKER_LOG"
 case "$1 $2" in
+"version --format")
+    # Debian's docker.io 20.10 has no `stack deploy --detach` (exit 125).
+    echo "${FAKE_DOCKER_VERSION:-27.3.1}"
+    ;;
 "node ls")
+    if [[ "$*" == *"--filter node.label=promptforge.edge=true"* ]]; then
+        for n in ${FAKE_EDGE:-}; do echo "$n"; done
+        exit 0
+    fi
     if [[ "$*" == *--filter* ]]; then
         if [[ ${FAKE_LABELLED:-0} == 1 ]]; then echo node-1; fi
         exit 0
@@ -129,9 +137,15 @@ case "$1 $2" in
     ;;
 "secret create") echo "fakesecretid" ;;
 "stack deploy")
+    if [[ "$*" == *--detach* && ${FAKE_DOCKER_VERSION:-27.3.1} == 2[0-5].* ]]; then
+        echo 'unknown flag: --detach' >&2
+        exit 125
+    fi
     # The script runs from its bundle folder: the relative -c path resolves.
-    if [[ $4 != -c || ! -f $5 ]]; then
-        echo "fake docker: no stack file $5 in $PWD" >&2
+    shift 2
+    while (($# > 0)) && [[ $1 != -c ]]; do shift; done
+    if [[ ${1:-} != -c || ! -f ${2:-} ]]; then
+        echo "fake docker: no stack file ${2:-} in $PWD" >&2
         exit 98
     fi
     ;;
@@ -199,6 +213,8 @@ impl Fake {
             .env("SECRETS_DIR", &self.secrets)
             .env_remove("FAKE_NODES")
             .env_remove("FAKE_LABELLED")
+            .env_remove("FAKE_EDGE")
+            .env_remove("FAKE_DOCKER_VERSION")
             .env_remove("FAKE_EXISTING_SECRETS");
         for (k, v) in env {
             cmd.env(k, v);
@@ -271,10 +287,27 @@ fn label_nodes_pins_every_stateful_instance_round_robin() {
     assert_eq!(code, Some(0), "{out}\n{log}");
     let updates: Vec<&str> = log
         .lines()
-        .filter(|l| l.starts_with("node update"))
+        .filter(|l| l.starts_with("node update") && !l.contains(".edge="))
         .collect();
     let instances = labelled_instances();
     assert_eq!(updates.len(), instances.len(), "{log}");
+    // nginx's two edge nodes: the first two by host name.
+    let edge: Vec<&str> = log
+        .lines()
+        .filter(|l| l.starts_with("node update") && l.contains(".edge="))
+        .collect();
+    assert_eq!(
+        edge,
+        [
+            "node update --label-add promptforge.edge=true id1",
+            "node update --label-add promptforge.edge=true id2"
+        ],
+        "{log}"
+    );
+    assert!(
+        out.contains("edge node: node-2 (labelled promptforge.edge=true)"),
+        "{out}"
+    );
     for (i, instance) in instances.iter().enumerate() {
         let node = format!("id{}", i % 3 + 1);
         let expected = format!("node update --label-add promptforge.{instance}=true {node}");
@@ -308,9 +341,16 @@ fn label_nodes_refuses_fewer_nodes_than_the_capacity() {
 #[test]
 fn label_nodes_keeps_existing_labels() {
     let fake = Fake::new();
-    let (code, out, log) = fake.run(&["--label-nodes"], &[("FAKE_LABELLED", "1")]);
+    let (code, out, log) = fake.run(
+        &["--label-nodes"],
+        &[("FAKE_LABELLED", "1"), ("FAKE_EDGE", "node-3 node-2")],
+    );
     assert_eq!(code, Some(0), "{out}");
     assert!(!log.contains("node update"), "relabelled:\n{log}");
+    assert!(
+        out.contains("edge nodes already labelled promptforge.edge=true: node-3 node-2"),
+        "{out}"
+    );
     assert!(
         out.contains("postgres-primary -> node-1 (already labelled"),
         "{out}"
@@ -391,16 +431,55 @@ fn deploy_checks_secrets_and_labels_first() {
     assert!(out.contains("promptforge.postgres-primary"), "{out}");
     assert!(!log.contains("stack deploy"), "{log}");
 
+    // Fewer edge nodes than nginx tasks: refused before deploying.
     let (code, out, log) = fake.run(
         &["--deploy"],
-        &[("FAKE_EXISTING_SECRETS", "all"), ("FAKE_LABELLED", "1")],
+        &[
+            ("FAKE_EXISTING_SECRETS", "all"),
+            ("FAKE_LABELLED", "1"),
+            ("FAKE_EDGE", "node-1"),
+        ],
     );
+    assert_eq!(code, Some(6), "{out}");
+    assert!(
+        out.contains("1 node(s) carry promptforge.edge=true; the load balancer needs 2"),
+        "{out}"
+    );
+    assert!(!log.contains("stack deploy"), "{log}");
+
+    let ready = [
+        ("FAKE_EXISTING_SECRETS", "all"),
+        ("FAKE_LABELLED", "1"),
+        ("FAKE_EDGE", "node-1 node-2"),
+    ];
+    let (code, out, log) = fake.run(&["--deploy"], &ready);
     assert_eq!(code, Some(0), "{out}\n{log}");
     assert_eq!(
         log.lines().last(),
-        Some("stack deploy --detach=true -c docker-stack.yml promptforge"),
+        Some("stack deploy --resolve-image changed --detach=true -c docker-stack.yml promptforge"),
         "{log}"
     );
+}
+
+#[test]
+fn deploy_leaves_out_detach_for_clients_that_reject_it() {
+    let fake = Fake::new();
+    let ready = [
+        ("FAKE_EXISTING_SECRETS", "all"),
+        ("FAKE_LABELLED", "1"),
+        ("FAKE_EDGE", "node-1 node-2"),
+    ];
+    for version in ["20.10.24+dfsg1", "25.0.5"] {
+        let mut env = ready.to_vec();
+        env.push(("FAKE_DOCKER_VERSION", version));
+        let (code, out, log) = fake.run(&["--deploy"], &env);
+        assert_eq!(code, Some(0), "Docker {version}: {out}\n{log}");
+        assert_eq!(
+            log.lines().last(),
+            Some("stack deploy --resolve-image changed -c docker-stack.yml promptforge"),
+            "Docker {version}: {log}"
+        );
+    }
 }
 
 /// A `docker` for health-check.sh: every Compose container runs and

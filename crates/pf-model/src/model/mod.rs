@@ -15,7 +15,7 @@ mod redis;
 mod resources;
 mod stack;
 
-pub use app::{AppService, Connection};
+pub use app::{AppService, Connection, SecretsAs};
 pub use lb::{LbMethod, LoadBalancer, NextUpstream, PublishMode, StatusEndpoint, Tls};
 pub use monitoring::{AlertSeverity, Alertmanager, Alerts, Monitoring, Receiver};
 pub use postgres::{LagThresholds, Postgres, ReadEndpoint, SyncMode};

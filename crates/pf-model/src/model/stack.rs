@@ -70,6 +70,13 @@ pub struct Rollout {
     pub rollback: Rollback,
 }
 
+impl Rollout {
+    /// The most tasks an update or a rollback replaces at once.
+    pub fn batch(&self) -> u32 {
+        self.parallelism.max(self.rollback.parallelism)
+    }
+}
+
 fn start_first() -> UpdateOrder {
     UpdateOrder::StartFirst
 }
@@ -174,20 +181,18 @@ pub struct RestartPolicy {
     /// When to restart.
     #[serde(default)]
     pub condition: RestartCondition,
-    /// Wait before a restart.
+    /// Wait before each restart: a crash loop restarts at most this often.
     #[serde(default = "defaults::secs::<5>")]
     pub delay: Duration,
-    /// Restarts allowed within `window` (bounded, so a crash loop stops; CIS Docker 5.15).
+    /// Restarts allowed within `window`; unset (the default) restarts for as long as it takes.
+    /// Swarm gives a service up for good once the cap is reached, even after the cause is
+    /// gone, until the next service update: the guide promises automatic restart.
     #[validate(range(min = 1, max = 100))]
-    #[serde(default = "five")]
-    pub max_attempts: u32,
-    /// The window in which `max-attempts` is counted.
+    #[serde(default)]
+    pub max_attempts: Option<u32>,
+    /// The window in which `max-attempts` is counted (used only with `max-attempts`).
     #[serde(default = "defaults::secs::<120>")]
     pub window: Duration,
-}
-
-fn five() -> u32 {
-    5
 }
 
 impl Default for RestartPolicy {
@@ -195,7 +200,7 @@ impl Default for RestartPolicy {
         Self {
             condition: RestartCondition::Any,
             delay: Duration::from_secs(5),
-            max_attempts: 5,
+            max_attempts: None,
             window: Duration::from_secs(120),
         }
     }

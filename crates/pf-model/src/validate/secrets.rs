@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use super::Finding;
 use crate::codes::Code;
-use crate::model::TopologyFile;
+use crate::model::{SecretsAs, TopologyFile};
 use crate::secret_like::{name_looks_secret, url_has_password};
 use crate::units::SecretName;
 
@@ -130,6 +130,20 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
                     ),
                 ));
             }
+        }
+    }
+    for (i, svc) in file.services.iter().enumerate() {
+        let has_secrets = !svc.secrets.is_empty() || !svc.connects_to.is_empty();
+        if svc.secrets_as == SecretsAs::Env && has_secrets && svc.command.is_empty() {
+            out.push(Finding::new(
+                Code::SecretsAsEnvWithoutCommand,
+                format!("services[{i}].name"),
+                format!(
+                    "`{}` gets its secrets as environment variables through a shim, which must then run the image's own command, but `command` is not set",
+                    svc.name
+                ),
+                "set `command` (and `entrypoint`, if the image has one) to the image's own (`docker image inspect`), or `secrets-as = \"file\"` if the app reads `<NAME>_FILE`",
+            ));
         }
     }
 }

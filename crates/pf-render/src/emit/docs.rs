@@ -79,6 +79,50 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
         env_example: files::ENV_EXAMPLE,
         setup_swarm: files::SETUP_SWARM,
         ha_setup: files::HA_SETUP,
+        connect_timeout: lb.connect_timeout.nginx(),
+        lb_update_order: cx
+            .plan
+            .lb
+            .instance
+            .deployment
+            .as_ref()
+            .map_or("", |d| d.update_order.as_str()),
+        restart_delay: cx.plan.restart.delay.to_string(),
+        restart_capped: cx.plan.restart.max_attempts.is_some(),
+        app_env: cx
+            .plan
+            .apps
+            .iter()
+            .map(|a| AppEnvCx {
+                name: a.name.clone(),
+                env: a.secrets_env.is_some(),
+                secrets: !a.secrets.is_empty(),
+                shim: a
+                    .secrets_env
+                    .as_ref()
+                    .map(|e| e.file.artifact.clone())
+                    .unwrap_or_default(),
+                variables_text: code_list(a.secrets.iter().map(|s| s.to_ascii_uppercase()), ", "),
+                file_variables_text: code_list(
+                    a.secrets
+                        .iter()
+                        .map(|s| format!("{}_FILE", s.to_ascii_uppercase())),
+                    ", ",
+                ),
+                urls_text: match a.secrets_env.as_ref().map(|e| &e.urls) {
+                    Some(urls) if !urls.is_empty() => format!(
+                        ", adds the PostgreSQL password, URL-encoded, to {}",
+                        code_list(urls.iter().cloned(), " and ")
+                    ),
+                    _ => String::new(),
+                },
+                exec: a
+                    .secrets_env
+                    .as_ref()
+                    .map(|e| e.exec.join(" "))
+                    .unwrap_or_default(),
+            })
+            .collect(),
         ops,
     };
     bundle.add(
@@ -121,6 +165,29 @@ struct ReadmeCx {
     env_example: &'static str,
     setup_swarm: &'static str,
     ha_setup: &'static str,
+    connect_timeout: String,
+    /// How nginx is updated (Swarm).
+    lb_update_order: &'static str,
+    restart_delay: String,
+    restart_capped: bool,
+    app_env: Vec<AppEnvCx>,
+}
+
+/// How an app service gets its secrets.
+#[derive(Serialize)]
+struct AppEnvCx {
+    name: String,
+    /// `secrets-as = "env"` through the shim.
+    env: bool,
+    secrets: bool,
+    shim: String,
+    /// `` `SECRET_KEY`, `REDIS_PASSWORD` ``.
+    variables_text: String,
+    file_variables_text: String,
+    /// What it adds to the PostgreSQL URLs, or empty.
+    urls_text: String,
+    /// The program the shim runs.
+    exec: String,
 }
 
 #[derive(Serialize)]
@@ -223,13 +290,32 @@ fn describe(cx: &Cx<'_>, path: &str) -> String {
         files::SETUP_SWARM => {
             "Swarm setup: --init, --label-nodes, --create-secrets, --deploy, --status"
         }
-        files::HA_SETUP => "Compose setup: --compose, --check, --status, --test-failover",
+        files::HA_SETUP => {
+            if cx.plan.is_swarm() {
+                "the guide's ha-setup.sh: --secrets, --swarm (through setup-swarm.sh), --check, --status, --test-failover"
+            } else {
+                "the guide's ha-setup.sh: --secrets (owners and modes), --compose, --check, --status, --test-failover"
+            }
+        }
+        files::SSL_SETUP => {
+            "the guide's ssl-setup.sh: the certificate and key from files (import) or self-signed for staging, checked"
+        }
         files::HEALTH_CHECK => "the guide's health checks with this topology's names",
         files::FAILOVER_TEST => {
             "the guide's failover tests: backend, Redis Sentinel, PostgreSQL promotion"
         }
         files::BACKUP => "backup taken from a replica",
         _ => {
+            if let Some(app) = cx.plan.apps.iter().find(|a| {
+                a.secrets_env
+                    .as_ref()
+                    .is_some_and(|e| e.file.artifact == path)
+            }) {
+                return format!(
+                    "entrypoint of {}: exports its secrets from their files as variables, then runs its command",
+                    app.name
+                );
+            }
             return match path
                 .strip_prefix("redis/sentinel-")
                 .and_then(|rest| rest.strip_suffix(".conf"))
@@ -246,6 +332,14 @@ fn describe(cx: &Cx<'_>, path: &str) -> String {
         }
     };
     text.to_owned()
+}
+
+/// Each item in backquotes, joined by `sep`.
+fn code_list(items: impl Iterator<Item = String>, sep: &str) -> String {
+    items
+        .map(|i| format!("`{i}`"))
+        .collect::<Vec<_>>()
+        .join(sep)
 }
 
 /// `redis-sentinel-1` -> `redis_sentinel_1`: Mermaid ids allow no dashes.

@@ -1,6 +1,7 @@
 //! Emitting artifacts from the plan. Config files first, then the stack or
 //! compose file, which names each config by the hash of its contents.
 
+mod apps;
 mod compose;
 mod docs;
 mod monitoring;
@@ -25,6 +26,7 @@ pub(crate) struct Cx<'a> {
 pub(crate) fn all(plan: &Plan, bundle: &mut Bundle) -> Result<(), RenderError> {
     let cx = Cx { plan };
     nginx::emit(&cx, bundle)?;
+    apps::emit(&cx, bundle)?;
     postgres::emit(&cx, bundle)?;
     redis::emit(&cx, bundle)?;
     monitoring::emit(&cx, bundle)?;

@@ -44,6 +44,9 @@ struct Ctx<'a> {
     next_upstream: String,
     next_upstream_tries: u32,
     next_upstream_timeout: String,
+    connect_timeout: String,
+    worker_processes: u32,
+    cpu_limit: String,
     keepalive: u32,
     upstreams: Vec<Upstream<'a>>,
     /// Some route is `/`; otherwise a catch-all `location /` answers 404,
@@ -95,6 +98,7 @@ struct Upstream<'a> {
     zone_size: String,
     servers: Vec<String>,
     route: &'a str,
+    locations: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -155,6 +159,9 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
             .join(" "),
         next_upstream_tries: lb.next_upstream_tries,
         next_upstream_timeout: lb.next_upstream_timeout.nginx(),
+        connect_timeout: lb.connect_timeout.nginx(),
+        worker_processes: plan.worker_processes,
+        cpu_limit: format!("{} CPU", lb.resources.limits.cpus),
         keepalive: UPSTREAM_KEEPALIVE,
         upstreams: plan
             .routes
@@ -164,6 +171,7 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
                 zone_size: zone_size.clone(),
                 servers: servers(&r.upstream),
                 route: &r.route,
+                locations: &r.locations,
             })
             .collect(),
         root_routed: plan.routes.iter().any(|r| r.route == "/"),

@@ -144,7 +144,7 @@ pub(crate) struct Service<'a> {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) configs: Vec<ObjectRef>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub(crate) secrets: Vec<&'a str>,
+    pub(crate) secrets: Vec<SecretRef<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) healthcheck: Option<Healthcheck<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -184,6 +184,23 @@ pub(crate) struct ObjectRef {
     pub(crate) source: String,
     pub(crate) target: String,
     pub(crate) mode: u32,
+}
+
+/// A secret mounted into a service: by name (Docker's default, root-owned
+/// mode 0444; Compose bind-mounts the host file as it is), or owned by the
+/// user that reads it with mode 0400 (Swarm).
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub(crate) enum SecretRef<'a> {
+    Short(&'a str),
+    Long {
+        source: &'a str,
+        target: &'a str,
+        /// Strings in the v3 schema.
+        uid: String,
+        gid: String,
+        mode: u32,
+    },
 }
 
 /// Health check of the local process only.
@@ -251,13 +268,16 @@ pub(crate) struct Reservations {
     pub(crate) memory: String,
 }
 
-/// `deploy.restart_policy`.
+/// `deploy.restart_policy`. Without `max_attempts` Swarm restarts for as
+/// long as it takes; `window` only counts attempts, so it goes with it.
 #[derive(Debug, Serialize)]
 pub(crate) struct RestartPolicy {
     pub(crate) condition: &'static str,
     pub(crate) delay: String,
-    pub(crate) max_attempts: u32,
-    pub(crate) window: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) max_attempts: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) window: Option<String>,
 }
 
 /// `deploy.update_config` / `rollback_config`.
@@ -328,7 +348,7 @@ impl<'a> Service<'a> {
                 .map(|n| plan.networks.get(*n).name.as_str())
                 .collect(),
             read_only: d.read_only,
-            secrets: d.secrets.iter().map(String::as_str).collect(),
+            secrets: d.secrets.iter().map(|s| SecretRef::Short(s)).collect(),
             healthcheck: d.healthcheck.as_ref().map(|h| Healthcheck {
                 test: Literals(&h.test),
                 interval: h.interval.to_string(),

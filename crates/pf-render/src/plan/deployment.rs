@@ -11,6 +11,7 @@ use pf_model::units::{ByteSize, Cpus, Duration};
 use serde::Serialize;
 
 use super::network::Net;
+use super::users::{FileOwner, secret_reader};
 
 /// One service (Swarm) or one container (Compose).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -49,6 +50,11 @@ pub struct Deployment {
     /// Docker secrets mounted under `/run/secrets`, by name.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<String>,
+    /// The user that reads them, where the image says (Swarm mounts them
+    /// owned by it, mode 0400; `None`: root-owned, mode 0444, readable by
+    /// whatever user the image runs as).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_reader: Option<FileOwner>,
     /// Health check of the instance's own process.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub healthcheck: Option<Healthcheck>,
@@ -117,12 +123,28 @@ pub struct NodePlacement {
     /// At most this many tasks on one node.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_replicas_per_node: Option<u32>,
+    /// Only on the nodes of a group, each carrying this label set to `true`
+    /// (`promptforge.edge`: the load balancer's edge nodes, labelled by
+    /// `setup-swarm.sh --label-nodes`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_group: Option<String>,
 }
 
 impl NodePlacement {
     /// No constraint at all.
     pub fn is_free(&self) -> bool {
-        self.node_label.is_none() && self.max_replicas_per_node.is_none()
+        self.node_label.is_none()
+            && self.max_replicas_per_node.is_none()
+            && self.node_group.is_none()
+    }
+
+    /// The Swarm constraints: the instance's own node, its group's nodes.
+    pub fn constraints(&self) -> Vec<String> {
+        self.node_label
+            .iter()
+            .chain(&self.node_group)
+            .map(|label| format!("node.labels.{label} == true"))
+            .collect()
     }
 }
 
@@ -154,6 +176,7 @@ impl Deployment {
         rollback_order: UpdateOrder,
     ) -> Self {
         Self {
+            secret_reader: secret_reader(kind, &image),
             image,
             replicas: 1,
             stateful: false,

@@ -26,6 +26,7 @@ mod network;
 mod postgres;
 mod redis;
 mod secrets;
+mod users;
 mod waivers;
 
 pub use apps::AppPlan;
@@ -42,6 +43,7 @@ pub use network::{Driver, Net, NetworkPlan, Networks};
 pub use postgres::{PgFiles, PgMember, PgPlan, PgRole};
 pub use redis::{RedisFiles, RedisNode, RedisPlan, RedisRole, SentinelPlan, TemplateDefaults};
 pub use secrets::SecretPlan;
+pub use users::{FileOwner, SecretReader};
 pub use waivers::Waiver;
 
 use pf_model::Topology;
@@ -143,6 +145,7 @@ impl Plan {
             local: local_plan.map(|(_, l)| l),
             target,
         };
+        users::readers(&mut plan);
         plan.waivers = waivers::of(&plan);
         plan
     }

@@ -161,14 +161,6 @@ pub(super) fn of(plan: &Plan) -> Vec<Waiver> {
             });
         }
     } else {
-        if plan.restart.condition == RestartCondition::Any {
-            add(
-                Rule::RestartPolicyUnbounded,
-                names(&|_, _| true),
-                Vec::new(),
-                "the topology's `restart.condition` is `any`: an HA service must come back after any exit, and Docker Engine bounds only `on-failure` (the CIS 5.15 trade-off)".to_owned(),
-            );
-        }
         add(
             Rule::PortNotBoundToHostIp,
             names(&|i, _| i.kind == Kind::LoadBalancer),
@@ -176,6 +168,8 @@ pub(super) fn of(plan: &Plan) -> Vec<Waiver> {
             "the load balancer is the public entry point and the topology names no listen address: it serves every interface of the host".to_owned(),
         );
     }
+
+    restart_waiver(plan, swarm, &mut add, names(&|_, _| true));
 
     let redis = &plan.redis;
     let password = redis.password_file.display();
@@ -232,4 +226,40 @@ pub(super) fn of(plan: &Plan) -> Vec<Waiver> {
     );
     out.extend(whole_file);
     out
+}
+
+/// CIS Docker 5.15 asks for bounded restarts; an HA service must come back
+/// after any failure. Swarm enforces a cap for good: once `max_attempts`
+/// is reached within `window`, it never restarts the task again, even after
+/// the cause is gone, until the next service update (moby/moby#32416,
+/// #34007). So every service restarts without a cap, spaced by the delay,
+/// unless the topology sets `restart.max-attempts` (the topology check then
+/// warns `restart-attempts-bounded`).
+fn restart_waiver(
+    plan: &Plan,
+    swarm: bool,
+    add: &mut impl FnMut(Rule, Vec<String>, Vec<String>, String),
+    all: Vec<String>,
+) {
+    let r = &plan.restart;
+    let bounded = match (swarm, r.condition) {
+        (true, _) => r.max_attempts.is_some(),
+        // Docker Engine bounds only on-failure:N.
+        (false, RestartCondition::Any) => false,
+        (false, RestartCondition::OnFailure) => r.max_attempts.is_some(),
+    };
+    if bounded {
+        return;
+    }
+    let why = if swarm {
+        format!(
+            "the guide promises automatic restart, and Swarm gives a capped service up for good (after `max_attempts` within `window`, until the next service update), even once the cause is gone; restarts are spaced by `delay: {}` instead (the CIS 5.15 trade-off)",
+            r.delay
+        )
+    } else if r.condition == RestartCondition::Any {
+        "the topology's `restart.condition` is `any`: an HA service must come back after any exit, and Docker Engine bounds only `on-failure` (the CIS 5.15 trade-off)".to_owned()
+    } else {
+        "the guide promises automatic restart: a container that gave up after N failures stays down once the cause is gone (the CIS 5.15 trade-off)".to_owned()
+    };
+    add(Rule::RestartPolicyUnbounded, all, Vec::new(), why);
 }

@@ -99,6 +99,10 @@ fn install_hint(name: &str) -> &'static str {
         "promtool" => "Debian package prometheus",
         "shellcheck" => "Debian package shellcheck",
         "docker" => "the Docker CLI (Debian package docker.io)",
+        "setpriv" => "Debian package util-linux",
+        "openssl" => "Debian package openssl",
+        "dash" => "Debian package dash",
+        "busybox" => "Debian package busybox",
         _ => "the tool",
     }
 }
