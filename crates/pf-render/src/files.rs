@@ -58,6 +58,8 @@ pub(crate) const PROMETHEUS: &str = "monitoring/prometheus.yml";
 pub(crate) const ALERTS: &str = "monitoring/alerts.yml";
 /// Grafana data source provisioning.
 pub(crate) const GRAFANA_DATASOURCE: &str = "monitoring/grafana-datasource.yml";
+/// Redis exporter entrypoint: the password file as the JSON it reads.
+pub(crate) const REDIS_EXPORTER_ENTRYPOINT: &str = "monitoring/redis-exporter-entrypoint.sh";
 
 /// Swarm: init, label nodes, create secrets, deploy, status.
 pub(crate) const SETUP_SWARM: &str = "scripts/setup-swarm.sh";
@@ -101,6 +103,11 @@ pub(crate) mod mount {
     /// Grafana data source provisioning.
     pub(crate) const GRAFANA_DATASOURCE: &str =
         "/etc/grafana/provisioning/datasources/prometheus.yml";
+    /// Redis exporter entrypoint.
+    pub(crate) const REDIS_EXPORTER_ENTRYPOINT: &str =
+        "/usr/local/bin/redis-exporter-entrypoint.sh";
+    /// The exporter binary in the redis_exporter image.
+    pub(crate) const REDIS_EXPORTER_BIN: &str = "/redis_exporter";
     /// Folder of Docker secrets.
     pub(crate) const SECRETS: &str = "/run/secrets";
 }

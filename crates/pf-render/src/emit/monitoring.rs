@@ -42,6 +42,20 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
         &files.alerts.artifact,
         &format!("{ALERTS_PREAMBLE}{alerts}"),
     );
+    let redis = &cx.plan.redis;
+    let uris: Vec<String> = redis
+        .nodes()
+        .map(|n| crate::plan::redis_uri(&n.instance, redis.settings.port))
+        .collect();
+    let entrypoint = crate::templates::render(
+        "monitoring/redis-exporter-entrypoint.sh",
+        ExporterEntrypoint {
+            password_file: redis.password_file.display().to_string(),
+            exporter_bin: crate::files::mount::REDIS_EXPORTER_BIN,
+            uris: uris.join(" "),
+        },
+    )?;
+    bundle.add(&files.redis_exporter_entrypoint.artifact, &entrypoint);
     if let Some(datasource) = &files.grafana_datasource {
         bundle.add(
             &datasource.artifact,
@@ -49,6 +63,15 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
         );
     }
     Ok(())
+}
+
+/// Defaults baked into the Redis exporter's entrypoint.
+#[derive(Serialize)]
+struct ExporterEntrypoint {
+    password_file: String,
+    exporter_bin: &'static str,
+    /// Space-separated: `redis://host:port` of every data node.
+    uris: String,
 }
 
 fn yaml(artifact: &str, value: &impl Serialize) -> Result<String, RenderError> {
@@ -316,7 +339,18 @@ fn postgres_rules(cx: &Cx<'_>, m: &MonitoringPlan, r: &Rules) -> Vec<Rule> {
 
 fn redis_rules(cx: &Cx<'_>, r: &Rules) -> Vec<Rule> {
     let redis = &cx.plan.redis;
-    let master = &redis.master.instance;
+    let instance = &redis.master.instance;
+    // Its name, and on Compose the fixed address the exporter reaches it by.
+    let master = if instance.host == instance.name {
+        instance.name.clone()
+    } else {
+        format!("{} ({})", instance.name, instance.host)
+    };
+    let master = Named {
+        host: &master,
+        container: &instance.container,
+        addr: &instance.host,
+    };
     let replicas = redis.replicas.len();
     let mut rules = vec![r.rule(
         "RedisDown",
@@ -326,7 +360,7 @@ fn redis_rules(cx: &Cx<'_>, r: &Rules) -> Vec<Rule> {
         format!(
             "The Redis exporter cannot reach {}:{}: the node ({}) is down or rejects the \
              password. Sentinel fails over after {}.",
-            master.host, redis.settings.port, master.container, redis.settings.sentinel.down_after
+            master.addr, redis.settings.port, master.container, redis.settings.sentinel.down_after
         ),
     )];
     if replicas >= 2 {
@@ -367,6 +401,15 @@ fn redis_rules(cx: &Cx<'_>, r: &Rules) -> Vec<Rule> {
         ),
     ));
     rules
+}
+
+/// How the Redis alerts name the node the exporter watches.
+struct Named<'a> {
+    /// `redis-master`, or `redis-master (172.26.64.1)` on Compose.
+    host: &'a str,
+    container: &'a str,
+    /// The address the exporter connects to.
+    addr: &'a str,
 }
 
 fn resource_rules(cx: &Cx<'_>, m: &MonitoringPlan, r: &Rules) -> Vec<Rule> {

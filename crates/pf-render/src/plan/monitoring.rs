@@ -7,7 +7,7 @@ use pf_model::units::Duration;
 use serde::Serialize;
 
 use super::deployment::{Deployment, check, monitoring_resources};
-use super::instance::{BundleFile, Endpoint, Instance, Kind, Namer, READ_ONLY};
+use super::instance::{BundleFile, EXECUTABLE, Endpoint, Instance, Kind, Namer, READ_ONLY};
 use super::lb::LbPlan;
 use super::network::Net;
 use super::postgres::PgPlan;
@@ -100,6 +100,9 @@ pub struct MonitoringFiles {
     /// Grafana data source provisioning, when Grafana is on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub grafana_datasource: Option<BundleFile>,
+    /// Entrypoint of the Redis exporter: gives it the password file in the
+    /// JSON form it reads.
+    pub redis_exporter_entrypoint: BundleFile,
 }
 
 impl MonitoringPlan {
@@ -134,6 +137,11 @@ impl MonitoringPlan {
                 path: mount::GRAFANA_DATASOURCE.into(),
                 mode: READ_ONLY,
             }),
+            redis_exporter_entrypoint: BundleFile {
+                artifact: files::REDIS_EXPORTER_ENTRYPOINT.to_owned(),
+                path: mount::REDIS_EXPORTER_ENTRYPOINT.into(),
+                mode: EXECUTABLE,
+            },
         };
         let nginx_status = Endpoint::new(lb.instance.host.clone(), lb.settings.status.port);
         let mut prometheus = namer.service(PROMETHEUS.0, Kind::Prometheus, Some("/prometheus"));
@@ -141,6 +149,7 @@ impl MonitoringPlan {
         let mut nginx_exporter = namer.service(NGINX_EXPORTER.0, Kind::Exporter, None);
         let mut postgres_exporter = namer.service(POSTGRES_EXPORTER.0, Kind::Exporter, None);
         let mut redis_exporter = namer.service(REDIS_EXPORTER.0, Kind::Exporter, None);
+        redis_exporter.files = vec![files.redis_exporter_entrypoint.clone()];
         let mut grafana = match (m.grafana, &m.grafana_admin_password_secret) {
             (true, Some(_)) => {
                 let mut g = namer.service(GRAFANA, Kind::Grafana, Some("/var/lib/grafana"));
@@ -195,16 +204,12 @@ impl MonitoringPlan {
             postgres_exporter.deployment = Some(d);
 
             let mut d = deploy(Kind::Exporter, &m.redis_exporter_image, 250, 64);
+            // The entrypoint writes the JSON password file the exporter
+            // reads (REDIS_PASSWORD_FILE) from the raw secret.
+            d.entrypoint = vec![mount::REDIS_EXPORTER_ENTRYPOINT.to_owned()];
             d.environment.insert(
                 "REDIS_ADDR".into(),
-                format!(
-                    "redis://{}:{}",
-                    redis.master.instance.host, redis.settings.port
-                ),
-            );
-            d.environment.insert(
-                "REDIS_PASSWORD_FILE".into(),
-                redis.password_file.display().to_string(),
+                redis_uri(&redis.master.instance, redis.settings.port),
             );
             d.secrets = vec![redis.settings.password_secret.to_string()];
             redis_exporter.deployment = Some(d);
@@ -266,6 +271,12 @@ impl MonitoringPlan {
         .into_iter()
         .chain(&self.grafana)
     }
+}
+
+/// The URI the Redis exporter connects to `node` by, as it looks the
+/// password up.
+pub fn redis_uri(node: &Instance, port: u16) -> String {
+    format!("redis://{}:{port}", node.host)
 }
 
 /// A `wget` probe: the monitoring images are busybox-based.
