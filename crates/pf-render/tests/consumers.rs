@@ -9,15 +9,23 @@ use std::process::Command;
 
 use pf_render::Target;
 
+/// Every Swarm bundle, written to a temporary folder.
+fn written_swarm_bundles() -> Vec<(String, tempfile::TempDir)> {
+    support::all_bundles()
+        .into_iter()
+        .filter(|(_, target, _)| *target == Target::Swarm)
+        .map(|(topology, _, bundle)| {
+            let dir = tempfile::tempdir().expect("tempdir");
+            support::write_bundle(&bundle, dir.path());
+            (topology, dir)
+        })
+        .collect()
+}
+
 #[test]
 fn docker_stack_config_accepts_every_stack() {
     let docker = support::tool("docker");
-    for (topology, target, bundle) in support::all_bundles() {
-        if target != Target::Swarm {
-            continue;
-        }
-        let dir = tempfile::tempdir().expect("tempdir");
-        support::write_bundle(&bundle, dir.path());
+    for (topology, dir) in written_swarm_bundles() {
         let (ok, stdout, stderr) = support::run(
             Command::new(&docker)
                 .args(["stack", "config", "-c", "docker-stack.yml"])
@@ -40,12 +48,7 @@ fn docker_stack_config_accepts_every_stack() {
 #[test]
 fn every_deploy_step_is_a_valid_stack_with_one_member_of_each_group() {
     let docker = support::tool("docker");
-    for (topology, target, bundle) in support::all_bundles() {
-        if target != Target::Swarm {
-            continue;
-        }
-        let dir = tempfile::tempdir().expect("tempdir");
-        support::write_bundle(&bundle, dir.path());
+    for (topology, dir) in written_swarm_bundles() {
         let script = dir.path().join("scripts/setup-swarm.sh");
         let mut seen: Vec<String> = Vec::new();
         for step in 1.. {
@@ -118,12 +121,7 @@ fn every_deploy_step_is_a_valid_stack_with_one_member_of_each_group() {
 #[test]
 fn docker_stack_deploy_ignores_nothing() {
     let docker = support::tool("docker");
-    for (topology, target, bundle) in support::all_bundles() {
-        if target != Target::Swarm {
-            continue;
-        }
-        let dir = tempfile::tempdir().expect("tempdir");
-        support::write_bundle(&bundle, dir.path());
+    for (topology, dir) in written_swarm_bundles() {
         let (_, stdout, stderr) = support::run(
             Command::new(&docker)
                 .args([

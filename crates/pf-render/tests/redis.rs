@@ -992,6 +992,20 @@ fn run_stubbed(script: &Path, bin: &Path, env: &[(&str, &Path)], out: &Path) -> 
     (ok, format!("{o}{e}"))
 }
 
+/// The lines redis-entrypoint.sh writes, and the replication line, each
+/// once in a rebuilt copy.
+fn assert_owned_lines_once(conf: &str) {
+    for key in [
+        "requirepass",
+        "masterauth",
+        "replica-announce-ip",
+        "dir",
+        "replicaof",
+    ] {
+        assert_eq!(count_directive(conf, key), 1, "{key} in\n{conf}");
+    }
+}
+
 #[test]
 fn entrypoints_rebuild_from_the_template_keep_runtime_state_and_take_a_rotated_secret() {
     let ws = Workspace::new(support::render("topologies/prod.toml", Target::Swarm));
@@ -1035,15 +1049,7 @@ fn entrypoints_rebuild_from_the_template_keep_runtime_state_and_take_a_rotated_s
         conf.contains(&format!("requirepass {}\n", quoted(PASSWORD))),
         "{conf}"
     );
-    for key in [
-        "requirepass",
-        "masterauth",
-        "replica-announce-ip",
-        "dir",
-        "replicaof",
-    ] {
-        assert_eq!(count_directive(&conf, key), 1, "{key} in\n{conf}");
-    }
+    assert_owned_lines_once(&conf);
     assert!(
         conf.contains(&format!("masterauth {}\n", quoted(PASSWORD))),
         "{conf}"
@@ -1088,15 +1094,7 @@ fn entrypoints_rebuild_from_the_template_keep_runtime_state_and_take_a_rotated_s
         "{conf}"
     );
     assert!(!conf.contains(PASSWORD), "the old password is gone");
-    for key in [
-        "requirepass",
-        "masterauth",
-        "replica-announce-ip",
-        "dir",
-        "replicaof",
-    ] {
-        assert_eq!(count_directive(&conf, key), 1, "{key} in\n{conf}");
-    }
+    assert_owned_lines_once(&conf);
 
     // A promoted replica (REPLICAOF NO ONE + CONFIG REWRITE: no replicaof
     // line) stays a master, although its template names a master.
