@@ -30,8 +30,25 @@ impl Drop for Killed {
     }
 }
 
-fn redis(port: u16, dir: &Path) -> Killed {
+/// redis-server from the bundle's master template (its memory settings),
+/// on loopback `port`, with the password.
+fn redis(template: &str, port: u16, dir: &Path) -> Killed {
+    let conf = dir.join("master.conf");
+    // `dir` changes directory while the file loads: the container's /data
+    // becomes this test's folder before any command-line override applies.
+    let local: String = template
+        .lines()
+        .map(|l| {
+            if l.starts_with("dir ") {
+                format!("dir {}\n", dir.display())
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    fs::write(&conf, local).expect("template");
     let child = Command::new(support::tool("redis-server"))
+        .arg(&conf)
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
         .args([
             "--requirepass",
@@ -41,8 +58,6 @@ fn redis(port: u16, dir: &Path) -> Killed {
             "--appendonly",
             "no",
         ])
-        .arg("--dir")
-        .arg(dir)
         .stdout(Stdio::null())
         .spawn()
         .expect("redis-server");
@@ -93,7 +108,11 @@ fn the_exporter_scrapes_with_the_json_the_entrypoint_writes_and_crashes_on_the_r
     let tmp = dir.path().join("tmp");
     fs::create_dir(&tmp).expect("tmp");
     let redis_port = support::free_port();
-    let _redis = redis(redis_port, dir.path());
+    let template = &bundle
+        .get("redis/master.conf")
+        .expect("master.conf")
+        .contents;
+    let _redis = redis(template, redis_port, dir.path());
     let addr = format!("redis://127.0.0.1:{redis_port}");
 
     // What the stack gave it before: the raw secret as REDIS_PASSWORD_FILE.
@@ -139,10 +158,25 @@ fn the_exporter_scrapes_with_the_json_the_entrypoint_writes_and_crashes_on_the_r
     let mut exporter = Killed(run(&secret, web));
     let body = metrics(web, &mut exporter.0);
     assert_eq!(value(&body, "redis_up").as_deref(), Some("1"), "{body}");
+    // The template's maxmemory, as the exporter reports it: RedisMemoryHigh
+    // is guarded by `redis_memory_max_bytes > 0`.
+    let max = maxmemory(template);
     assert_eq!(
-        value(&body, "redis_memory_max_bytes").as_deref(),
-        Some("0"),
-        "this redis-server runs without maxmemory: the exporter reads it"
+        value(&body, "redis_memory_max_bytes").and_then(|v| v.parse::<f64>().ok()),
+        Some(max as f64),
+        "{body}"
+    );
+    let alerts = &bundle
+        .get("monitoring/alerts.yml")
+        .expect("alerts")
+        .contents;
+    assert!(
+        memory_high_fires(alerts, max, dir.path()),
+        "at 90% of {max}"
+    );
+    assert!(
+        !memory_high_fires(alerts, 0, dir.path()),
+        "without maxmemory the alert cannot fire (what the bundle gave before)"
     );
 
     // The file: private, JSON, the password for REDIS_ADDR and for every
@@ -196,6 +230,77 @@ fn the_exporter_scrapes_with_the_json_the_entrypoint_writes_and_crashes_on_the_r
         .wait_with_output()
         .expect("entrypoint");
     assert!(!out.status.success());
+}
+
+/// `maxmemory` of a redis.conf, in bytes (`256mb` is 256 MiB to Redis).
+fn maxmemory(conf: &str) -> u64 {
+    let value = conf
+        .lines()
+        .find_map(|l| l.strip_prefix("maxmemory "))
+        .expect("a maxmemory line");
+    let (digits, unit) = value.split_at(
+        value
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(value.len()),
+    );
+    let n: u64 = digits.parse().expect("a number");
+    n * match unit {
+        "" => 1,
+        "kb" => 1 << 10,
+        "mb" => 1 << 20,
+        "gb" => 1 << 30,
+        other => panic!("unit {other}"),
+    }
+}
+
+/// Whether the rendered RedisMemoryHigh expression yields a sample when the
+/// exporter reports `max` bytes of maxmemory and 90% of it used
+/// (`promtool test rules`, its own expression evaluated).
+fn memory_high_fires(alerts: &str, max: u64, dir: &Path) -> bool {
+    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(alerts).expect("alerts");
+    let expr = doc["groups"]
+        .as_sequence()
+        .expect("groups")
+        .iter()
+        .flat_map(|g| g["rules"].as_sequence().expect("rules"))
+        .find(|r| r["alert"].as_str() == Some("RedisMemoryHigh"))
+        .expect("RedisMemoryHigh")["expr"]
+        .as_str()
+        .expect("expr")
+        .to_owned();
+    let rules = dir.join("empty-rules.yml");
+    fs::write(&rules, "groups: []\n").expect("rules");
+    let series = |name: &str, v: u64| {
+        serde_json::json!({
+            "series": format!("{name}{{instance=\"redis-exporter:9121\",job=\"redis\"}}"),
+            "values": format!("{v}x10"),
+        })
+    };
+    let used = max / 10 * 9;
+    let test = serde_json::json!({
+        "rule_files": [rules.display().to_string()],
+        "evaluation_interval": "15s",
+        "tests": [{
+            "interval": "15s",
+            "input_series": [series("redis_memory_used_bytes", used), series("redis_memory_max_bytes", max)],
+            "promql_expr_test": [{
+                "expr": expr,
+                "eval_time": "1m",
+                "exp_samples": [{
+                    "labels": "{instance=\"redis-exporter:9121\",job=\"redis\"}",
+                    "value": if max == 0 { 0.0 } else { used as f64 / max as f64 },
+                }],
+            }],
+        }],
+    });
+    let file = dir.join("memory-test.yml");
+    fs::write(&file, serde_yaml_ng::to_string(&test).expect("yaml")).expect("test");
+    let (ok, _, _) = support::run(
+        Command::new(support::tool("promtool"))
+            .args(["test", "rules"])
+            .arg(&file),
+    );
+    ok
 }
 
 #[test]
