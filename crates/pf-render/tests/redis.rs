@@ -979,12 +979,23 @@ fn stub_docker_entrypoint(dir: &Path) -> PathBuf {
 
 /// Runs an entrypoint with the stub first on PATH; (success, output).
 fn run_stubbed(script: &Path, bin: &Path, env: &[(&str, &Path)], out: &Path) -> (bool, String) {
+    run_stubbed_as(script, bin, env, out, "redis-replica")
+}
+
+/// The same, with `announce` as REDIS_ANNOUNCE_HOST.
+fn run_stubbed_as(
+    script: &Path,
+    bin: &Path,
+    env: &[(&str, &Path)],
+    out: &Path,
+    announce: &str,
+) -> (bool, String) {
     let _ = fs::remove_file(out);
     let mut cmd = Command::new(script);
     cmd.env_clear()
         .env("PATH", format!("{}:{}", bin.display(), base_path()))
         .env("STUB_OUT", out)
-        .env("REDIS_ANNOUNCE_HOST", "redis-replica");
+        .env("REDIS_ANNOUNCE_HOST", announce);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -1109,6 +1120,21 @@ fn entrypoints_rebuild_from_the_template_keep_runtime_state_and_take_a_rotated_s
     let conf = fs::read_to_string(&conf_path).expect("conf");
     assert_eq!(count_directive(&conf, "replicaof"), 0, "{conf}");
 
+    // A copy from before the topology addressed nodes by IP (Compose now)
+    // names its master: the template's replication line replaces it.
+    let compose = support::render("topologies/prod.toml", Target::Compose);
+    fs::write(&template, text(&compose, REPLICA_CONF)).expect("the Compose template");
+    fs::write(&conf_path, "replicaof redis-replica 6379\n").expect("an old copy");
+    let (ok, log) = run_stubbed_as(&script, &bin, env, &out, "172.26.64.2");
+    assert!(ok, "{log}");
+    let conf = fs::read_to_string(&conf_path).expect("conf");
+    assert_eq!(
+        directive(&conf, "replicaof"),
+        Some(vec!["172.26.64.1", "6379"]),
+        "{conf}"
+    );
+    assert_owned_lines_once(&conf);
+
     // Bad secrets stop the entrypoint before anything runs.
     for (what, value) in [("empty", ""), ("multi-line", "a\nb")] {
         fs::write(&secret, value).expect("secret");
@@ -1228,6 +1254,40 @@ fn entrypoints_rebuild_from_the_template_keep_runtime_state_and_take_a_rotated_s
         "the old password is kept:\n{sconf}"
     );
     assert_eq!(count_directive(&sconf, "dir"), 1, "{sconf}");
+
+    // A Compose template (by IP) over a state that names hosts: Sentinel
+    // would refuse to load it, so only myid and the current epoch stay.
+    fs::write(&stemplate, text(&compose, &sentinel_path(2))).expect("the Compose template");
+    let (ok, log) = run_stubbed(&sscript, &bin, senv, &out);
+    assert!(ok && log.contains("its state is dropped"), "{log}");
+    let sconf = fs::read_to_string(&sconf_path).expect("sentinel conf");
+    assert_eq!(
+        directive(&sconf, "sentinel myid"),
+        Some(vec![other_id]),
+        "{sconf}"
+    );
+    assert_eq!(
+        directive(&sconf, "sentinel current-epoch"),
+        Some(vec!["3"]),
+        "{sconf}"
+    );
+    assert_eq!(
+        directive(&sconf, "sentinel monitor"),
+        Some(vec!["mymaster", "172.26.64.1", "6379", "2"]),
+        "{sconf}"
+    );
+    for key in [
+        "known-replica",
+        "known-sentinel",
+        "config-epoch",
+        "leader-epoch",
+    ] {
+        assert_eq!(
+            count_directive(&sconf, &format!("sentinel {key}")),
+            0,
+            "{key}: {sconf}"
+        );
+    }
     assert_eq!(
         fs::metadata(&sconf_path)
             .expect("conf")
