@@ -28,6 +28,8 @@ APT_PACKAGES=(
   nginx-light
   postgresql
   redis-server redis-sentinel
+  prometheus-redis-exporter # the Redis exporter reads the password file the bundle's entrypoint writes
+  iproute2 util-linux # network and mount namespaces of the Sentinel DNS tests (ip, unshare, nsenter)
   shellcheck
   prometheus
   python3-yaml # PyYAML, a YAML 1.1 reader like Go's yaml.v2: typed-looking strings stay strings
@@ -536,6 +538,8 @@ command -v shellcheck >/dev/null 2>&1 || die "shellcheck not found"
 redis_version=$(redis-server --version | sed -n 's/.* v=\([0-9.]*\).*/\1/p')
 version_ge "$redis_version" "$REDIS_MIN" || die "redis-server $redis_version < $REDIS_MIN"
 command -v redis-sentinel >/dev/null 2>&1 || die "redis-sentinel not found"
+command -v prometheus-redis-exporter >/dev/null 2>&1 || die "prometheus-redis-exporter not found"
+for b in ip unshare nsenter; do command -v "$b" >/dev/null 2>&1 || die "$b not found"; done
 PG_BIN=$(find /usr/lib/postgresql -mindepth 3 -maxdepth 3 -path '*/bin/postgres' 2>/dev/null | sort -V | tail -n1 || true)
 [[ -n $PG_BIN ]] || die "postgres server binary not found under /usr/lib/postgresql/*/bin"
 PG_BIN=$(dirname "$PG_BIN")

@@ -130,6 +130,9 @@ pf_diag::catalog! {
     /// More Sentinels than hosts.
     SentinelsShareNodes = ("sentinels-share-nodes", Warning, "there are more Sentinels than hosts, so some share a host",
         "Sentinels should fail independently; two on one host fall together and may take the majority with them. On a single Compose host this is unavoidable: the warning says so rather than hiding it."),
+    /// `maxmemory` at or above the container's memory limit.
+    RedisMaxmemoryOverLimit = ("redis-maxmemory-over-limit", Error, "Redis `maxmemory` is not below the data nodes' memory limit",
+        "`maxmemory` bounds the data set only; the replica output buffers, client buffers, fragmentation and the fork of an AOF rewrite or full sync need memory on top of it. At or above the container limit the kernel kills Redis before it refuses a write or evicts a key. Lower `maxmemory` (half the limit leaves room for a fork), or leave it unset to get half the limit."),
 
     // ---- PostgreSQL -------------------------------------------------------
     /// Too few WAL senders.
@@ -251,6 +254,9 @@ pf_diag::catalog! {
     /// Overlay not encrypted.
     NetworkUnencrypted = ("network-unencrypted", Warning, "the overlay network is not encrypted",
         "Database and cache traffic, including passwords during authentication, crosses hosts in the clear (CIS Docker 7.3). Set `encrypted = true` and allow IP protocol 50 between hosts."),
+    /// Stateful services addressed by DNS round robin on Swarm.
+    EndpointModeDnsrr = ("endpoint-mode-dnsrr", Warning, "the PostgreSQL, Redis and Sentinel services resolve by DNS round robin on Swarm",
+        "With `dnsrr` a stopped task's name stops resolving. Docker's DNS then forwards the lookup to the hosts' resolvers, and Sentinel resolves names inside its event loop: while the lookup waits, Sentinel stalls, enters TILT mode and does not fail over (measured with redis-sentinel 7.0: no failover within 90 s when the resolver does not answer, none within 20 s with 1 s resolver timeouts either, 6.4 s when it answers at once). Failover then takes as long as the hosts' DNS takes to say a name does not exist. `vip` keeps a stopped service's name resolving (its virtual IP) and needs IPVS in the hosts' kernels; keep it unless the hosts lack IPVS, and with `dnsrr` make sure the resolvers answer at once for unknown names. Compose is not affected: Redis and Sentinel get fixed addresses there."),
 }
 
 /// The document `docs/diagnostics.md`, generated from this table.

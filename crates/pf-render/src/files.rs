@@ -76,6 +76,8 @@ pub(crate) const DASHBOARDS: [&str; 4] = ["nginx", "apps", "postgres", "redis"];
 pub(crate) fn dashboard(tier: &str) -> String {
     format!("monitoring/dashboards/{tier}.json")
 }
+/// Redis exporter entrypoint: the password file as the JSON it reads.
+pub(crate) const REDIS_EXPORTER_ENTRYPOINT: &str = "monitoring/redis-exporter-entrypoint.sh";
 
 /// Swarm: init, label nodes, create secrets, deploy, status.
 pub(crate) const SETUP_SWARM: &str = "scripts/setup-swarm.sh";
@@ -132,6 +134,11 @@ pub(crate) mod mount {
     pub(crate) const NGINX_METRICS: &str = "/etc/nginx/metrics.js";
     /// An app's entrypoint shim (`secrets-as = "env"`).
     pub(crate) const APP_SECRETS_ENV: &str = "/usr/local/bin/secrets-env.sh";
+    /// Redis exporter entrypoint.
+    pub(crate) const REDIS_EXPORTER_ENTRYPOINT: &str =
+        "/usr/local/bin/redis-exporter-entrypoint.sh";
+    /// The exporter binary in the redis_exporter image.
+    pub(crate) const REDIS_EXPORTER_BIN: &str = "/redis_exporter";
     /// Folder of Docker secrets.
     pub(crate) const SECRETS: &str = "/run/secrets";
 }

@@ -32,6 +32,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "redis/sentinel.conf",
     "redis/redis-entrypoint.sh",
     "redis/sentinel-entrypoint.sh",
+    "monitoring/redis-exporter-entrypoint.sh",
     "scripts/common.sh",
     "scripts/setup-swarm.sh",
     "scripts/ha-setup.sh",

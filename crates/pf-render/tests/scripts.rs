@@ -141,14 +141,21 @@ case "$1 $2" in
         echo 'unknown flag: --detach' >&2
         exit 125
     fi
-    # The script runs from its bundle folder: the relative -c path resolves.
-    shift 2
-    while (($# > 0)) && [[ $1 != -c ]]; do shift; done
-    if [[ ${1:-} != -c || ! -f ${2:-} ]]; then
-        echo "fake docker: no stack file ${2:-} in $PWD" >&2
+    # Each step's stack file comes on stdin; the script runs from its bundle
+    # folder, so the file's relative paths resolve.
+    if [[ " $* " != *" -c - "* || ! -f docker-stack.yml ]]; then
+        echo "fake docker: no stack file on stdin in $PWD" >&2
         exit 98
     fi
+    n=$(($(ls "$FAKE_DOCKER_LOG".step-* 2>/dev/null | wc -l) + 1))
+    cat >"$FAKE_DOCKER_LOG.step-$n"
     ;;
+"service inspect")
+    # The update state of the service ($5); FAKE_UPDATE_STATE for the one
+    # named by FAKE_UPDATE_SERVICE.
+    if [[ $5 == "${FAKE_UPDATE_SERVICE:-}" ]]; then echo "$FAKE_UPDATE_STATE"; else echo completed; fi
+    ;;
+"service ls") echo "${4#name=} 1/1" ;;
 *)
     echo "fake docker: unexpected call: $*" >&2
     exit 99
@@ -454,11 +461,82 @@ fn deploy_checks_secrets_and_labels_first() {
     ];
     let (code, out, log) = fake.run(&["--deploy"], &ready);
     assert_eq!(code, Some(0), "{out}\n{log}");
+    let deploys: Vec<&str> = log
+        .lines()
+        .filter(|l| l.starts_with("stack deploy"))
+        .collect();
     assert_eq!(
-        log.lines().last(),
-        Some("stack deploy --resolve-image changed --detach=true -c docker-stack.yml promptforge"),
-        "{log}"
+        deploys,
+        vec!["stack deploy --resolve-image changed --detach=true -c - promptforge"; 3],
+        "one deploy per step:\n{log}"
     );
+    assert!(out.contains("step 3 converged"), "{out}");
+    // Each step's file holds its services only, and every service of the
+    // stack is in exactly one step.
+    let steps: Vec<Vec<String>> = (1..=3).map(|n| services(&read(&fake.log, n))).collect();
+    assert_eq!(
+        steps[1],
+        ["postgres-replica", "redis-replica", "redis-sentinel-2"],
+        "{steps:?}"
+    );
+    assert_eq!(steps[2], ["redis-sentinel-3"], "{steps:?}");
+    let mut all: Vec<String> = steps.concat();
+    all.sort();
+    let mut want =
+        services(&std::fs::read_to_string(fake.bundle.join("docker-stack.yml")).expect("stack"));
+    want.sort();
+    assert_eq!(all, want);
+    for n in 1..=3 {
+        assert_eq!(
+            read(&fake.log, n).split("\nservices:").next(),
+            std::fs::read_to_string(fake.bundle.join("docker-stack.yml"))
+                .expect("stack")
+                .split("\nservices:")
+                .next(),
+            "the header of step {n}"
+        );
+    }
+
+    // A step whose update rolls back stops the deploy before the next.
+    let (code, out, log) = fake.run(
+        &["--deploy"],
+        &[
+            ("FAKE_EXISTING_SECRETS", "all"),
+            ("FAKE_LABELLED", "1"),
+            ("FAKE_EDGE", "node-1 node-2"),
+            ("FAKE_UPDATE_SERVICE", "promptforge_redis-replica"),
+            ("FAKE_UPDATE_STATE", "rollback_completed"),
+        ],
+    );
+    assert_eq!(code, Some(7), "{out}");
+    assert!(
+        out.contains("step 2: the update of promptforge_redis-replica"),
+        "{out}"
+    );
+    assert_eq!(
+        log.lines()
+            .filter(|l| l.starts_with("stack deploy"))
+            .count(),
+        2,
+        "step 3 deployed anyway:\n{log}"
+    );
+}
+
+/// The stack file of deploy step `n` the fake docker received.
+fn read(log: &std::path::Path, n: usize) -> String {
+    std::fs::read_to_string(format!("{}.step-{n}", log.display()))
+        .unwrap_or_else(|e| panic!("step {n}: {e}"))
+}
+
+/// The services of a stack file, in order.
+fn services(stack: &str) -> Vec<String> {
+    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(stack).expect("a YAML stack file");
+    doc["services"]
+        .as_mapping()
+        .expect("services")
+        .keys()
+        .map(|k| k.as_str().expect("a name").to_owned())
+        .collect()
 }
 
 #[test]
@@ -500,7 +578,16 @@ exec)
     *pg_stat_replication*) printf '%s\n' ${FAKE_STREAMING-postgres_replica} ;;
     *" PING") echo PONG ;;
     *" ROLE") if [[ $c == *master* ]]; then printf 'master\n0\n'; else printf 'slave\nredis-master\n6379\n'; fi ;;
-    *get-master-addr-by-name*) printf 'redis-master\n6379\n' ;;
+    *get-master-addr-by-name*)
+        # redis-cli's warnings go to stderr; the reply to stdout.
+        if [[ -n ${FAKE_CLI_WARNING:-} ]]; then echo "$FAKE_CLI_WARNING" >&2; fi
+        printf '%s\n6379\n' "$FAKE_MASTER_HOST"
+        ;;
+    *"SENTINEL master mymaster")
+        printf 'name\nmymaster\nflags\n%s\nnum-slaves\n1\nnum-other-sentinels\n%s\n' \
+            "${FAKE_SENTINEL_FLAGS:-master}" "${FAKE_OTHER_SENTINELS:-2}"
+        ;;
+    *"SENTINEL ckquorum mymaster") echo "OK 3 usable Sentinels. Quorum and failover authorization can be reached" ;;
     *)
         echo "fake docker: unexpected exec: $*" >&2
         exit 99
@@ -514,9 +601,22 @@ exec)
 esac
 "#;
 
+/// The host Sentinels name the initial master by: its fixed address on
+/// Compose, its service name on Swarm.
+fn master_host(target: &Target) -> &'static str {
+    if *target == Target::Swarm {
+        "redis-master"
+    } else {
+        "172.26.64.1"
+    }
+}
+
 fn run_health_check(target: Target, env: &[(&str, &str)]) -> (Option<i32>, String, String) {
     let dir = tempfile::tempdir().expect("temp dir");
-    support::write_bundle(&support::render("topologies/prod.toml", target), dir.path());
+    support::write_bundle(
+        &support::render("topologies/prod.toml", target.clone()),
+        dir.path(),
+    );
     let bin = dir.path().join("bin");
     std::fs::create_dir(&bin).expect("mkdir");
     for (name, body) in [
@@ -541,6 +641,7 @@ fn run_health_check(target: Target, env: &[(&str, &str)]) -> (Option<i32>, Strin
     cmd.arg(dir.path().join("scripts/health-check.sh"))
         .env("PATH", path)
         .env("FAKE_DOCKER_LOG", &log)
+        .env("FAKE_MASTER_HOST", master_host(&target))
         .env_remove("FAKE_STREAMING")
         .env_remove("PUBLIC_IP");
     for (k, v) in env {
@@ -568,7 +669,7 @@ fn health_check_checks_every_component_of_a_compose_host() {
         "✓ postgres-replica is a hot standby (in recovery)",
         "✓ Redis redis-master is healthy (role: master)",
         "✓ Redis redis-replica is healthy (role: slave)",
-        "✓ Redis Sentinel redis-sentinel-3 is healthy (master mymaster at redis-master:6379)",
+        "✓ Redis Sentinel redis-sentinel-3 is healthy (master mymaster at 172.26.64.1:6379, quorum reachable)",
         "13 passed, 0 failed, 0 not checked from this host",
     ] {
         assert!(out.contains(line), "missing `{line}` in:\n{out}");
@@ -598,6 +699,46 @@ fn health_check_fails_when_a_replica_does_not_stream() {
         ),
         "{out}"
     );
+}
+
+#[test]
+fn health_check_fails_when_a_sentinel_answers_wrong() {
+    // redis-cli warnings on stderr (what a password sent to a Sentinel
+    // without one printed) do not garble the address, nor fail the check.
+    let (code, out, _) = run_health_check(
+        Target::Compose,
+        &[(
+            "FAKE_CLI_WARNING",
+            "AUTH failed: ERR AUTH <password> called without any password configured",
+        )],
+    );
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("✓ Redis Sentinel redis-sentinel-1 is healthy (master mymaster at 172.26.64.1:6379, quorum reachable)"),
+        "{out}"
+    );
+    for (env, line) in [
+        (
+            ("FAKE_MASTER_HOST", "10.9.9.9"),
+            "✗ Redis Sentinel redis-sentinel-1 does not name a Redis node of this topology as master mymaster (reply: 10.9.9.9 6379)",
+        ),
+        (
+            ("FAKE_MASTER_HOST", "ERR No such master with that name"),
+            "✗ Redis Sentinel redis-sentinel-1 does not name a Redis node of this topology",
+        ),
+        (
+            ("FAKE_SENTINEL_FLAGS", "s_down,master"),
+            "✗ Redis Sentinel redis-sentinel-1 sees master mymaster at 172.26.64.1:6379 as 's_down,master'",
+        ),
+        (
+            ("FAKE_OTHER_SENTINELS", "1"),
+            "✗ Redis Sentinel redis-sentinel-1 knows 1 other Sentinel(s); the topology has 2",
+        ),
+    ] {
+        let (code, out, _) = run_health_check(Target::Compose, &[env]);
+        assert_eq!(code, Some(1), "{env:?}: {out}");
+        assert!(out.contains(line), "{env:?}: missing `{line}` in\n{out}");
+    }
 }
 
 #[test]
@@ -638,13 +779,16 @@ start)
 exec)
     c=$2
     shift 2
-    master=redis-master
+    # The instance that is master, and the host Sentinels know it by
+    # (FAKE_HOSTS: the master's and the replica's).
+    read -r master_host replica_host <<<"$FAKE_HOSTS"
+    master=redis-master host=$master_host
     if [[ -e $state/stop-time-promptforge-redis-master ]] &&
         (($(date +%s) - $(cat "$state/stop-time-promptforge-redis-master") >= ${FAKE_FAILOVER_AFTER:-1})); then
-        master=redis-replica
+        master=redis-replica host=$replica_host
     fi
     case "$*" in
-    *get-master-addr-by-name*) printf '%s\n6379\n' "$master" ;;
+    *get-master-addr-by-name*) printf '%s\n6379\n' "$host" ;;
     *" ROLE")
         if [[ $c == *-$master ]]; then echo master; else echo slave; fi
         ;;
@@ -695,6 +839,7 @@ fn run_failover_test(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, Strin
         .env("PATH", path)
         .env("FAKE_DOCKER_LOG", &log)
         .env("FAKE_STATE", &state)
+        .env("FAKE_HOSTS", "172.26.64.1 172.26.64.2")
         .env("REQUESTS", "3")
         .env("REJOIN_TIMEOUT", "5");
     for (k, v) in env {
@@ -715,7 +860,7 @@ fn failover_test_stops_and_restores_and_times_the_redis_failover() {
     for line in [
         "✓ backend: 3/3 requests succeeded with promptforge-backend-1 stopped",
         "✓ frontend: 3/3 requests succeeded with promptforge-frontend-1 stopped",
-        "current master: redis-master (redis-master); stopping it",
+        "current master: redis-master (172.26.64.1); stopping it",
         "(budget 15s = down-after 5s + failover-timeout 10s)",
         "✓ redis-replica answers as master",
         "✓ backend is healthy after the failover",

@@ -19,11 +19,11 @@ pub use app::{AppService, Connection, SecretsAs};
 pub use lb::{LbMethod, LoadBalancer, NextUpstream, PublishMode, StatusEndpoint, Tls};
 pub use monitoring::{AlertSeverity, Alertmanager, Alerts, Monitoring, Receiver};
 pub use postgres::{LagThresholds, Postgres, ReadEndpoint, SyncMode};
-pub use redis::{Redis, Sentinel};
+pub use redis::{MaxmemoryPolicy, Redis, Sentinel};
 pub use resources::{Limits, Placement, Reservations, Resources};
 pub use stack::{
-    Capacity, Network, RestartCondition, RestartPolicy, Rollback, RollbackFailureAction, Rollout,
-    UpdateFailureAction, UpdateOrder,
+    Capacity, EndpointMode, Network, RestartCondition, RestartPolicy, Rollback,
+    RollbackFailureAction, Rollout, UpdateFailureAction, UpdateOrder,
 };
 
 use std::collections::BTreeMap;

@@ -49,7 +49,7 @@ pub struct Monitoring {
     /// PostgreSQL exporter image.
     #[serde(default = "postgres_exporter_image")]
     pub postgres_exporter_image: ImageRef,
-    /// Redis exporter image.
+    /// Redis exporter image; it needs a shell for the generated entrypoint (the `-alpine` variant).
     #[serde(default = "redis_exporter_image")]
     pub redis_exporter_image: ImageRef,
 }
@@ -70,7 +70,7 @@ fn postgres_exporter_image() -> ImageRef {
     image("prometheuscommunity/postgres-exporter:v0.16.0")
 }
 fn redis_exporter_image() -> ImageRef {
-    image("oliver006/redis_exporter:v1.66.0")
+    image("oliver006/redis_exporter:v1.66.0-alpine")
 }
 
 impl Default for Monitoring {

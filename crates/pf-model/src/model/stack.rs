@@ -16,6 +16,35 @@ pub struct Network {
     /// Encrypt overlay traffic with IPsec. Hosts must then allow IP protocol 50 (ESP) between them.
     #[serde(default = "defaults::yes")]
     pub encrypted: bool,
+    /// How the names of the PostgreSQL, Redis and Sentinel services resolve on Swarm: `vip` (a
+    /// virtual IP that keeps resolving while a task is down; needs IPVS in the hosts' kernels) or
+    /// `dnsrr` (each task's own address; no IPVS, but a stopped task's name stops resolving).
+    #[serde(default)]
+    pub endpoint_mode: EndpointMode,
+}
+
+/// How a Swarm service name resolves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum EndpointMode {
+    /// One virtual IP per service, routed by the kernel's IPVS: the name resolves while the
+    /// task is down and keeps its address across restarts. IPVS drops connections idle for
+    /// 900 s, so the generated PostgreSQL and Redis configs send keepalives well before.
+    #[default]
+    Vip,
+    /// DNS round robin: the name resolves to the task's own address, without IPVS, and stops
+    /// resolving while the task is down (Sentinel then waits on DNS for it).
+    Dnsrr,
+}
+
+impl EndpointMode {
+    /// The value as Docker writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Vip => "vip",
+            Self::Dnsrr => "dnsrr",
+        }
+    }
 }
 
 /// The hosts the stack runs on. Reservations must fit; limits should leave the headroom free.

@@ -100,7 +100,7 @@ fn service<'a>(plan: &'a Plan, instance: &'a Instance, d: &'a Deployment) -> Ser
     });
     Service {
         container_name: Some(&instance.container),
-        hostname: Some(&instance.host),
+        hostname: Some(&instance.name),
         ports: d
             .ports
             .iter()

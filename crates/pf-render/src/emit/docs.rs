@@ -270,10 +270,13 @@ fn describe(cx: &Cx<'_>, path: &str) -> String {
         files::REDIS_MASTER_CONF => "redis.conf template of the initial master",
         files::REDIS_REPLICA_CONF => "redis.conf template of the replicas",
         files::REDIS_ENTRYPOINT => {
-            "Redis entrypoint: copies the template into the volume once, adds the password"
+            "Redis entrypoint: rebuilds the config in the volume from the template at every start, keeps the replication state, adds the password"
         }
         files::SENTINEL_ENTRYPOINT => {
-            "Sentinel entrypoint: copies its template into the writable volume once (Sentinel rewrites it)"
+            "Sentinel entrypoint: rebuilds the config in the writable volume from its template at every start, keeps Sentinel's state, adds the password"
+        }
+        files::REDIS_EXPORTER_ENTRYPOINT => {
+            "Redis exporter entrypoint: the password secret as the JSON password file the exporter reads"
         }
         files::PROMETHEUS => "Prometheus scrape configuration",
         files::ALERTS => {
@@ -288,7 +291,7 @@ fn describe(cx: &Cx<'_>, path: &str) -> String {
             "njs handler: each load balancer task's own metrics at /metrics on the status port"
         }
         files::SETUP_SWARM => {
-            "Swarm setup: --init, --label-nodes, --create-secrets, --deploy, --status"
+            "Swarm setup: --init, --label-nodes, --create-secrets, --deploy (in steps), --status"
         }
         files::HA_SETUP => {
             if cx.plan.is_swarm() {

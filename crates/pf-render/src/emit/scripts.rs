@@ -61,6 +61,8 @@ pub(crate) struct ScriptsCx {
     pub(crate) secrets: Vec<SecretCx>,
     /// Stateful instances pinned with node labels, in assignment order.
     pub(crate) labelled: Vec<LabelCx>,
+    /// The services of each deploy step, space-separated (Swarm).
+    pub(crate) steps: Vec<String>,
     pub(crate) lb: LbCx,
     pub(crate) apps: Vec<AppCx>,
     pub(crate) pg: PgCx,
@@ -189,6 +191,8 @@ pub(crate) struct RedisCx {
     pub(crate) quorum: u32,
     pub(crate) down_after: String,
     pub(crate) failover_timeout: String,
+    /// Sentinels know the nodes by name (else by fixed address).
+    pub(crate) hostnames: bool,
     /// down-after + failover-timeout, whole seconds rounded up.
     pub(crate) budget_secs: u64,
     /// The initial master first, then the replicas.
@@ -246,6 +250,15 @@ impl ScriptsCx {
                 })
             })
             .collect();
+        let steps = (1..=crate::plan::steps(plan.services().map(|(_, d)| d)))
+            .map(|step| {
+                plan.services()
+                    .filter(|(_, d)| d.update_step == step)
+                    .map(|(i, _)| i.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
         let lb = &plan.lb.settings;
         let pg = &plan.postgres;
         let redis = &plan.redis;
@@ -278,6 +291,7 @@ impl ScriptsCx {
             secrets_dir,
             secrets,
             labelled,
+            steps,
             lb: LbCx {
                 instance: (&plan.lb.instance).into(),
                 status_port: lb.status.port,
@@ -324,6 +338,7 @@ impl ScriptsCx {
                 quorum: sentinel.quorum,
                 down_after: sentinel.down_after.to_string(),
                 failover_timeout: sentinel.failover_timeout.to_string(),
+                hostnames: redis.addressing.hostnames(),
                 budget_secs: (sentinel.down_after.as_millis()
                     + sentinel.failover_timeout.as_millis())
                 .div_ceil(1000),

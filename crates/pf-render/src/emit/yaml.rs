@@ -133,7 +133,7 @@ pub(crate) struct Service<'a> {
     pub(crate) environment: LiteralMap<'a>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) ports: Vec<Port>,
-    pub(crate) networks: Vec<&'a str>,
+    pub(crate) networks: ServiceNetworks<'a>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub(crate) read_only: bool,
     /// Compose only: `docker stack deploy` ignores it.
@@ -154,6 +154,38 @@ pub(crate) struct Service<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) restart: Option<String>,
     pub(crate) deploy: Deploy,
+}
+
+/// The networks of a service: a list, or (Compose, for a service with a
+/// fixed address on the data network) a map with `ipv4_address`.
+#[derive(Debug, Default)]
+pub(crate) struct ServiceNetworks<'a> {
+    pub(crate) names: Vec<&'a str>,
+    /// The fixed address, on the network named `data`.
+    pub(crate) fixed: Option<(&'a str, std::net::Ipv4Addr)>,
+}
+
+/// One network of a service, map form.
+#[derive(Debug, Serialize)]
+struct Attachment {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ipv4_address: Option<String>,
+}
+
+impl Serialize for ServiceNetworks<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.fixed {
+            None => s.collect_seq(&self.names),
+            Some((data, ip)) => s.collect_map(self.names.iter().map(|n| {
+                (
+                    n,
+                    Attachment {
+                        ipv4_address: (*n == data).then(|| ip.to_string()),
+                    },
+                )
+            })),
+        }
+    }
 }
 
 /// A published port, long syntax.
@@ -315,6 +347,10 @@ pub(crate) struct Ipam {
 #[derive(Debug, Serialize)]
 pub(crate) struct Subnet {
     pub(crate) subnet: String,
+    /// Where Docker picks addresses of its own; the rest of the subnet is
+    /// for fixed addresses.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) ip_range: Option<String>,
 }
 
 /// A named volume (defaults).
@@ -342,11 +378,14 @@ impl<'a> Service<'a> {
             entrypoint: Literals(&d.entrypoint),
             command: Literals(&d.command),
             environment: LiteralMap(&d.environment),
-            networks: d
-                .networks
-                .iter()
-                .map(|n| plan.networks.get(*n).name.as_str())
-                .collect(),
+            networks: ServiceNetworks {
+                names: d
+                    .networks
+                    .iter()
+                    .map(|n| plan.networks.get(*n).name.as_str())
+                    .collect(),
+                fixed: d.address.map(|ip| (plan.networks.data.name.as_str(), ip)),
+            },
             read_only: d.read_only,
             secrets: d.secrets.iter().map(|s| SecretRef::Short(s)).collect(),
             healthcheck: d.healthcheck.as_ref().map(|h| Healthcheck {
@@ -425,6 +464,7 @@ pub(crate) fn network(n: &NetworkPlan) -> Network {
                 .iter()
                 .map(|s| Subnet {
                     subnet: s.to_string(),
+                    ip_range: n.ip_range.map(|r| r.to_string()),
                 })
                 .collect(),
         },

@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::deployment::{Deployment, EndpointMode, check, shell};
 use super::instance::{BundleFile, EXECUTABLE, Instance, Kind, Namer};
 use super::local::AppAddresses;
+use super::network::Net;
 use super::postgres::PgPlan;
 use super::redis::RedisPlan;
 use crate::files::{self, mount};
@@ -213,6 +214,11 @@ impl AppPlan {
             t.rollout.rollback.order,
         );
         d.replicas = if namer.swarm() { spec.replicas } else { 1 };
+        // The data network only for an app that talks to a data service:
+        // anything on it can reach PostgreSQL, Redis and the Sentinels.
+        if spec.connects_to.is_empty() {
+            d.networks.retain(|n| *n != Net::Data);
+        }
         // nginx must see every task, not one VIP (least_conn, passive
         // checks and next-upstream need the individual peers).
         d.endpoint_mode = EndpointMode::Dnsrr;

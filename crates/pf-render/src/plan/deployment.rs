@@ -6,6 +6,9 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use std::net::Ipv4Addr;
+
+pub use pf_model::model::EndpointMode;
 use pf_model::model::{Limits, PublishMode, Reservations, Resources, UpdateOrder};
 use pf_model::units::{ByteSize, Cpus, Duration};
 use serde::Serialize;
@@ -29,6 +32,10 @@ pub struct Deployment {
     pub endpoint_mode: EndpointMode,
     /// The networks it joins.
     pub networks: Vec<Net>,
+    /// Its fixed address on the data network (Compose, for instances that
+    /// others must reach by address while it is stopped).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<Ipv4Addr>,
     /// A read-only root file system, with a tmpfs at each of `tmpfs`.
     pub read_only: bool,
     /// Writable in-memory folders of a read-only instance.
@@ -67,33 +74,17 @@ pub struct Deployment {
     pub update_order: UpdateOrder,
     /// The same for rollbacks.
     pub rollback_order: UpdateOrder,
+    /// The step of a staged deploy in which it is updated (Swarm,
+    /// `setup-swarm.sh --deploy`): 1 for stateless services, k for the k-th
+    /// member of a stateful group, so no deploy restarts two members of a
+    /// quorum or replication group at once.
+    pub update_step: u32,
     /// Where the scheduler may put it (Swarm).
     #[serde(skip_serializing_if = "NodePlacement::is_free")]
     pub placement: NodePlacement,
     /// Compose: start only after these services are healthy.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<String>,
-}
-
-/// How a Swarm service name resolves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum EndpointMode {
-    /// One virtual IP in front of the tasks: the name resolves while no
-    /// task runs.
-    Vip,
-    /// DNS round robin: the name resolves to each task's own address.
-    Dnsrr,
-}
-
-impl EndpointMode {
-    /// The Compose-file spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Vip => "vip",
-            Self::Dnsrr => "dnsrr",
-        }
-    }
 }
 
 /// A published port.
@@ -182,6 +173,7 @@ impl Deployment {
             stateful: false,
             endpoint_mode: EndpointMode::Vip,
             networks: super::network::default_networks(kind),
+            address: None,
             read_only: false,
             tmpfs: Vec::new(),
             entrypoint: Vec::new(),
@@ -194,6 +186,7 @@ impl Deployment {
             resources,
             update_order: order,
             rollback_order,
+            update_step: 1,
             placement: NodePlacement::default(),
             depends_on: Vec::new(),
         }

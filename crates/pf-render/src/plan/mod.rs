@@ -25,6 +25,7 @@ mod monitoring;
 mod network;
 mod postgres;
 mod redis;
+mod rollout;
 mod secrets;
 mod users;
 mod waivers;
@@ -37,11 +38,14 @@ pub use local::{LocalPlan, PortRemap};
 pub(crate) use monitoring::NGINX_METRICS_PATH;
 pub use monitoring::{
     Job, MemberExporter, MonitoringFiles, MonitoringPlan, ScrapeJob, ScrapeTarget, WebAccess,
-    WebRoute,
+    WebRoute, redis_uri,
 };
 pub use network::{Driver, Net, NetworkPlan, Networks};
 pub use postgres::{PgFiles, PgMember, PgPlan, PgRole};
-pub use redis::{RedisFiles, RedisNode, RedisPlan, RedisRole, SentinelPlan, TemplateDefaults};
+pub use redis::{
+    Addressing, RedisFiles, RedisNode, RedisPlan, RedisRole, SentinelPlan, TemplateDefaults,
+};
+pub use rollout::steps;
 pub use secrets::SecretPlan;
 pub use users::{FileOwner, SecretReader};
 pub use waivers::Waiver;
@@ -106,18 +110,27 @@ impl Plan {
         let local_plan = target
             .local_options()
             .map(|options| (options, local::LocalPlan::new(t, options)));
-        let namer = Namer {
-            stack: &stack,
-            target: &target,
-            local: local_plan.as_ref().map(|(o, l)| (*o, l)),
-        };
-        let subnet = if namer.local.is_some() {
+        let subnet = if local_plan.is_some() {
             local::subnet()
         } else {
             t.network.subnet
         };
-        let postgres = PgPlan::new(t, &namer);
-        let redis = RedisPlan::new(t, &namer);
+        let networks = Networks::new(subnet, &target, t.network.encrypted);
+        let namer = Namer {
+            stack: &stack,
+            target: &target,
+            local: local_plan.as_ref().map(|(o, l)| (*o, l)),
+            networks: &networks,
+        };
+        let mut postgres = PgPlan::new(t, &namer);
+        let mut redis = RedisPlan::new(t, &namer);
+        rollout::assign(
+            postgres
+                .members_mut()
+                .map(|m| &mut m.instance)
+                .chain(redis.instances_mut()),
+            t.network.endpoint_mode,
+        );
         let lb_instance = LbPlan::instance(&namer);
         let apps = AppPlan::all(t, &namer, &postgres, &redis, &lb_instance.host);
         let mut lb = LbPlan::new(t, &namer, lb_instance, &apps, &postgres, subnet);
@@ -126,7 +139,6 @@ impl Plan {
             m.equip(&mut lb);
         }
         let secrets = SecretPlan::all(t, &namer);
-        let networks = Networks::new(subnet, &target, t.network.encrypted);
         let mut plan = Self {
             origin: topology.origin().to_owned(),
             stack: stack.clone(),

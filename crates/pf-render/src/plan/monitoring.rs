@@ -24,7 +24,7 @@ use pf_model::units::{Duration, ImageRef};
 use serde::Serialize;
 
 use super::deployment::{Deployment, EndpointMode, check, monitoring_resources};
-use super::instance::{BundleFile, Endpoint, Instance, Kind, Namer, READ_ONLY};
+use super::instance::{BundleFile, EXECUTABLE, Endpoint, Instance, Kind, Namer, READ_ONLY};
 use super::lb::LbPlan;
 use super::network::Net;
 use super::postgres::PgPlan;
@@ -198,6 +198,9 @@ pub struct MonitoringFiles {
     /// One dashboard per tier, when Grafana is on.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dashboards: Vec<BundleFile>,
+    /// Entrypoint of the Redis exporters: gives each the password file in
+    /// the JSON form it reads.
+    pub redis_exporter_entrypoint: BundleFile,
 }
 
 /// A file of the area, read-only where it is mounted.
@@ -250,6 +253,11 @@ impl MonitoringPlan {
                     .collect()
             } else {
                 Vec::new()
+            },
+            redis_exporter_entrypoint: BundleFile {
+                artifact: files::REDIS_EXPORTER_ENTRYPOINT.to_owned(),
+                path: mount::REDIS_EXPORTER_ENTRYPOINT.into(),
+                mode: EXECUTABLE,
             },
         };
         let web = m.web_htpasswd_secret.as_ref().map(|secret| {
@@ -384,6 +392,7 @@ impl MonitoringPlan {
                 d.environment
                     .insert("REDIS_ADDR".into(), format!("redis://{}", e.target));
                 redis_exporter_auth(&mut d, redis);
+                e.instance.files = vec![files.redis_exporter_entrypoint.clone()];
                 e.instance.deployment = Some(d);
             }
 
@@ -548,12 +557,11 @@ fn exporter(namer: &Namer<'_>, member: &str, target: Endpoint, port: u16) -> Mem
 }
 
 /// How redis_exporter gets the Redis password. One place, so the format
-/// the exporter reads (issue 13 item 1) is decided once for every node.
+/// the exporter reads (issue 13 item 1) is decided once for every node:
+/// the entrypoint writes the raw secret as the JSON object of URI to
+/// password that `REDIS_PASSWORD_FILE` must hold, then runs the exporter.
 fn redis_exporter_auth(d: &mut Deployment, redis: &RedisPlan) {
-    d.environment.insert(
-        "REDIS_PASSWORD_FILE".into(),
-        redis.password_file.display().to_string(),
-    );
+    d.entrypoint = vec![mount::REDIS_EXPORTER_ENTRYPOINT.to_owned()];
     d.secrets = vec![redis.settings.password_secret.to_string()];
 }
 
@@ -564,6 +572,12 @@ fn sub_path(external_url: &str) -> [String; 2] {
         format!("--web.external-url={external_url}"),
         "--web.route-prefix=/".to_owned(),
     ]
+}
+
+/// The URI the Redis exporter connects to `node` by, as it looks the
+/// password up.
+pub fn redis_uri(node: &Instance, port: u16) -> String {
+    format!("redis://{}:{port}", node.host)
 }
 
 /// A `wget` probe: the monitoring images are busybox-based.

@@ -211,6 +211,11 @@ impl PgPlan {
         std::iter::once(&self.primary).chain(&self.replicas)
     }
 
+    /// The primary, then the replicas, to change.
+    pub(super) fn members_mut(&mut self) -> impl Iterator<Item = &mut PgMember> {
+        std::iter::once(&mut self.primary).chain(&mut self.replicas)
+    }
+
     /// The member backups read from.
     pub fn backup_member(&self) -> &PgMember {
         self.replicas

@@ -30,6 +30,20 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
     );
     alerts::emit(cx, m, bundle)?;
     bundle.add(&files.nginx_metrics.artifact, NGINX_METRICS_JS);
+    let redis = &cx.plan.redis;
+    let entrypoint = crate::templates::render(
+        "monitoring/redis-exporter-entrypoint.sh",
+        ExporterEntrypoint {
+            password_file: redis.password_file.display().to_string(),
+            exporter_bin: crate::files::mount::REDIS_EXPORTER_BIN,
+            uris: redis
+                .nodes()
+                .map(|n| crate::plan::redis_uri(&n.instance, redis.settings.port))
+                .collect::<Vec<_>>()
+                .join(" "),
+        },
+    )?;
+    bundle.add(&files.redis_exporter_entrypoint.artifact, &entrypoint);
     if let (Some(file), Some(am)) = (&files.alertmanager, &m.settings.alertmanager) {
         bundle.add(
             &file.artifact,
@@ -50,6 +64,15 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
     }
     dashboards::emit(cx, m, bundle)?;
     Ok(())
+}
+
+/// Defaults baked into the Redis exporters' entrypoint.
+#[derive(Serialize)]
+struct ExporterEntrypoint {
+    password_file: String,
+    exporter_bin: &'static str,
+    /// Space-separated: `redis://host:port` of every data node.
+    uris: String,
 }
 
 fn yaml(artifact: &str, value: &impl Serialize) -> Result<String, RenderError> {
