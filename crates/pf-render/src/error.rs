@@ -3,6 +3,7 @@
 
 /// A rendering failure. The help of each variant says to report it.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RenderError {
     /// A template failed to render.
     #[error(
