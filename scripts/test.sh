@@ -15,6 +15,10 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# Warning-free API documentation (broken or private links, bad HTML), as
+# docs.rs would build it.
+echo "== cargo doc -D warnings"
+RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps --workspace --locked
 echo "== cargo test"
 cargo test --workspace --locked
 # The fuzz targets live outside the workspace (cargo-fuzz's layout); this
