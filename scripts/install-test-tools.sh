@@ -32,6 +32,7 @@ APT_PACKAGES=(
   prometheus
   python3-yaml # PyYAML, a YAML 1.1 reader like Go's yaml.v2: typed-looking strings stay strings
   g++ # libFuzzer's C++ sources, built when test.sh checks that the fuzz targets compile
+  zsh fish groff-base # the shells `pf-render completions` writes for, and the man page's renderer
 )
 # nginx (+ dynamic stream module) from Debian unstable and the runtime libs it needs there
 # (nginx Depends: libc6 libcrypt1 libpcre2-8-0 libssl3t64 zlib1g; libssl3t64 Depends:
@@ -498,8 +499,11 @@ promtool check rules "$pr/rules.yml" >"$pr/log" 2>&1 || { cat "$pr/log" >&2; die
 promtool check config "$pr/prometheus.yml" >"$pr/log" 2>&1 || { cat "$pr/log" >&2; die "promtool check config failed"; }
 note "promtool check config / check rules ok"
 
-# --- shellcheck / redis / postgres ---
+# --- shellcheck / redis / postgres / completion shells / groff ---
 command -v shellcheck >/dev/null 2>&1 || die "shellcheck not found"
+for tool in bash zsh fish groff; do
+  command -v "$tool" >/dev/null 2>&1 || die "$tool not found"
+done
 redis_version=$(redis-server --version | sed -n 's/.* v=\([0-9.]*\).*/\1/p')
 version_ge "$redis_version" "$REDIS_MIN" || die "redis-server $redis_version < $REDIS_MIN"
 command -v redis-sentinel >/dev/null 2>&1 || die "redis-sentinel not found"
