@@ -45,24 +45,22 @@ fn script(dir: &Path, shell: &str) -> PathBuf {
 /// completed, empty after a trailing space), with the function that
 /// `complete -p pf-render` names, as bash calls it on TAB.
 fn bash_complete(script: &Path, line: &str) -> Vec<String> {
-    let program = format!(
-        r#"source "$1"
+    let program = r#"source "$1"
 spec=$(complete -p pf-render) || exit 3
 fn=$(sed -n 's/.* -F \([^ ]*\) .*/\1/p' <<<"$spec")
 read -r -a COMP_WORDS <<<"$2"
 [[ $2 == *' ' ]] && COMP_WORDS+=("")
-COMP_CWORD=$(( ${{#COMP_WORDS[@]}} - 1 ))
+COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))
 COMP_LINE=$2
-COMP_POINT=${{#COMP_LINE}}
-"$fn" pf-render "${{COMP_WORDS[COMP_CWORD]}}" "${{COMP_WORDS[COMP_CWORD-1]}}"
-printf '%s\n' "${{COMPREPLY[@]}}""#
-    );
+COMP_POINT=${#COMP_LINE}
+"$fn" pf-render "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+printf '%s\n' "${COMPREPLY[@]}""#;
     let out = tool(
         "bash",
         &[
             "--norc",
             "-c",
-            &program,
+            program,
             "bash",
             &script.display().to_string(),
             line,
