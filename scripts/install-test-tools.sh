@@ -290,6 +290,34 @@ SARIF_DIR=$NODE_DIR/node_modules/@microsoft/sarif-multitool-linux
 chmod 755 "$SARIF_DIR/Sarif.Multitool"
 ln -sfn "$SARIF_DIR/Sarif.Multitool" "$BIN/sarif-multitool"
 
+# ---------------------------------------------------------------------------------------
+# cargo-deny (licenses, bans, duplicate versions, sources of what ships; deny.toml), built
+# from crates.io once (~5 min) into .tools/cargo.
+CARGO_DENY_VERSION=0.20.2
+log "cargo-deny $CARGO_DENY_VERSION -> $TOOLS/cargo"
+if [[ -x $TOOLS/cargo/bin/cargo-deny &&
+  $("$TOOLS/cargo/bin/cargo-deny" --version 2>/dev/null) == "cargo-deny $CARGO_DENY_VERSION" ]]; then
+  note "already installed"
+else
+  cargo install --locked --root "$TOOLS/cargo" "cargo-deny@$CARGO_DENY_VERSION"
+fi
+ln -sfn ../cargo/bin/cargo-deny "$BIN/cargo-deny"
+
+# ---------------------------------------------------------------------------------------
+# pre-commit (PyPI), in its own virtual environment: the tests run the repository's
+# .pre-commit-hooks.yaml with `pre-commit try-repo`.
+PRE_COMMIT_VERSION=4.7.0
+log "pre-commit $PRE_COMMIT_VERSION -> $TOOLS/venv"
+if [[ -x $TOOLS/venv/bin/pre-commit &&
+  $("$TOOLS/venv/bin/pre-commit" --version 2>/dev/null) == "pre-commit $PRE_COMMIT_VERSION" ]]; then
+  note "already installed"
+else
+  command -v python3 >/dev/null 2>&1 || die "python3 not found"
+  python3 -m venv "$TOOLS/venv" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+  "$TOOLS/venv/bin/pip" install --quiet "pre-commit==$PRE_COMMIT_VERSION"
+fi
+ln -sfn ../venv/bin/pre-commit "$BIN/pre-commit"
+
 # =======================================================================================
 log "verifying"
 
@@ -532,5 +560,7 @@ printf '  %-24s %s\n' \
   "redis-server" "$redis_version  $(command -v redis-server)" \
   "redis-sentinel" "$(redis-sentinel --version | sed -n 's/.* v=\([0-9.]*\).*/\1/p')  $(command -v redis-sentinel)" \
   "postgres" "$("$PG_BIN/postgres" --version | sed 's/^postgres (PostgreSQL) //')  $PG_BIN/postgres" \
-  "node" "$(node --version)  $(command -v node)"
+  "node" "$(node --version)  $(command -v node)" \
+  "cargo-deny" "$("$BIN/cargo-deny" --version | sed 's/^cargo-deny //')  $BIN/cargo-deny" \
+  "pre-commit" "$("$BIN/pre-commit" --version | sed 's/^pre-commit //')  $BIN/pre-commit"
 log "done in $(($(date +%s) - START))s"

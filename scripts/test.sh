@@ -19,6 +19,11 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # docs.rs would build it.
 echo "== cargo doc -D warnings"
 RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps --workspace --locked
+# Licenses, banned crates (libyaml among them), duplicate versions and
+# sources of what the published crates build with (deny.toml). Advisories
+# need the RustSec database from github.com, which CI cannot reach here.
+echo "== cargo deny check licenses bans sources"
+PATH="$PWD/.tools/bin:$PATH" cargo deny --frozen check -D warnings licenses bans sources
 echo "== cargo test"
 cargo test --workspace --locked
 # The fuzz targets live outside the workspace (cargo-fuzz's layout); this
