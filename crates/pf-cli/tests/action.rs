@@ -557,3 +557,76 @@ exit 1
     );
     assert!(run.path_added.is_empty());
 }
+
+/// The YAML code blocks of a Markdown file.
+fn yaml_blocks(markdown: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in markdown.lines() {
+        match (&mut current, line.trim_end()) {
+            (None, "```yaml") => current = Some(String::new()),
+            (Some(block), "```") => {
+                blocks.push(std::mem::take(block));
+                current = None;
+            }
+            (Some(block), _) => {
+                block.push_str(line);
+                block.push('\n');
+            }
+            (None, _) => {}
+        }
+    }
+    blocks
+}
+
+/// The repository as `cargo metadata` names it (`owner/name`).
+fn repository() -> String {
+    let manifest = std::fs::read_to_string(root().join("Cargo.toml")).expect("Cargo.toml");
+    let url = manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("repository = "))
+        .expect("workspace repository")
+        .trim_matches('"');
+    url.strip_prefix("https://github.com/")
+        .expect("a GitHub repository")
+        .to_owned()
+}
+
+/// The workflows in docs/ci.md parse, use this action by the repository's
+/// name, and give it only inputs it has.
+#[test]
+fn the_documented_workflows_use_the_action_as_it_is() {
+    let docs = std::fs::read_to_string(root().join("docs/ci.md")).expect("docs/ci.md");
+    let action = action();
+    let inputs = action["inputs"].as_mapping().expect("inputs");
+    let name = repository();
+    let mut uses_found = 0;
+    for block in yaml_blocks(&docs) {
+        let doc: Value =
+            serde_yaml_ng::from_str(&block).unwrap_or_else(|e| panic!("{e}:\n{block}"));
+        let Some(jobs) = doc.get("jobs").and_then(Value::as_mapping) else {
+            continue;
+        };
+        for job in jobs.values() {
+            for step in job["steps"].as_sequence().expect("steps") {
+                let Some(uses) = step.get("uses").map(str_of) else {
+                    continue;
+                };
+                if uses.starts_with("actions/") {
+                    continue;
+                }
+                let (repo, version) = uses.split_once('@').expect("uses: owner/name@ref");
+                assert_eq!(repo, name, "docs name another repository");
+                assert_eq!(version, format!("v{}", env!("CARGO_PKG_VERSION")));
+                uses_found += 1;
+                for key in step["with"].as_mapping().expect("with").keys() {
+                    assert!(inputs.contains_key(key), "`{}` is no input", str_of(key));
+                }
+            }
+        }
+    }
+    assert!(
+        uses_found >= 2,
+        "{uses_found} uses of the action in docs/ci.md"
+    );
+}

@@ -275,3 +275,45 @@ fn the_dockerfile_passes_hadolint() {
     assert_eq!(code(&out), 1);
     assert!(stdout(&out).contains("DL3006"), "{}", stdout(&out));
 }
+
+/// The pre-commit configuration in docs/ci.md names this repository and
+/// hooks that exist.
+#[test]
+fn the_documented_pre_commit_configuration_names_existing_hooks() {
+    let docs = std::fs::read_to_string(root().join("docs/ci.md")).expect("docs/ci.md");
+    let start = docs
+        .find("# .pre-commit-config.yaml\n")
+        .expect("the example");
+    let block = &docs[start..start + docs[start..].find("```").expect("block end")];
+    let config: serde_yaml_ng::Value = serde_yaml_ng::from_str(block).expect("parses");
+    let manifest: serde_yaml_ng::Value = serde_yaml_ng::from_str(
+        &std::fs::read_to_string(root().join(".pre-commit-hooks.yaml")).expect("manifest"),
+    )
+    .expect("manifest parses");
+    let ids: Vec<&str> = manifest
+        .as_sequence()
+        .expect("a list of hooks")
+        .iter()
+        .filter_map(|h| h["id"].as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        ["pf-render-check", "pf-render-lint", "pf-render-drift"]
+    );
+    let repo = &config["repos"][0];
+    let cargo = std::fs::read_to_string(root().join("Cargo.toml")).expect("Cargo.toml");
+    assert!(
+        cargo.contains(&format!(
+            "repository = \"{}\"",
+            repo["repo"].as_str().expect("repo")
+        )),
+        "docs name another repository than Cargo.toml"
+    );
+    let used: Vec<&str> = repo["hooks"]
+        .as_sequence()
+        .expect("hooks")
+        .iter()
+        .filter_map(|h| h["id"].as_str())
+        .collect();
+    assert_eq!(used, ids);
+}
