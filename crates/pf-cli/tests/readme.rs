@@ -139,11 +139,14 @@ fn diagram() -> String {
     readme[start..end].to_owned()
 }
 
+/// A generated block: its name and what makes it.
+type Block = (&'static str, fn() -> String);
+
 /// The README with each generated block current; which blocks changed.
 fn current(readme: &str) -> (String, Vec<&'static str>) {
     let mut text = readme.to_owned();
     let mut changed = Vec::new();
-    let blocks: [(&'static str, fn() -> String); 4] = [
+    let blocks: [Block; 4] = [
         ("topology", topology),
         ("check", check),
         ("bundle", bundle),
