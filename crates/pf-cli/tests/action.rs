@@ -259,20 +259,10 @@ impl Runner {
 /// hand-written Compose file that breaks the catalog.
 fn workspace_with_findings(runner: &Runner) {
     let ws = runner.workspace();
-    std::fs::create_dir_all(ws.join("topologies")).expect("mkdir");
-    std::fs::copy(
-        root().join("topologies/prod.toml"),
-        ws.join("topologies/prod.toml"),
-    )
-    .expect("copy");
-    let out = support::run(
-        &ws,
-        &["-q", "swarm", "topologies/prod.toml", "-o", "deploy"],
-    );
-    assert_eq!(support::code(&out), 0, "{}", support::stderr(&out));
+    support::prod_and_bundle(&ws, "deploy");
     std::fs::write(
         ws.join("deploy/docker-compose.yml"),
-        "services:\n  app:\n    image: nginx:1.27.3\n    privileged: true\n",
+        support::PRIVILEGED_COMPOSE,
     )
     .expect("write compose");
 }

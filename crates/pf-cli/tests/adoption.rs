@@ -90,17 +90,7 @@ impl Setup {
         std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).expect("chmod");
         // The user's repository: prod, and its Swarm bundle committed in deploy/.
         let user = setup.user();
-        std::fs::create_dir_all(user.join("topologies")).expect("mkdir");
-        std::fs::copy(
-            root().join("topologies/prod.toml"),
-            user.join("topologies/prod.toml"),
-        )
-        .expect("copy");
-        let out = support::run(
-            &user,
-            &["-q", "swarm", "topologies/prod.toml", "-o", "deploy"],
-        );
-        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        support::prod_and_bundle(&user, "deploy");
         std::fs::write(
             user.join(".pre-commit-config.yaml"),
             format!(
@@ -179,11 +169,7 @@ fn the_hooks_pass_a_repository_in_order_and_fail_each_kind_of_problem() {
         support::edit(&prod, "quorum = 2", "quorum = 4"),
     )
     .expect("write");
-    std::fs::write(
-        user.join("docker-compose.yml"),
-        "services:\n  app:\n    image: nginx:1.27.3\n    privileged: true\n",
-    )
-    .expect("write");
+    std::fs::write(user.join("docker-compose.yml"), support::PRIVILEGED_COMPOSE).expect("write");
     let nginx = user.join("deploy/nginx/load-balancer.conf");
     let text = std::fs::read_to_string(&nginx).expect("read");
     std::fs::write(

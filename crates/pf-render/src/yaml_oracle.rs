@@ -141,6 +141,24 @@ mod tests {
         yaml
     }
 
+    /// Renders `topology` for every target, every YAML file through the
+    /// oracle; the Swarm stack file.
+    fn stack_file(name: &str, topology: &Topology) -> String {
+        let before = checked();
+        let yaml = render_all(name, topology);
+        assert_eq!(
+            checked() - before,
+            yaml,
+            "{name}: a YAML file bypassed the oracle"
+        );
+        let bundle = crate::render(topology, Target::Swarm).expect("renders");
+        bundle
+            .get("docker-stack.yml")
+            .expect("stack")
+            .contents
+            .clone()
+    }
+
     /// Every YAML file of every bundle of the committed topologies and of
     /// the fuzz corpus's valid inputs went through the oracle.
     #[test]
@@ -233,12 +251,8 @@ mod tests {
             .collect();
         let text = prod.replace(old, &format!("environment = {{ {} }}", table.join(", ")));
         let topology = valid(&text).expect("prod with hostile environment values is valid");
-        let before = checked();
-        let yaml = render_all("prod with hostile values", &topology);
-        assert_eq!(checked() - before, yaml);
+        let stack = stack_file("prod with hostile values", &topology);
         // The values reached the stack file.
-        let stack = crate::render(&topology, Target::Swarm).expect("renders");
-        let stack = &stack.get("docker-stack.yml").expect("stack").contents;
         assert!(stack.contains("V0: 'yes'"), "{stack}");
         assert!(stack.contains(r#""line\nbreak""#), "{stack}");
     }
@@ -265,13 +279,9 @@ mod tests {
             )
             .replace("secret_key", &secret);
         let topology = valid(&text).expect("the longest names are valid");
-        let before = checked();
-        let yaml = render_all("prod with the longest names", &topology);
-        assert_eq!(checked() - before, yaml);
-        let bundle = crate::render(&topology, Target::Swarm).expect("renders");
-        let stack_file = &bundle.get("docker-stack.yml").expect("stack").contents;
+        let stack = stack_file("prod with the longest names", &topology);
         for key in [&service, &secret, &variable] {
-            assert!(stack_file.contains(&format!("{key}:")), "{key} is no key");
+            assert!(stack.contains(&format!("{key}:")), "{key} is no key");
         }
     }
 
