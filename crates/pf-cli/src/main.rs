@@ -19,6 +19,7 @@ mod load;
 mod output;
 mod ownership;
 mod render;
+mod shell;
 mod staging;
 mod unchanged;
 mod walk;

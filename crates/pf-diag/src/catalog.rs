@@ -18,6 +18,8 @@ use serde::Serialize;
 /// caller asks (`--deny-warnings`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
+// A lower level (note) may come: callers ask `Diagnostic::is_error`.
+#[non_exhaustive]
 pub enum Severity {
     /// The input would not work, or would not be HA.
     Error,
@@ -56,6 +58,8 @@ impl std::str::FromStr for Severity {
 /// Which catalog a code belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
+// Each new check brings its catalog.
+#[non_exhaustive]
 pub enum Catalog {
     /// Topology codes: `pf-render check` (`docs/diagnostics.md`).
     Topology,

@@ -44,7 +44,7 @@ pub fn printable(s: &str) -> String {
 /// Characters of a message, help text or key path kept, at most.
 pub(crate) const TEXT_LIMIT: usize = 400;
 
-/// `text` cut to [`TEXT_LIMIT`] characters, saying how much was left out:
+/// `text` cut to `TEXT_LIMIT` (400) characters, saying how much was left out:
 /// messages quote values, and a value can be megabytes long.
 pub fn clip(text: String) -> String {
     let len = text.chars().count();

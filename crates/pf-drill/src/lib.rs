@@ -63,6 +63,8 @@ use crate::web::WebTier;
 
 /// How to run a drill.
 #[derive(Debug, Clone, Default)]
+// Options are added without a major version: start from `Options::default()`.
+#[non_exhaustive]
 pub struct Options {
     /// Scenarios to run; empty runs every one.
     pub scenarios: Vec<Scenario>,
@@ -103,10 +105,7 @@ pub fn run(
     // each process where the plan puts it.
     let plan = pf_render::plan(
         topology,
-        Target::Local(LocalOptions {
-            run_dir: run_dir.path.clone(),
-            remap_privileged_ports: !users.root,
-        }),
+        Target::Local(LocalOptions::new(run_dir.path.clone(), !users.root)),
     );
     let layout = Layout::new(&plan)?;
     preflight(&plan, need_web, need_redis, need_pg)?;

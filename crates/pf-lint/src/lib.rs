@@ -66,6 +66,8 @@ impl Input {
 
 /// How to lint.
 #[derive(Debug, Clone, Copy, Default)]
+// Options are added without a major version: start from `Options::default()`.
+#[non_exhaustive]
 pub struct Options {
     /// The target of stack files; detected per file when `None`.
     pub target: Option<Target>,

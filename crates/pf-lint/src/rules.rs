@@ -14,6 +14,8 @@ use serde::Serialize;
 /// What a file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
+// The catalog learns new kinds of files.
+#[non_exhaustive]
 pub enum FileKind {
     /// A Swarm stack or Compose file.
     Stack,

@@ -20,6 +20,7 @@ pub struct Loaded {
 
 /// Why a topology could not be loaded.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LoadError {
     /// The file could not be read.
     #[error("cannot read {path}")]

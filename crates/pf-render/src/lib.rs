@@ -33,6 +33,8 @@ mod manifest;
 pub mod plan;
 mod target;
 mod templates;
+#[cfg(test)]
+mod yaml_oracle;
 mod yaml_writer;
 
 pub use bundle::{Artifact, Bundle};

@@ -107,10 +107,7 @@ fn local_files_state_the_plan() {
         for remap in [false, true] {
             let plan = pf_render::plan(
                 &t,
-                Target::Local(LocalOptions {
-                    run_dir: "/tmp/pf-plan-test".into(),
-                    remap_privileged_ports: remap,
-                }),
+                Target::Local(LocalOptions::new("/tmp/pf-plan-test", remap)),
             );
             let bundle = pf_render::emit(&plan).expect("emits");
             for (path, needle) in needles(&plan) {

@@ -3,7 +3,7 @@
 //! These types mirror the file one to one: kebab-case keys, unknown keys
 //! rejected, a `///` doc on every field (it becomes the JSON Schema
 //! description). Field rules (`#[validate(...)]`) also reach the schema.
-//! Cross-field rules live in [`crate::validate`]; only
+//! Cross-field rules live in the private `validate` module; only
 //! [`TopologyFile::validate`] turns this into a [`crate::Topology`].
 
 mod app;
