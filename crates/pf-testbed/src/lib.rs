@@ -38,7 +38,7 @@ pub fn validated(text: &str, origin: &str) -> Result<pf_model::Topology, Error> 
         report,
     };
     let loaded = pf_model::from_str(text, origin).map_err(|e| match e {
-        pf_model::LoadError::Invalid { diagnostic } => invalid(diagnostic.to_human()),
+        pf_model::LoadError::Invalid { diagnostics, .. } => invalid(report(&diagnostics)),
         other => invalid(other.to_string()),
     })?;
     let checked = loaded.validate();

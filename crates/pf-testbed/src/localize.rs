@@ -100,11 +100,6 @@ pub fn localize(
         let monitoring = [
             ("prometheus", "prometheus-image", &m.prometheus_image),
             (
-                "nginx-exporter",
-                "nginx-exporter-image",
-                &m.nginx_exporter_image,
-            ),
-            (
                 "postgres-exporter",
                 "postgres-exporter-image",
                 &m.postgres_exporter_image,
@@ -117,6 +112,15 @@ pub fn localize(
         ];
         for (role, key, from) in monitoring {
             edit.image(&["monitoring", key], from, images.role(role)?, WHY_IMAGE);
+        }
+        // nginx serves its own metrics (njs): there is no nginx exporter.
+        if let Some(am) = &m.alertmanager {
+            edit.image(
+                &["monitoring", "alertmanager", "image"],
+                &am.image,
+                images.role("alertmanager")?,
+                WHY_IMAGE,
+            );
         }
         if m.grafana {
             match images.roles.get("grafana") {
