@@ -34,6 +34,7 @@ check_nginx() {
     if ! locate "$lb"; then
         record nginx "load balancer running" "no running $lb" running fail
         dep_fail nginx "a running load balancer"
+        dep_fail lb "a running load balancer"
         return
     fi
     local lb_node=$CTR_NODE lb_id=$CTR_ID
@@ -149,16 +150,34 @@ webhook_start() {
         record Alertmanager "webhook receiver started" "the stack has no network" "running" fail
         return
     fi
+    local rc=0 logf=$TDIR/webhook-$TARGET.log
+    # Marked started first: whatever part of it exists is removed later.
+    WEBHOOK_STARTED=1
     if [[ $TARGET == swarm ]]; then
         for n in "${nets[@]}"; do args+=(--network "$n"); done
+        # (Swarm warns that a local image has no registry digest: logged.)
         docker service create --detach --quiet --name "$WEBHOOK_NAME" "${args[@]}" \
             --endpoint-mode dnsrr --restart-condition none \
-            --constraint node.role==manager "${IMAGE[webhook]}" "$WEBHOOK_PORT" >/dev/null
+            --constraint node.role==manager "${IMAGE[webhook]}" "$WEBHOOK_PORT" >"$logf" 2>&1 || rc=$?
     else
-        docker run -d --name "$WEBHOOK_NAME" --network "${nets[0]}" "${IMAGE[webhook]}" "$WEBHOOK_PORT" >/dev/null
-        for n in "${nets[@]:1}"; do docker network connect "$n" "$WEBHOOK_NAME"; done
+        docker run -d --name "$WEBHOOK_NAME" --network "${nets[0]}" "${IMAGE[webhook]}" "$WEBHOOK_PORT" >"$logf" 2>&1 || rc=$?
+        for n in "${nets[@]:1}"; do
+            docker network connect "$n" "$WEBHOOK_NAME" >>"$logf" 2>&1 || rc=$?
+        done
     fi
-    WEBHOOK_STARTED=1
+    if ((rc != 0)); then
+        record Alertmanager "webhook receiver started on ${nets[*]}" "exit $rc: $(tail -n1 "$logf")" "running" fail
+        dep_fail webhook "the webhook receiver"
+    fi
+}
+
+# The first notification Alertmanager gave up on (an unrecoverable error,
+# such as an unreadable url_file), if any: a failing
+# delivery is reported at once instead of waiting out the bound.
+alertmanager_error() {
+    locate alertmanager || return 0
+    dk "$CTR_NODE" logs "$CTR_ID" 2>&1 | grep -m1 'Notify for alerts failed.*unrecoverable' |
+        sed -n 's/.*err="\(.*\)"$/\1/p' | cut -c1-200
 }
 
 # What the receiver got, one "STATUS ALERTNAME" line per alert.
@@ -190,27 +209,25 @@ webhook_stop() {
 # after the first fault (FAULT_AT, else the deploy).
 check_alert_delivery() {
     [[ ${FACT[alertmanager]} == 1 ]] || return 0
-    if ((${WEBHOOK_STARTED:-0} == 0)); then
-        record Alertmanager "a firing alert reaches the webhook receiver" "skipped: needs the webhook receiver" "-" skip
-        return
-    fi
-    if ! dep_ok alertmanager; then
-        record Alertmanager "a firing alert reaches the webhook receiver" "skipped: needs $(dep_why alertmanager)" "-" skip
+    if ! skip_unless Alertmanager "a firing alert reaches the webhook receiver" webhook alertmanager prometheus; then
         return
     fi
     local bound got="" start for_s=${FACT[alert_for_s]} wait_s=${FACT[group_wait_s]:-30} scrape=${FACT[scrape_interval_s]}
     bound=$((for_s + wait_s + 2 * scrape + 30))
     start=${FAULT_AT:-$DEPLOY_AT}
+    local am_error=""
     while :; do
         got=$(webhook_received 2>/dev/null || true)
         grep -q '^firing ' <<<"$got" && break
+        am_error=$(alertmanager_error || true)
+        [[ -n $am_error ]] && break
         (($(now_ms) - start >= bound * 1000)) && break
         sleep 5
     done
     local firing
     firing=$(awk '$1 == "firing" { print $2 }' <<<"$got" | sort -u | tr '\n' ' ' | sed 's/ $//')
     check_row Alertmanager "a firing alert reaches the webhook receiver (url_file secret)" \
-        "${firing:-none} ($(since "$start")s after the first fault)" \
+        "${firing:-none} ($(since "$start")s after the first fault)${am_error:+; Alertmanager: $am_error}" \
         "within ${bound}s (for + group_wait + 2 scrapes + 30 s)" test -n "$firing"
 }
 
@@ -221,8 +238,8 @@ check_monitoring_ui() {
     local node=${LB_NODE:-n1} path status_anon status_auth
     for path in /prometheus/-/ready /alertmanager/-/ready; do
         [[ $path == /alertmanager/* && ${FACT[alertmanager]} != 1 ]] && continue
-        if ! dep_ok nginx; then
-            record monitoring "GET $path through the load balancer" "skipped: needs $(dep_why nginx)" "-" skip
+        if ! dep_ok lb; then
+            record monitoring "GET $path through the load balancer" "skipped: needs $(dep_why lb)" "-" skip
             continue
         fi
         status_anon=$(lb_status "$node" "$path" </dev/null)

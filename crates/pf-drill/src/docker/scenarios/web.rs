@@ -35,6 +35,10 @@ const REQUESTS: &str = r#"while read -r n; do
   echo "${r:-000 20}"
 done"#;
 
+/// The longest the stream runs before the kill, waiting for every task to
+/// answer (nginx re-resolves task names every 10 s).
+const WARM_LIMIT: Duration = Duration::from_secs(15);
+
 /// One request's outcome.
 #[derive(Debug, Clone, Copy)]
 struct Sent {
@@ -167,25 +171,24 @@ pub(crate) fn backend_failover(s: &Stack<'_>, checks: &mut Vec<Check>) -> Result
     let (app, tasks) = pick_app(s)?;
     let lb = s.one(&s.plan.lb.instance)?;
     let path = app.settings.health_path.clone();
-    // The victim: a task of the app on this engine.
-    let mut victim = None;
+    // Candidates: the app's tasks on this engine, with their addresses.
+    let mut local = Vec::new();
     for i in &app.instances {
-        if let Some(c) = s.running(i)?.into_iter().next() {
-            victim = Some((i, c));
-            break;
+        for c in s.running(i)? {
+            let addrs: BTreeSet<String> = s
+                .inspect(&[c.id.as_str()])?
+                .into_iter()
+                .flat_map(|x| x.addresses.into_values())
+                .collect();
+            local.push((i, c, addrs));
         }
     }
-    let Some((victim_instance, victim)) = victim else {
+    if local.is_empty() {
         return finding(format!(
             "no task of {} runs on this engine: point the drill at a node that runs one",
             app.name
         ));
-    };
-    let victim_addrs: BTreeSet<String> = s
-        .inspect(&[victim.id.as_str()])?
-        .into_iter()
-        .flat_map(|c| c.addresses.into_values())
-        .collect();
+    }
     let names_before = names(s, app);
     let since = unix_now().saturating_sub(1);
     let mut w = requests(s, &lb, &path)?;
@@ -213,7 +216,41 @@ pub(crate) fn backend_failover(s: &Stack<'_>, checks: &mut Vec<Check>) -> Result
                 NAME,
                 &format!("streaming GET {path} through nginx ({})", lb.name),
             );
-            s.sleep(Duration::from_millis(2000))?;
+            // Until every task has answered: nginx learns a task Swarm
+            // replaced only when it resolves the name again (valid=10s).
+            let warm = Instant::now();
+            let want = if settings.method == LbMethod::IpHash {
+                1
+            } else {
+                tasks as usize
+            };
+            loop {
+                s.sleep(Duration::from_millis(1000))?;
+                let seen: BTreeSet<String> = upstreams(&s.logs_since(&lb, since)?, &path)
+                    .into_values()
+                    .filter_map(|a| a.last().cloned())
+                    .collect();
+                if (seen.len() >= want && warm.elapsed() >= Duration::from_secs(2))
+                    || warm.elapsed() >= WARM_LIMIT
+                {
+                    break;
+                }
+            }
+            // The victim: the local task that answered most (with ip-hash
+            // the one client's own task), as on loopback.
+            let log = upstreams(&s.logs_since(&lb, since)?, &path);
+            let answered = |addrs: &BTreeSet<String>| {
+                log.values()
+                    .filter_map(|a| a.last())
+                    .filter(|a| addrs.iter().any(|x| a.starts_with(&format!("{x}:"))))
+                    .count()
+            };
+            let (victim_instance, victim, victim_addrs) = local
+                .iter()
+                .rev()
+                .max_by_key(|(_, _, addrs)| answered(addrs))
+                .map(|(i, c, a)| (*i, c.clone(), a.clone()))
+                .ok_or_else(|| Failure::Finding("no local task (a bug)".into()))?;
             let t_stop = Instant::now();
             s.kill(&victim)?;
             s.say(NAME, &format!("killed {} (SIGKILL)", victim.name));
@@ -230,7 +267,7 @@ pub(crate) fn backend_failover(s: &Stack<'_>, checks: &mut Vec<Check>) -> Result
             while t_stop.elapsed() < window && !stream.is_finished() {
                 s.sleep(Duration::from_millis(100))?;
             }
-            Ok((t_stop, t_restart))
+            Ok((t_stop, t_restart, victim_addrs))
         })();
         stop.store(true, Ordering::SeqCst);
         let streamed = stream
@@ -241,7 +278,7 @@ pub(crate) fn backend_failover(s: &Stack<'_>, checks: &mut Vec<Check>) -> Result
         Ok(r)
     })?;
     w.close();
-    let (t_stop, t_restart) = outcome;
+    let (t_stop, t_restart, victim_addrs) = outcome;
     let sent = sent.into_inner().unwrap_or_default();
     let log = s.logs_since(&lb, since)?;
     let tried = upstreams(&log, &path);
