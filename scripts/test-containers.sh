@@ -45,6 +45,8 @@ source "$LIB/swarm.sh"
 source "$LIB/compose.sh"
 # shellcheck source=containers/lib/nodeloss.sh
 source "$LIB/nodeloss.sh"
+# shellcheck source=containers/lib/drill.sh
+source "$LIB/drill.sh"
 
 usage() { sed -n '2,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
@@ -73,7 +75,9 @@ done
 read -r -a TARGETS <<<"${PF_TEST_TARGETS:-swarm compose}"
 [[ $(id -u) == 0 ]] || die "run as root (it installs packages and starts its own Docker engines)"
 
-TOOLS_DIR=$REPO/.tools/containers
+# The Compose plugin and the docker client link: a cache next to the image
+# cache, not in the checkout (a worktree's .tools may be another checkout's).
+TOOLS_DIR=$PF_STATE/tools
 RESULTS=$REPO/out/containers/$(date -u +%Y%m%dT%H%M%SZ)-n$NODE_COUNT
 BUILDER=n1
 NAMESPACES=()
@@ -120,8 +124,9 @@ tools_install
 
 log "building pf-render and pf-testbed (release)"
 (cd "$REPO" && cargo build --release --locked -q -p pf-cli -p pf-testbed)
-PF_RENDER=$REPO/target/release/pf-render
-testbed() { "$REPO/target/release/pf-testbed" "$@"; }
+BIN=${CARGO_TARGET_DIR:-$REPO/target}/release
+PF_RENDER=$BIN/pf-render
+testbed() { "$BIN/pf-testbed" "$@"; }
 
 # Images are built by node 1's engine in this network namespace (builds need
 # the Debian mirror), then node 1 runs in its own namespace on the same data root.

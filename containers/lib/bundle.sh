@@ -45,11 +45,13 @@ bundle_prepare() {
 
 # secrets_make DIR: one random value per secret of the topology, in a 0700
 # folder (files 0600, as the bundle README says: "readable only by you");
-# the TLS pair is a self-signed certificate for the server name. Values are
-# never printed.
+# the TLS pair is a self-signed certificate for the server name; webhook
+# URLs point at the tier's receiver (web.sh); the htpasswd file has one
+# user whose password is kept next to the folder. Values are never printed.
 secrets_make() {
     local dir=$1 name
-    rm -rf "$dir"
+    WEB_PASSWORD_FILE=$dir.web-password
+    rm -rf "$dir" "$WEB_PASSWORD_FILE"
     (
         umask 077
         mkdir -p "$dir"
@@ -57,7 +59,17 @@ secrets_make() {
             if [[ $name == "${FACT[tls_certificate_secret]}" || $name == "${FACT[tls_key_secret]}" ]]; then
                 continue
             fi
-            openssl rand -hex 24 | tr -d '\n' >"$dir/$name"
+            if [[ " ${FACT[webhook_secrets]} " == *" $name "* ]]; then
+                # Alertmanager posts to the tier's webhook receiver.
+                printf '%s/%s' "$WEBHOOK_URL" "$name" >"$dir/$name"
+            elif [[ $name == "${FACT[web_htpasswd_secret]}" ]]; then
+                # One user whose password the tier keeps outside the
+                # secrets folder, for the monitoring UIs' basic auth.
+                openssl rand -hex 16 | tr -d '\n' >"$WEB_PASSWORD_FILE"
+                printf '%s:%s\n' "$WEB_USER" "$(openssl passwd -apr1 -stdin <"$WEB_PASSWORD_FILE")" >"$dir/$name"
+            else
+                openssl rand -hex 24 | tr -d '\n' >"$dir/$name"
+            fi
         done
         if [[ -n ${FACT[tls_certificate_secret]} ]]; then
             openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=${FACT[server_name]}" \

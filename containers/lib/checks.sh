@@ -77,11 +77,12 @@ check_postgres() {
     sync=$(expected_sync)
     if ! locate postgres-primary; then
         record PostgreSQL "replicas stream from the primary" "no running postgres-primary" "$want streaming" fail
+        dep_fail postgres "a running postgres-primary"
         return
     fi
     rows=""
     # The stack converged already; replication needs only a moment more.
-    for _ in $(seq 20); do
+    for _ in $(seq 10); do
         rows=$(psql_in "$CTR_NODE" "$CTR_ID" \
             "SELECT application_name || ' ' || state || ' ' || sync_state FROM pg_stat_replication ORDER BY 1" 2>&1) || rows="error: $rows"
         n=$(grep -cE "^[^ ]+ streaming ($sync)\$" <<<"$rows" || true)
@@ -92,6 +93,7 @@ check_postgres() {
     measured="$n/$want streaming: $(tr '\n' ',' <<<"${rows:-none}" | sed 's/,$//')"
     check_row PostgreSQL "replicas stream from the primary (pg_stat_replication)" "$measured" \
         "$want streaming, sync_state $sync" test "$n" -ge "$want"
+    [[ $LAST_RESULT == pass ]] || dep_fail postgres "PostgreSQL replicas streaming"
     local svc state
     for svc in $(services_like 'postgres-replica(-[0-9]+)?'); do
         if locate "$svc"; then
@@ -100,6 +102,7 @@ check_postgres() {
             state="not running"
         fi
         check_row PostgreSQL "$svc is a standby receiving WAL" "$state" "t streaming" test "$state" = "t streaming"
+        [[ $LAST_RESULT == pass ]] || dep_fail postgres "PostgreSQL replicas streaming"
     done
 }
 
@@ -107,9 +110,10 @@ check_redis() {
     local want=${FACT[redis_replicas]} info online svc link
     if ! locate redis-master; then
         record Redis "replicas linked to the master" "no running redis-master" "$want online" fail
+        dep_fail redis "a running redis-master"
         return
     fi
-    for _ in $(seq 10); do
+    for _ in $(seq 5); do
         info=$(redis_in "$CTR_NODE" "$CTR_ID" "${FACT[redis_port]}" INFO replication 2>&1 | tr -d '\r') || true
         online=$(grep -c '^slave[0-9]*:.*state=online' <<<"$info" || true)
         ((online >= want)) && break
@@ -117,6 +121,7 @@ check_redis() {
     done
     check_row Redis "replicas linked to the master (INFO replication on redis-master)" \
         "$(grep -E '^(role|connected_slaves):' <<<"$info" | tr '\n' ' ')$online online" "$want online" test "$online" -ge "$want"
+    [[ $LAST_RESULT == pass ]] || dep_fail redis "Redis replicas linked to the master"
     for svc in $(services_like 'redis-replica(-[0-9]+)?'); do
         if locate "$svc"; then
             link=$(redis_in "$CTR_NODE" "$CTR_ID" "${FACT[redis_port]}" INFO replication 2>&1 | tr -d '\r' | grep -E '^master_link_status:' || echo "no answer")
@@ -124,6 +129,7 @@ check_redis() {
             link="not running"
         fi
         check_row Redis "$svc link to the master" "$link" "master_link_status:up" test "$link" = "master_link_status:up"
+        [[ $LAST_RESULT == pass ]] || dep_fail redis "Redis replicas linked to the master"
     done
 }
 
@@ -154,6 +160,7 @@ check_sentinels() {
     master_addr=$(printf '%s\n' "${answers[@]}" | sed 's/^[^=]*=//' | sort -u | head -n1)
     check_row Sentinel "every Sentinel names the same master" "${answers[*]}" \
         "${FACT[sentinels]} agree" test "$ok" -eq "${FACT[sentinels]}" -a "$distinct" -eq 1
+    [[ $LAST_RESULT == pass ]] || dep_fail sentinels "every Sentinel naming the same master"
     # The named master must be the Redis node that is master now.
     local role=""
     if [[ $master_addr == redis-master:* ]] && locate redis-master; then
@@ -161,9 +168,11 @@ check_sentinels() {
     fi
     check_row Sentinel "the named master is redis-master and answers ROLE master" "${master_addr:-none}, ROLE ${role:-?}" \
         "redis-master:${FACT[redis_port]}, master" test "$master_addr" = "redis-master:${FACT[redis_port]}" -a "$role" = master
+    [[ $LAST_RESULT == pass ]] || dep_fail sentinels "the Sentinels' master answering ROLE master"
     # Agreeing on a configured name says little: each Sentinel must reach the
     # master, see its replicas and discover the other Sentinels through it.
-    local want_others=$((${FACT[sentinels]} - 1)) info flags others slaves
+    local sentinels=${FACT[sentinels]}
+    local want_others=$((sentinels - 1)) info flags others slaves
     for svc in $(services_like 'redis-sentinel-[0-9]+'); do
         info=""
         if locate "$svc"; then
@@ -176,10 +185,12 @@ check_sentinels() {
             "flags=${flags:-?} other-sentinels=${others:-?} replicas=${slaves:-?}" \
             "flags=master other-sentinels=$want_others replicas=${FACT[redis_replicas]}" \
             test "$flags" = master -a "${others:-0}" = "$want_others" -a "${slaves:-0}" = "${FACT[redis_replicas]}"
+        [[ $LAST_RESULT == pass ]] || dep_fail sentinels "every Sentinel reaching the master and the other Sentinels"
     done
     if locate redis-sentinel-1; then
         a=$(AUTH=0 redis_in "$CTR_NODE" "$CTR_ID" "${FACT[sentinel_port]}" SENTINEL ckquorum "${FACT[master_name]}" 2>&1 | tr -d '\r' | head -n1 || true)
         check_row Sentinel "quorum reachable (SENTINEL CKQUORUM on redis-sentinel-1)" "$a" "OK" grep -q '^OK' <<<"$a"
+        [[ $LAST_RESULT == pass ]] || dep_fail sentinels "a Sentinel quorum (CKQUORUM)"
     fi
 }
 

@@ -153,10 +153,11 @@ images_build_all() {
     image_build redis redis "$bw" redis redis-server redis-7.0-debian
     image_build load-balancer nginx "${IMAGE[debian-sid]}" nginx nginx nginx-mainline-debian
     image_build prometheus prometheus "$bw" prom/prometheus prometheus
-    image_build nginx-exporter nginx-exporter "$bw" nginx/nginx-prometheus-exporter prometheus-nginx-exporter
+    image_build alertmanager alertmanager "${IMAGE[debian-sid]}" prom/alertmanager prometheus-alertmanager
     image_build postgres-exporter postgres-exporter "$bw" prometheuscommunity/postgres-exporter prometheus-postgres-exporter
     image_build redis-exporter redis-exporter "$bw" oliver006/redis_exporter prometheus-redis-exporter
     image_build app-base app "$bw" pf-testbed/app-base python3
+    image_build webhook webhook "${IMAGE[app-base]}" pf-testbed/webhook python3
     note "Grafana: skipped (not packaged in Debian); topologies with Grafana run without it"
 }
 
@@ -185,7 +186,7 @@ images_map() {
     {
         echo '# Written by containers/lib/images.sh for pf-testbed localize.'
         echo '[images]'
-        for role in load-balancer postgres redis prometheus nginx-exporter postgres-exporter redis-exporter; do
+        for role in load-balancer postgres redis prometheus alertmanager postgres-exporter redis-exporter; do
             printf '%s = "%s"\n' "$role" "${IMAGE[$role]}"
         done
         echo '[apps]'

@@ -26,7 +26,9 @@ nodeloss_run() {
     engine_stop "$victim" &
     local stopper=$!
     nodeloss_lb "$victim"
-    if ((lost_redis == 1)); then
+    if ((lost_redis == 1)) && ! dep_ok redis sentinels; then
+        record "node loss" "surviving Sentinels agree on a new master" "skipped: needs $(dep_why redis sentinels)" "-" skip
+    elif ((lost_redis == 1)); then
         nodeloss_redis "$victim" "$old_master" "$start"
     else
         record "node loss" "Redis master keeps serving (not on $victim)" "-" "-" skip
@@ -108,7 +110,8 @@ locate_on() {
 
 nodeloss_redis() {
     local victim=$1 old=$2 start=$3 budget new="" elapsed
-    budget=$((${FACT[down_after_s]} + ${FACT[failover_timeout_s]}))
+    local down_after=${FACT[down_after_s]} failover_timeout=${FACT[failover_timeout_s]}
+    budget=$((down_after + failover_timeout))
     while (($(now_ms) - start < 2 * budget * 1000)); do
         new=$(nodeloss_sentinel_view "$victim" || true)
         [[ -n $new && $new != "$old" ]] && break

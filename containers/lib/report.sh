@@ -9,11 +9,50 @@ TIMINGS=()
 TABLE=""         # the table rows go to, set by report_table
 FAILED=0
 
-report_table() { TABLE=$1; }
+# Starts a new table; what failed in the previous one is forgotten.
+report_table() {
+    TABLE=$1
+    DEP_FAILED=()
+}
+
+# Dependencies between checks: when one fails (replicas not streaming,
+# Sentinels not agreeing), the checks that need it record "skipped: needs
+# ..." at once instead of waiting out their own bounds.
+declare -A DEP_FAILED=()
+# dep_fail NAME WHY: NAME is broken (WHY: what failed, for the skip rows).
+dep_fail() { DEP_FAILED[$1]=${DEP_FAILED[$1]:-$2}; }
+dep_ok() {
+    local d
+    for d in "$@"; do
+        [[ -z ${DEP_FAILED[$d]:-} ]] || return 1
+    done
+}
+# What the first broken one of NAMES is, for a skip row.
+dep_why() {
+    local d
+    for d in "$@"; do
+        if [[ -n ${DEP_FAILED[$d]:-} ]]; then
+            printf '%s' "${DEP_FAILED[$d]}"
+            return
+        fi
+    done
+}
+# skip_unless SCENARIO CHECK NAME...: records a skip row and fails when one
+# of NAMES is broken; succeeds (and records nothing) otherwise.
+skip_unless() {
+    local scenario=$1 check=$2
+    shift 2
+    if dep_ok "$@"; then
+        return 0
+    fi
+    record "$scenario" "$check" "skipped: needs $(dep_why "$@")" "-" skip
+    return 1
+}
 
 # record SCENARIO CHECK MEASURED BUDGET pass|fail|skip|info (only fail fails the run)
 record() {
     local result=$5
+    LAST_RESULT=$result
     ROWS+=("$TABLE"$'\t'"$1"$'\t'"$2"$'\t'"$3"$'\t'"$4"$'\t'"$result")
     if [[ $result == fail ]]; then
         FAILED=$((FAILED + 1))

@@ -4,8 +4,11 @@
 # checks, the bundle's scripts, teardown and the check that nothing is left.
 
 # A healthy stack converges in about 40 s here; failing ones are recorded
-# after this bound.
+# after this bound, or once no further service has come up for
+# CONVERGE_STALL seconds (a crash-looping or blocked service does not
+# recover by waiting longer; the rows say which).
 CONVERGE_TIMEOUT=${PF_TEST_CONVERGE_TIMEOUT:-180}
+CONVERGE_STALL=${PF_TEST_CONVERGE_STALL:-60}
 
 swarm_start_nodes() {
     local node start
@@ -62,21 +65,34 @@ swarm_run() {
     swarm_join
     swarm_old_client_probe "$setup" "$logd"
     local start rc=0
+    DRILL_PROMOTED=0 FAULT_AT="" WEBHOOK_STARTED=0
     start=$(now_ms)
+    DEPLOY_AT=$start
     SECRETS_DIR=$SECRETS_DIR bash "$setup" --label-nodes --create-secrets --deploy >"$logd/deploy.log" 2>&1 || rc=$?
     check_row deploy "setup-swarm.sh --label-nodes --create-secrets --deploy (docker $(docker version --format '{{.Client.Version}}'))" \
         "exit $rc in $(since "$start")s" "exit 0" test "$rc" -eq 0
+    webhook_start
     swarm_converge "$start"
     check_postgres
     check_redis
     check_sentinels
     probe_dns
+    LB_NODE=$(node_running nginx || echo n1)
     check_nginx
     check_prometheus
+    check_monitoring_ui
     swarm_bundle_scripts "$logd"
-    if ((NODE_COUNT > 1)); then
+    if ((NODE_COUNT == 1)); then
+        drill_run "$logd"
+        bundle_postgres_test "$logd"
+    else
+        # Node loss first: it needs the stack whole (the drill leaves the
+        # old PostgreSQL primary stopped).
         nodeloss_run "$logd"
+        drill_run "$logd"
     fi
+    check_alert_delivery
+    webhook_stop
     save_logs "com.docker.stack.namespace=$STACK" "$logd/containers"
     swarm_teardown
     unset DOCKER_HOST
@@ -104,12 +120,19 @@ swarm_old_client_probe() {
 # Waits until every service runs all its replicas, then records one row per
 # service (running/desired, and the last task error when it does not).
 swarm_converge() {
-    local start=$1 deadline line name reps pending
+    local start=$1 deadline line name reps pending best=999999 improved=$SECONDS
     deadline=$((SECONDS + CONVERGE_TIMEOUT))
     while ((SECONDS < deadline)); do
         pending=$(docker stack services "$STACK" --format '{{.Replicas}}' 2>/dev/null |
             awk '{ split($1, r, "/"); if (r[1] != r[2]) n++ } END { print n + 0 }')
         [[ $pending == 0 ]] && break
+        if ((pending < best)); then
+            best=$pending
+            improved=$SECONDS
+        elif ((SECONDS - improved >= CONVERGE_STALL)); then
+            note "no further service came up for ${CONVERGE_STALL}s: $pending pending"
+            break
+        fi
         sleep 2
     done
     local took
@@ -123,6 +146,7 @@ swarm_converge() {
         local r=${reps%% *}
         check_row converge "${name#"${STACK}"_} running and healthy" "$r${err:+ ($err)}" "all replicas within ${CONVERGE_TIMEOUT}s" \
             test "${r%%/*}" = "${r##*/}"
+        [[ $LAST_RESULT == pass ]] || dep_fail "${name#"${STACK}"_}" "${name#"${STACK}"_} running"
     done < <(docker stack services "$STACK" --format '{{.Name}} {{.Replicas}}' | sort)
     record converge "whole stack converged" "${took}s" "${CONVERGE_TIMEOUT}s" "$([[ $pending == 0 ]] && echo pass || echo fail)"
 }
@@ -154,15 +178,11 @@ swarm_bundle_scripts() {
     done
     # Each failover test acts on containers of the node it runs on: run it
     # where the load balancer, a Sentinel, the PostgreSQL replica runs.
-    node=$(node_running nginx || echo n1)
-    bundle_script "$node" "failover-test.sh --backend" "$logd/failover-backend.log" "$dir/failover-test.sh" --backend
+    NODE_BACKEND=$(node_running nginx || echo n1)
     # shellcheck disable=SC2046 # one service name per word
-    node=$(node_running $(services_like 'redis-sentinel-[0-9]+') || echo n1)
-    bundle_script "$node" "failover-test.sh --redis" "$logd/failover-redis.log" "$dir/failover-test.sh" --redis
-    if ((NODE_COUNT == 1)); then
-        node=$(node_of postgres-replica || echo n1)
-        bundle_script "$node" "failover-test.sh --postgres" "$logd/failover-postgres.log" "$dir/failover-test.sh" --postgres
-    fi
+    NODE_REDIS=$(node_running $(services_like 'redis-sentinel-[0-9]+') || echo n1)
+    NODE_POSTGRES=$(node_of postgres-replica || echo n1)
+    bundle_tests "$logd"
 }
 
 swarm_teardown() {

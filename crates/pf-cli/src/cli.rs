@@ -128,10 +128,19 @@ Runs as root (PostgreSQL then runs as the postgres user) or as a normal user (po
 are then moved up by 10000). Uses only loopback addresses: 127.0.<group>.<index> with the
 production ports. Ctrl-C stops every process and removes the run folder.
 
+With --on swarm|compose the same scenarios run against a stack deployed from this topology's
+bundle (or deployed first with --deploy, and removed after). Needs only the docker CLI: faults
+are injected with it (kill a container, scale a service to 0 and back) and measured inside the
+stack's own containers (curl in nginx, redis-cli in Redis, psql in PostgreSQL). The drill
+refuses a stack whose services, images, configs or secrets differ from the rendered bundle,
+says what it will disrupt and asks (--yes skips the question; without a terminal it refuses).
+On several Swarm nodes, point it (--context/-H) at a manager that runs the tasks to disrupt.
+
 Exit status:
   0  every selected scenario passed
   1  a scenario failed, the system did not start, or the topology has errors
-  2  usage or environment error (missing program, address in use), or interrupted";
+  2  usage or environment error (missing program, address in use, a deployed stack that does
+     not match the bundle, no confirmation), or interrupted";
 
 /// Arguments of `drill`.
 #[derive(Debug, clap::Args)]
@@ -148,8 +157,43 @@ struct DrillArgs {
     #[arg(long)]
     json: bool,
     /// The run folder (must not exist or be empty) [default: /dev/shm/pf-drill-<random> when /dev/shm is a memory file system, else in the temp folder].
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "on")]
     run_dir: Option<PathBuf>,
+    /// Drill a stack deployed from this topology's bundle instead of loopback processes: faults
+    /// through the docker CLI, measured inside the stack's own containers.
+    #[arg(long, value_enum, value_name = "TARGET", conflicts_with = "keep")]
+    on: Option<OnArg>,
+    /// --on swarm: the stack name it was deployed as [default: the topology's name].
+    #[arg(long, value_name = "NAME", requires = "on", conflicts_with = "project")]
+    stack: Option<String>,
+    /// --on compose: the Compose project name [default: the topology's name].
+    #[arg(long, value_name = "NAME", requires = "on")]
+    project: Option<String>,
+    /// The docker context of the engine to drill (a Swarm manager for --on swarm).
+    #[arg(long, value_name = "NAME", requires = "on", conflicts_with = "host")]
+    context: Option<String>,
+    /// The docker host of the engine to drill (unix://, ssh://, tcp://).
+    #[arg(short = 'H', long, value_name = "HOST", requires = "on")]
+    host: Option<String>,
+    /// Deploy the bundle first with its own scripts (secret files from --secrets) and remove
+    /// it afterwards.
+    #[arg(long, requires_all = ["on", "secrets"])]
+    deploy: bool,
+    /// --deploy: the folder of secret files (one value per file, named as the bundle's README lists).
+    #[arg(long, value_name = "DIR", requires = "deploy")]
+    secrets: Option<PathBuf>,
+    /// Do not ask before disrupting the stack (needed when standard input is not a terminal).
+    #[arg(long, requires = "on")]
+    yes: bool,
+}
+
+/// Where `drill --on` runs the scenarios.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OnArg {
+    /// A Docker Swarm stack (`docker stack deploy` of docker-stack.yml).
+    Swarm,
+    /// A Docker Compose project (docker-compose.ha.yml).
+    Compose,
 }
 
 /// A drill scenario on the command line.
@@ -253,6 +297,24 @@ pub(crate) fn execute() -> ExitCode {
             keep: args.keep,
             json: args.json,
             run_dir: args.run_dir,
+            on: args.on.map(|on| {
+                let engine = match (args.context, args.host) {
+                    (Some(c), _) => pf_drill::Engine::Context(c),
+                    (None, Some(h)) => pf_drill::Engine::Host(h),
+                    (None, None) => pf_drill::Engine::Default,
+                };
+                let (orchestrator, name) = match on {
+                    OnArg::Swarm => (pf_drill::Orchestrator::Swarm, args.stack),
+                    OnArg::Compose => (pf_drill::Orchestrator::Compose, args.project),
+                };
+                drill::OnOptions {
+                    orchestrator,
+                    name,
+                    engine,
+                    deploy: args.secrets.filter(|_| args.deploy),
+                    yes: args.yes,
+                }
+            }),
         }),
         Command::Inspect(args) => inspect::run(&args),
         Command::Schema => emit(&pf_model::json_schema()),

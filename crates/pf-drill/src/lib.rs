@@ -20,8 +20,10 @@
 
 mod backend;
 mod blackhole;
+mod budgets;
 mod cancel;
 mod ctx;
+mod docker;
 mod error;
 mod http;
 mod layout;
@@ -46,6 +48,7 @@ use pf_render::{LocalOptions, Plan, Target};
 
 pub use cancel::Cancel;
 pub use ctx::Progress;
+pub use docker::{DockerOptions, Engine, Orchestrator, run_on};
 pub use error::DrillError;
 pub use report::{Check, Report, ScenarioReport};
 pub use scenarios::Scenario;
@@ -176,6 +179,8 @@ pub fn run(
         startup_seconds,
         scenarios,
         leftover_processes: leftovers,
+        on: None,
+        notes: Vec::new(),
     };
     run_dir.finish()?;
     if kept {

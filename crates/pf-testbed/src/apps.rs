@@ -14,7 +14,8 @@ pub struct App {
     pub route: String,
     /// Path answering 200 when healthy.
     pub health_path: String,
-    /// The image's tag in the topology (the stand-in keeps its version).
+    /// The image's tag in the topology (the stand-in keeps its version);
+    /// `latest` for an image pinned by digest alone.
     pub tag: String,
     /// Instances (Swarm replicas; Compose containers).
     pub replicas: u32,
@@ -43,7 +44,7 @@ pub fn apps(topology: &Topology) -> Vec<App> {
             port: s.port,
             route: s.route.clone(),
             health_path: s.health_path.clone(),
-            tag: s.image.tag().unwrap_or_default().to_owned(),
+            tag: s.image.tag().unwrap_or("latest").to_owned(),
             replicas: s.replicas,
         })
         .collect()

@@ -13,6 +13,7 @@ pub fn facts(topology: &Topology) -> Vec<(&'static str, String)> {
     let r = &t.redis;
     let s = &r.sentinel;
     let tls = lb.tls.as_ref();
+    let am = t.monitoring.alertmanager.as_ref();
     let secs = |d: pf_model::units::Duration| d.as_secs_ceil().to_string();
     vec![
         ("stack", t.name.to_string()),
@@ -51,6 +52,34 @@ pub fn facts(topology: &Topology) -> Vec<(&'static str, String)> {
         ("down_after_s", secs(s.down_after)),
         ("failover_timeout_s", secs(s.failover_timeout)),
         ("prometheus", u8::from(t.monitoring.prometheus).to_string()),
+        ("scrape_interval_s", secs(t.monitoring.scrape_interval)),
+        ("alert_for_s", secs(t.monitoring.alerts.for_duration)),
+        (
+            "alertmanager",
+            u8::from(t.monitoring.prometheus && am.is_some()).to_string(),
+        ),
+        (
+            "group_wait_s",
+            am.map_or_else(String::new, |a| secs(a.group_wait)),
+        ),
+        (
+            "webhook_secrets",
+            am.map_or_else(String::new, |a| {
+                a.receivers
+                    .iter()
+                    .map(|r| r.webhook_url_secret.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            }),
+        ),
+        (
+            "web_htpasswd_secret",
+            t.monitoring
+                .web_htpasswd_secret
+                .as_ref()
+                .filter(|_| t.monitoring.prometheus)
+                .map_or_else(String::new, ToString::to_string),
+        ),
         ("grafana", u8::from(t.monitoring.grafana).to_string()),
         (
             "secrets",

@@ -16,7 +16,7 @@ use crate::Error;
 /// postgres = "postgres:15.14-pftest.1a2b3c4d"
 /// redis = "redis:7.0.15-pftest.1a2b3c4d"
 /// prometheus = "prom/prometheus:2.42.0-pftest.1a2b3c4d"
-/// nginx-exporter = "nginx/nginx-prometheus-exporter:0.11.0-pftest.1a2b3c4d"
+/// alertmanager = "prom/alertmanager:0.28.1-pftest.1a2b3c4d"
 /// postgres-exporter = "prometheuscommunity/postgres-exporter:0.11.1-pftest.1a2b3c4d"
 /// redis-exporter = "oliver006/redis_exporter:1.45.0-pftest.1a2b3c4d"
 ///
@@ -41,7 +41,7 @@ pub const ROLES: [&str; 8] = [
     "redis",
     "prometheus",
     "grafana",
-    "nginx-exporter",
+    "alertmanager",
     "postgres-exporter",
     "redis-exporter",
 ];

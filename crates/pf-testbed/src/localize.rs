@@ -113,6 +113,15 @@ pub fn localize(
         for (role, key, from) in monitoring {
             edit.image(&["monitoring", key], from, images.role(role)?, WHY_IMAGE);
         }
+        // nginx serves its own metrics (njs): there is no nginx exporter.
+        if let Some(am) = &m.alertmanager {
+            edit.image(
+                &["monitoring", "alertmanager", "image"],
+                &am.image,
+                images.role("alertmanager")?,
+                WHY_IMAGE,
+            );
+        }
         if m.grafana {
             match images.roles.get("grafana") {
                 Some(to) => edit.image(

@@ -26,7 +26,7 @@ load-balancer = "nginx:1.30.0-pftest.0123abcd"
 postgres = "postgres:15.14-pftest.0123abcd"
 redis = "redis:7.0.15-pftest.0123abcd"
 prometheus = "prom/prometheus:2.42.0-pftest.0123abcd"
-nginx-exporter = "nginx/nginx-prometheus-exporter:0.11.0-pftest.0123abcd"
+alertmanager = "prom/alertmanager:0.28.1-pftest.0123abcd"
 postgres-exporter = "prometheuscommunity/postgres-exporter:0.11.1-pftest.0123abcd"
 redis-exporter = "oliver006/redis_exporter:1.45.0-pftest.0123abcd"
 [apps]
@@ -101,6 +101,9 @@ fn every_topology_validates_with_local_images_and_fits_one_node() {
                 ] {
                     assert!(local(image), "{path}: {image}");
                 }
+                if let Some(am) = &mon.alertmanager {
+                    assert!(local(&am.image), "{path}: {}", am.image);
+                }
                 assert!(
                     !mon.grafana,
                     "{path}: Grafana has no local image and must be off"
@@ -161,6 +164,12 @@ fn nothing_else_changes() {
         after.network.encrypted = before.network.encrypted;
         after.monitoring.grafana = before.monitoring.grafana;
         after.monitoring.prometheus_image = before.monitoring.prometheus_image.clone();
+        if let (Some(a), Some(b)) = (
+            &mut after.monitoring.alertmanager,
+            &before.monitoring.alertmanager,
+        ) {
+            a.image = b.image.clone();
+        }
         after.monitoring.postgres_exporter_image =
             before.monitoring.postgres_exporter_image.clone();
         after.monitoring.redis_exporter_image = before.monitoring.redis_exporter_image.clone();
@@ -240,5 +249,24 @@ fn facts_are_shell_safe_key_value_lines() {
             get("secrets").is_some_and(|s| s.contains("redis_password")),
             "{path}"
         );
+        // Every webhook secret and the htpasswd secret are declared secrets:
+        // the harness writes a URL or an htpasswd line into exactly those.
+        let secrets = get("secrets").unwrap_or_default();
+        let declared: Vec<&str> = secrets.split(' ').collect();
+        let webhooks = get("webhook_secrets").unwrap_or_default();
+        for w in webhooks.split(' ').filter(|w| !w.is_empty()) {
+            assert!(declared.contains(&w), "{path}: {w}");
+        }
+        let htpasswd = get("web_htpasswd_secret").unwrap_or_default();
+        assert!(
+            htpasswd.is_empty() || declared.contains(&htpasswd.as_str()),
+            "{path}"
+        );
+        if path == "topologies/prod.toml" {
+            assert_eq!(get("alertmanager").as_deref(), Some("1"));
+            assert_eq!(webhooks, "alert_webhook_url");
+            assert_eq!(htpasswd, "monitoring_htpasswd");
+            assert_eq!(get("alert_for_s").as_deref(), Some("120"));
+        }
     }
 }
