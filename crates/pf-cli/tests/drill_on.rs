@@ -62,7 +62,11 @@ fn deployed_prod(edit: impl Fn(&mut Vec<serde_json::Value>)) -> (Vec<String>, St
             .as_sequence()
             .into_iter()
             .flatten()
-            .map(|s| serde_json::json!({"SecretName": secret_name(s.as_str().expect("short secret"))}))
+            .map(|s| {
+                // Short syntax, or long syntax with the reader's uid and mode.
+                let source = s.as_str().or_else(|| s["source"].as_str()).expect("secret source");
+                serde_json::json!({"SecretName": secret_name(source)})
+            })
             .collect();
         items.push(serde_json::json!({"ID": key, "Spec": {
             "Name": name,

@@ -53,6 +53,7 @@ const WHY_MEMORY_LIMIT: &str = "Docker rejects a memory limit above the node's m
 const WHY_ENCRYPTED: &str =
     "the test kernel has no ESP: encrypted overlays do not pass traffic between nodes";
 const WHY_LB: &str = "host-published load balancers run one per node";
+const WHY_EDGE: &str = "the load balancers' edge nodes are nodes of this machine's Swarm";
 
 /// Rewrites `text` (the topology read from `origin`) for the test machine.
 /// The input must be a valid topology; the output is validated too.
@@ -157,6 +158,14 @@ pub fn localize(
             &lb.instances.to_string(),
             Value::from(i64::from(machine.nodes)),
             WHY_LB,
+        );
+    }
+    if let Some(edge) = lb.edge_nodes.filter(|&e| e > machine.nodes) {
+        edit.set(
+            &["load-balancer", "edge-nodes"],
+            &edge.to_string(),
+            Value::from(i64::from(machine.nodes)),
+            WHY_EDGE,
         );
     }
 

@@ -154,6 +154,7 @@ fn nothing_else_changes() {
         // Put back exactly what the transformation is documented to change.
         after.load_balancer.image = before.load_balancer.image.clone();
         after.load_balancer.instances = before.load_balancer.instances;
+        after.load_balancer.edge_nodes = before.load_balancer.edge_nodes;
         after.load_balancer.resources = before.load_balancer.resources.clone();
         after.postgres.image = before.postgres.image.clone();
         after.postgres.resources = before.postgres.resources.clone();
