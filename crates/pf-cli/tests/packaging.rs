@@ -21,7 +21,7 @@ const PUBLISHED: &[&str] = &[
     "pf-cli",
 ];
 /// Workspace members that stay in this repository.
-const UNPUBLISHED: &[&str] = &["pf-bench", "pf-examples"];
+const UNPUBLISHED: &[&str] = &["pf-bench", "pf-examples", "pf-testbed"];
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")

@@ -552,9 +552,14 @@ fn deploy_leaves_out_detach_for_clients_that_reject_it() {
         env.push(("FAKE_DOCKER_VERSION", version));
         let (code, out, log) = fake.run(&["--deploy"], &env);
         assert_eq!(code, Some(0), "Docker {version}: {out}\n{log}");
+        // Every step's deploy, without --detach (the fake refuses it).
+        let deploys: Vec<&str> = log
+            .lines()
+            .filter(|l| l.starts_with("stack deploy"))
+            .collect();
         assert_eq!(
-            log.lines().last(),
-            Some("stack deploy --resolve-image changed -c docker-stack.yml promptforge"),
+            deploys,
+            vec!["stack deploy --resolve-image changed -c - promptforge"; 3],
             "Docker {version}: {log}"
         );
     }

@@ -190,8 +190,8 @@ fn the_readmes_advice_of_0600_is_refused_naming_each_reader() {
     for line in [
         "postgres_replication_password (owner 0:0, mode 0600): postgres-primary reads it as uid 999, which cannot",
         "grafana_admin_password (owner 0:0, mode 0600): grafana reads it as uid 472, which cannot",
-        "postgres_password (owner 0:0, mode 0600): postgres-exporter reads it as uid 65534, which cannot",
-        "redis_password (owner 0:0, mode 0600): redis-exporter reads it as uid 59000, which cannot",
+        "postgres_password (owner 0:0, mode 0600): postgres-primary-exporter reads it as uid 65534, which cannot",
+        "redis_password (owner 0:0, mode 0600): redis-master-exporter reads it as uid 59000, which cannot",
         "secret_key (owner 0:0, mode 0600): backend1 reads it as its image's own user, unknown here, so it must be readable by all",
         "fix: ./scripts/ha-setup.sh --secrets",
     ] {
