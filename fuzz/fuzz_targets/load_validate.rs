@@ -21,10 +21,14 @@ fuzz_target!(|data: &[u8]| {
             let errors = checked.diagnostics.iter().filter(|d| d.is_error()).count();
             assert_eq!(checked.topology.is_some(), errors == 0);
         }
-        Err(pf_model::LoadError::Invalid { diagnostic }) => {
-            let _ = diagnostic.to_human();
-            let _ = diagnostic.to_github();
+        Err(pf_model::LoadError::Invalid { diagnostics, .. }) => {
+            assert!(!diagnostics.is_empty(), "an invalid file has a diagnostic");
+            for d in &diagnostics {
+                let _ = d.to_human();
+                let _ = d.to_github();
+            }
         }
-        Err(e @ pf_model::LoadError::Io { .. }) => panic!("from_str does no I/O: {e}"),
+        // `from_str` does no I/O: every other error is a bug.
+        Err(e) => panic!("from_str failed without diagnostics: {e}"),
     }
 });

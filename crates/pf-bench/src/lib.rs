@@ -34,7 +34,7 @@ pub fn topology(services: usize) -> String {
         let _ = write!(
             text,
             "[[services]]\nname = \"{name}\"\nimage = \"registry.example.org/{name}:1.0.{i}\"\nreplicas = 3\nport = 8000\n\
-             route = \"/{name}\"\nhealth-path = \"/{name}/health\"\nconnects-to = [\"postgres\", \"redis\"]\n\
+             route = \"/{name}\"\nhealth-path = \"/{name}/health\"\nconnects-to = [\"postgres\", \"redis\"]\nsecrets-as = \"file\"\n\
              resources = {{ limits = {{ cpus = 0.5, memory = \"256M\" }}, reservations = {{ cpus = 0.25, memory = \"128M\" }} }}\n\n"
         );
     }

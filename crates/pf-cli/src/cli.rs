@@ -3,11 +3,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
-use pf_model::Code;
+use clap::{CommandFactory as _, Parser, Subcommand, ValueEnum};
 
 use crate::exit::Outcome;
-use crate::{check, drill, inspect, lint, output, render};
+use crate::output::ColorChoice;
+use crate::{check, drill, explain, inspect, lint, output, render, shell};
 
 const EXIT_CODES: &str = "\
 Exit status:
@@ -15,12 +15,21 @@ Exit status:
   1  findings: a topology has errors (or warnings with --deny-warnings)
   2  usage or I/O error: bad arguments, a file that cannot be read or written";
 
-/// Turn one typed topology file into a complete, working HA deployment.
+/// Turn one typed topology file into a complete, checked HA deployment, and lint deployable files.
 #[derive(Debug, Parser)]
-#[command(name = "pf-render", version, about, after_help = EXIT_CODES)]
+#[command(name = "pf-render", version, after_help = EXIT_CODES)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Color human diagnostics: auto (a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    color: ColorChoice,
+    /// Print only diagnostics, results and errors (no "wrote ..." lines, summaries or progress).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Also print which configuration was used and which files were skipped.
+    #[arg(short, long, global = true)]
+    verbose: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -28,7 +37,7 @@ enum Command {
     /// Validate topology files and report every problem with file:line:col.
     #[command(after_help = EXIT_CODES)]
     Check {
-        /// Topology files (TOML).
+        /// Topology files (TOML); `-` reads one from standard input.
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// Output format.
@@ -37,6 +46,9 @@ enum Command {
         /// Fail (exit 1) on warnings too.
         #[arg(long)]
         deny_warnings: bool,
+        /// The name diagnostics give the topology read from `-` [default: <stdin>].
+        #[arg(long, value_name = "NAME")]
+        stdin_filename: Option<String>,
     },
     /// Validate a topology and render the Docker Swarm bundle (docker-stack.yml and its files).
     #[command(after_help = RENDER_HELP)]
@@ -71,7 +83,32 @@ enum Command {
         #[arg(long)]
         catalog: bool,
     },
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell.
+    #[command(after_help = COMPLETIONS_HELP)]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): of pf-render, or of one command (`pf-render man check`).
+    #[command(after_help = MAN_HELP)]
+    Man {
+        /// The command whose page to print (pf-render-COMMAND(1)) [default: pf-render(1)].
+        command: Option<String>,
+    },
 }
+
+const COMPLETIONS_HELP: &str = "\
+Install, for example:
+  pf-render completions bash > ~/.local/share/bash-completion/completions/pf-render
+  pf-render completions zsh > ~/.zfunc/_pf-render    (with fpath+=~/.zfunc before compinit)
+  pf-render completions fish > ~/.config/fish/completions/pf-render.fish";
+
+const MAN_HELP: &str = "\
+Install, for example:
+  pf-render man > ~/.local/share/man/man1/pf-render.1
+  pf-render man check > ~/.local/share/man/man1/pf-render-check.1
+Read without installing: pf-render man | man -l -";
 
 const RENDER_HELP: &str = "\
 The output folder is replaced atomically: after a failed validation or write it is left exactly as it was.
@@ -91,10 +128,19 @@ Runs as root (PostgreSQL then runs as the postgres user) or as a normal user (po
 are then moved up by 10000). Uses only loopback addresses: 127.0.<group>.<index> with the
 production ports. Ctrl-C stops every process and removes the run folder.
 
+With --on swarm|compose the same scenarios run against a stack deployed from this topology's
+bundle (or deployed first with --deploy, and removed after). Needs only the docker CLI: faults
+are injected with it (kill a container, scale a service to 0 and back) and measured inside the
+stack's own containers (curl in nginx, redis-cli in Redis, psql in PostgreSQL). The drill
+refuses a stack whose services, images, configs or secrets differ from the rendered bundle,
+says what it will disrupt and asks (--yes skips the question; without a terminal it refuses).
+On several Swarm nodes, point it (--context/-H) at a manager that runs the tasks to disrupt.
+
 Exit status:
   0  every selected scenario passed
   1  a scenario failed, the system did not start, or the topology has errors
-  2  usage or environment error (missing program, address in use), or interrupted";
+  2  usage or environment error (missing program, address in use, a deployed stack that does
+     not match the bundle, no confirmation), or interrupted";
 
 /// Arguments of `drill`.
 #[derive(Debug, clap::Args)]
@@ -111,8 +157,43 @@ struct DrillArgs {
     #[arg(long)]
     json: bool,
     /// The run folder (must not exist or be empty) [default: /dev/shm/pf-drill-<random> when /dev/shm is a memory file system, else in the temp folder].
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "on")]
     run_dir: Option<PathBuf>,
+    /// Drill a stack deployed from this topology's bundle instead of loopback processes: faults
+    /// through the docker CLI, measured inside the stack's own containers.
+    #[arg(long, value_enum, value_name = "TARGET", conflicts_with = "keep")]
+    on: Option<OnArg>,
+    /// --on swarm: the stack name it was deployed as [default: the topology's name].
+    #[arg(long, value_name = "NAME", requires = "on", conflicts_with = "project")]
+    stack: Option<String>,
+    /// --on compose: the Compose project name [default: the topology's name].
+    #[arg(long, value_name = "NAME", requires = "on")]
+    project: Option<String>,
+    /// The docker context of the engine to drill (a Swarm manager for --on swarm).
+    #[arg(long, value_name = "NAME", requires = "on", conflicts_with = "host")]
+    context: Option<String>,
+    /// The docker host of the engine to drill (unix://, ssh://, tcp://).
+    #[arg(short = 'H', long, value_name = "HOST", requires = "on")]
+    host: Option<String>,
+    /// Deploy the bundle first with its own scripts (secret files from --secrets) and remove
+    /// it afterwards.
+    #[arg(long, requires_all = ["on", "secrets"])]
+    deploy: bool,
+    /// --deploy: the folder of secret files (one value per file, named as the bundle's README lists).
+    #[arg(long, value_name = "DIR", requires = "deploy")]
+    secrets: Option<PathBuf>,
+    /// Do not ask before disrupting the stack (needed when standard input is not a terminal).
+    #[arg(long, requires = "on")]
+    yes: bool,
+}
+
+/// Where `drill --on` runs the scenarios.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OnArg {
+    /// A Docker Swarm stack (`docker stack deploy` of docker-stack.yml).
+    Swarm,
+    /// A Docker Compose project (docker-compose.ha.yml).
+    Compose,
 }
 
 /// A drill scenario on the command line.
@@ -164,10 +245,14 @@ struct RenderArgs {
 pub(crate) enum Format {
     /// Compiler-style text with the source line and a caret.
     Human,
-    /// A JSON array with one object per diagnostic.
+    /// The versioned JSON report (schema/report.schema.json).
     Json,
     /// GitHub Actions workflow annotations.
     Github,
+    /// SARIF 2.1.0, for GitHub code scanning and other CI systems.
+    Sarif,
+    /// JUnit XML: a test suite per file, a test case per finding.
+    Junit,
 }
 
 /// Parses the arguments, runs the command, returns the exit code.
@@ -186,12 +271,23 @@ pub(crate) fn execute() -> ExitCode {
             };
         }
     };
+    output::configure(output::Settings {
+        color: cli.color,
+        quiet: cli.quiet,
+        verbose: cli.verbose,
+    });
     let outcome = match cli.command {
         Command::Check {
             files,
             format,
             deny_warnings,
-        } => check::run(&files, format, deny_warnings),
+            stdin_filename,
+        } => check::run(&check::Options {
+            files,
+            format,
+            deny_warnings,
+            stdin_filename,
+        }),
         Command::Swarm(args) => render_cmd(args, pf_render::Target::Swarm),
         Command::Compose(args) => render_cmd(args, pf_render::Target::Compose),
         Command::Lint(args) => lint::run(&args),
@@ -201,16 +297,30 @@ pub(crate) fn execute() -> ExitCode {
             keep: args.keep,
             json: args.json,
             run_dir: args.run_dir,
+            on: args.on.map(|on| {
+                let engine = match (args.context, args.host) {
+                    (Some(c), _) => pf_drill::Engine::Context(c),
+                    (None, Some(h)) => pf_drill::Engine::Host(h),
+                    (None, None) => pf_drill::Engine::Default,
+                };
+                let (orchestrator, name) = match on {
+                    OnArg::Swarm => (pf_drill::Orchestrator::Swarm, args.stack),
+                    OnArg::Compose => (pf_drill::Orchestrator::Compose, args.project),
+                };
+                drill::OnOptions {
+                    orchestrator,
+                    name,
+                    engine,
+                    deploy: args.secrets.filter(|_| args.deploy),
+                    yes: args.yes,
+                }
+            }),
         }),
         Command::Inspect(args) => inspect::run(&args),
         Command::Schema => emit(&pf_model::json_schema()),
-        Command::Explain { code, all, catalog } => {
-            if catalog {
-                emit(&pf_lint::catalog_markdown())
-            } else {
-                explain(code.as_deref(), all)
-            }
-        }
+        Command::Explain { code, all, catalog } => explain::run(code.as_deref(), all, catalog),
+        Command::Completions { shell } => shell::completions(shell, Cli::command()),
+        Command::Man { command } => shell::man(Cli::command(), command.as_deref()),
     };
     outcome.into()
 }
@@ -229,35 +339,4 @@ fn render_cmd(args: RenderArgs, target: pf_render::Target) -> Outcome {
 /// Writes `text` to stdout; a write failure is exit 2.
 pub(crate) fn emit(text: &str) -> Outcome {
     output::emit(text, Outcome::Ok)
-}
-
-fn explain(code: Option<&str>, all: bool) -> Outcome {
-    if all {
-        return emit(&pf_model::codes::diagnostics_markdown());
-    }
-    let name = code.unwrap_or_default();
-    match name.parse::<Code>() {
-        Ok(c) => emit(&format!(
-            "{} ({})\n\n{}.\n\n{}\n",
-            c.name(),
-            c.severity(),
-            c.description(),
-            c.explanation()
-        )),
-        Err(()) => match name.parse::<pf_lint::Rule>() {
-            Ok(r) => emit(&format!(
-                "{} ({})\n\n{}",
-                r.name(),
-                r.severity(),
-                pf_lint::entry(r)
-            )),
-            Err(()) => {
-                output::error(&format!(
-                    "error: unknown diagnostic code `{}`\n  = help: `pf-render explain --all` lists every topology code, `--catalog` every lint rule",
-                    output::shown(name)
-                ));
-                Outcome::Failure
-            }
-        },
-    }
 }

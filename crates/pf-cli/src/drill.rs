@@ -7,7 +7,7 @@ use pf_drill::{Cancel, DrillError, Progress};
 
 use crate::exit::Outcome;
 use crate::load::valid_topology;
-use crate::output::{emit, error};
+use crate::output::{emit, error, quiet};
 
 /// Options of `drill`.
 pub(crate) struct Options {
@@ -16,6 +16,18 @@ pub(crate) struct Options {
     pub(crate) keep: bool,
     pub(crate) json: bool,
     pub(crate) run_dir: Option<PathBuf>,
+    /// `--on swarm|compose`: drill a deployed stack instead.
+    pub(crate) on: Option<OnOptions>,
+}
+
+/// Options of `drill --on`.
+pub(crate) struct OnOptions {
+    pub(crate) orchestrator: pf_drill::Orchestrator,
+    pub(crate) name: Option<String>,
+    pub(crate) engine: pf_drill::Engine,
+    /// `--deploy --secrets DIR`.
+    pub(crate) deploy: Option<PathBuf>,
+    pub(crate) yes: bool,
 }
 
 /// Progress lines on stderr: `[  12.3s] redis-failover: ...`.
@@ -23,7 +35,9 @@ struct Stderr;
 
 impl Progress for Stderr {
     fn line(&self, seconds: f64, scope: &str, text: &str) {
-        error(&format!("[{seconds:6.1}s] {scope}: {text}"));
+        if !quiet() {
+            error(&format!("[{seconds:6.1}s] {scope}: {text}"));
+        }
     }
 }
 
@@ -43,16 +57,32 @@ pub(crate) fn run(opts: &Options) -> Outcome {
             return Outcome::Failure;
         }
     };
-    let options = pf_drill::Options {
-        scenarios: opts.scenarios.clone(),
-        keep: opts.keep,
-        run_dir: opts.run_dir.clone(),
-        cancel,
+    let result = match &opts.on {
+        None => {
+            let mut options = pf_drill::Options::default();
+            options.scenarios.clone_from(&opts.scenarios);
+            options.keep = opts.keep;
+            options.run_dir.clone_from(&opts.run_dir);
+            options.cancel = cancel;
+            pf_drill::run(&topology, &options, &Stderr)
+        }
+        Some(on) => {
+            let mut options = pf_drill::DockerOptions::new(on.orchestrator);
+            options.name.clone_from(&on.name);
+            options.engine = on.engine.clone();
+            options.deploy.clone_from(&on.deploy);
+            options.scenarios.clone_from(&opts.scenarios);
+            options.cancel = cancel;
+            let yes = on.yes;
+            pf_drill::run_on(&topology, &options, &Stderr, &|what: &str| {
+                confirm(what, yes)
+            })
+        }
     };
-    match pf_drill::run(&topology, &options, &Stderr) {
+    match result {
         Ok(report) => {
             let text = if opts.json {
-                serde_json::to_string_pretty(&report).unwrap_or_default() + "\n"
+                crate::drill_report::json(&report)
             } else {
                 report.table()
             };
@@ -72,4 +102,28 @@ pub(crate) fn run(opts: &Options) -> Outcome {
             Outcome::Failure
         }
     }
+}
+
+/// Shows what the drill will disrupt and asks on the terminal; `--yes`
+/// skips the question. Without a terminal and without `--yes` the answer
+/// is no: a script must say yes explicitly.
+fn confirm(what: &str, yes: bool) -> bool {
+    use std::io::{BufRead as _, IsTerminal as _, Write as _};
+    error(what);
+    if yes {
+        error("--yes: going on");
+        return true;
+    }
+    if !std::io::stdin().is_terminal() {
+        error("standard input is not a terminal: pass --yes to go on without asking");
+        return false;
+    }
+    let mut stderr = std::io::stderr();
+    let _ = write!(stderr, "Go on? [y/N] ");
+    let _ = stderr.flush();
+    let mut answer = String::new();
+    if std::io::stdin().lock().read_line(&mut answer).is_err() {
+        return false;
+    }
+    matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes")
 }

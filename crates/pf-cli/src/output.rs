@@ -9,9 +9,106 @@
 //! Standard error is best effort: when it cannot be written either, nothing
 //! is left to report to, and the exit code still tells.
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
+use std::sync::OnceLock;
 
 use crate::exit::Outcome;
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub(crate) enum ColorChoice {
+    /// Color on a terminal, unless `NO_COLOR` is set (or `CLICOLOR_FORCE` forces it).
+    #[default]
+    Auto,
+    /// Always color human diagnostics.
+    Always,
+    /// Never color.
+    Never,
+}
+
+/// How much the command prints, and whether in color: set once from the
+/// global options, read by every command.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Settings {
+    /// `--color`.
+    pub(crate) color: ColorChoice,
+    /// `-q`: only diagnostics, results and errors.
+    pub(crate) quiet: bool,
+    /// `-v`: also say which configuration was used and what was skipped.
+    pub(crate) verbose: bool,
+}
+
+static SETTINGS: OnceLock<Settings> = OnceLock::new();
+
+/// Sets the output settings; the first call wins (there is one, in `cli`).
+pub(crate) fn configure(settings: Settings) {
+    let _ = SETTINGS.set(settings);
+}
+
+fn settings() -> Settings {
+    SETTINGS.get().copied().unwrap_or_default()
+}
+
+/// `-q` was given.
+pub(crate) fn quiet() -> bool {
+    settings().quiet
+}
+
+/// `-v` was given (and not `-q`).
+pub(crate) fn verbose() -> bool {
+    let s = settings();
+    s.verbose && !s.quiet
+}
+
+/// The standard streams.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Stream {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+/// Whether human diagnostics written to `stream` are colored: `--color
+/// always|never`, else (auto) `NO_COLOR` (set and not empty) turns color
+/// off, `CLICOLOR_FORCE` (set, not empty, not `0`) turns it on, and
+/// otherwise only a terminal that is not `TERM=dumb` gets color.
+pub(crate) fn colored(stream: Stream) -> bool {
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    match settings().color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            if var("NO_COLOR").is_some() {
+                return false;
+            }
+            if var("CLICOLOR_FORCE").is_some_and(|v| v != "0") {
+                return true;
+            }
+            let terminal = match stream {
+                Stream::Stdout => std::io::stdout().is_terminal(),
+                Stream::Stderr => std::io::stderr().is_terminal(),
+            };
+            terminal && var("TERM").is_none_or(|t| t != "dumb")
+        }
+    }
+}
+
+/// A diagnostic as compiler-style text, colored when `stream` is.
+pub(crate) fn human(d: &pf_diag::Diagnostic, stream: Stream) -> String {
+    if colored(stream) {
+        d.to_human_colored()
+    } else {
+        d.to_human()
+    }
+}
+
+/// A note for `-v` on stderr.
+pub(crate) fn note(text: &str) {
+    if verbose() {
+        error(&format!("note: {text}"));
+    }
+}
 
 /// Writes `text` to stdout and flushes it. On failure, says so on stderr
 /// and returns the outcome to exit with.

@@ -7,7 +7,7 @@ use pf_render::Target;
 
 use crate::exit::Outcome;
 use crate::load::valid_topology;
-use crate::output::{emit, error, error_chain, shown};
+use crate::output::{emit, error, error_chain, quiet, shown};
 use crate::{drift, write};
 
 /// Options of a render command.
@@ -70,7 +70,11 @@ pub(crate) fn run(opts: &Options) -> Outcome {
         Ok(dir) => dir,
         Err(checked) => return check(&bundle, checked, opts),
     };
-    match write::replace_dir(&bundle, &dir, opts.force) {
+    let written = write::replace_dir(&bundle, &dir, opts.force);
+    if quiet() && written.is_ok() {
+        return Outcome::Ok;
+    }
+    match written {
         Ok(write::Written::Unchanged) => emit(
             &format!(
                 "{} files for {} in {}: unchanged, nothing written\n",

@@ -98,13 +98,14 @@ impl TempTopology {
     }
 }
 
-/// The diagnostics of `--format json` output.
+/// The diagnostics of `--format json` output (its `findings`).
 fn json_diagnostics(output: &Output) -> Vec<serde_json::Map<String, serde_json::Value>> {
     let text = stdout(output);
     let value: serde_json::Value = serde_json::from_str(&text)
         .unwrap_or_else(|e| panic!("--format json is not JSON ({e}):\n{text}"));
-    let serde_json::Value::Array(items) = value else {
-        panic!("--format json is not an array:\n{text}");
+    assert_eq!(value["version"], 1, "{text}");
+    let Some(serde_json::Value::Array(items)) = value.get("findings").cloned() else {
+        panic!("--format json has no `findings` array:\n{text}");
     };
     items
         .into_iter()
@@ -278,7 +279,7 @@ fn json_objects_have_exactly_the_documented_keys() {
 }
 
 #[test]
-fn json_of_a_clean_topology_is_an_empty_array() {
+fn json_of_a_clean_topology_has_no_findings() {
     // prod.toml's one warning is 3 tries for the 2 frontends.
     let clean = TempTopology::new(
         "clean.toml",

@@ -11,26 +11,45 @@ use std::time::{Duration, Instant};
 use support::{PROD, code, stderr, stdout, topology};
 
 /// Runs pf-render with a time limit: a walk that loops is killed and fails
-/// the test instead of hanging it.
+/// the test instead of hanging it. Output goes to files, not pipes: a report
+/// larger than a pipe's buffer would block the child while it is polled.
 fn run_limited(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let out = tempfile::tempfile().expect("stdout file");
+    let err = tempfile::tempfile().expect("stderr file");
     let mut child = support::pf()
         .args(args)
         .current_dir(cwd)
         .envs(env.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(Stdio::from(out.try_clone().expect("dup")))
+        .stderr(Stdio::from(err.try_clone().expect("dup")))
         .spawn()
         .expect("start pf-render");
     let deadline = Instant::now() + Duration::from_secs(30);
-    while child.try_wait().expect("poll").is_none() {
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("poll") {
+            break status;
+        }
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
             panic!("pf-render {args:?} ran for 30 s: it loops");
         }
         std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: read_all(out),
+        stderr: read_all(err),
     }
-    child.wait_with_output().expect("output")
+}
+
+/// Everything written to `file`, from its start.
+fn read_all(mut file: std::fs::File) -> Vec<u8> {
+    use std::io::{Read, Seek};
+    let mut bytes = Vec::new();
+    file.rewind().expect("rewind");
+    file.read_to_end(&mut bytes).expect("read");
+    bytes
 }
 
 fn rendered(tmp: &Path) -> std::path::PathBuf {

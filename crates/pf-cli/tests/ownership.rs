@@ -323,7 +323,7 @@ fn without_a_manifest_only_identical_files_pass() {
 
     std::fs::remove_file(out.join(".pf-render.json")).expect("rm");
     let args = [Path::new("swarm"), &changed, Path::new("-o"), &out];
-    let err = assert_refused(tmp.path(), &args, tmp.path(), &["nginx/load-balancer.conf"]);
+    let err = assert_refused(tmp.path(), &args, tmp.path(), &["docker-stack.yml"]);
     assert!(err.contains("no .pf-render.json"), "{err}");
 
     render_ok(tmp.path(), &file, &out);

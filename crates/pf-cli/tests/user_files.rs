@@ -12,7 +12,8 @@ use std::process::Command;
 use support::{PROD, code, prod_changed, run, stderr, topology};
 
 /// The lines of the README's "Deploy" commands that prepare the user's
-/// files: setting SECRETS_DIR, making the secrets folder, copying the
+/// files: setting SECRETS_DIR, making the secrets folder (ha-setup.sh
+/// --secrets, which also generates the stack's passwords), copying the
 /// environment example.
 fn preparation(readme: &str) -> Vec<String> {
     let deploy = readme
@@ -25,13 +26,23 @@ fn preparation(readme: &str) -> Vec<String> {
     let lines: Vec<String> = deploy
         .lines()
         .filter(|l| {
-            ["SECRETS_DIR=", "mkdir ", "cp "]
-                .iter()
-                .any(|p| l.starts_with(p))
+            [
+                "SECRETS_DIR=",
+                "mkdir ",
+                "cp ",
+                "./scripts/ha-setup.sh --secrets",
+            ]
+            .iter()
+            .any(|p| l.starts_with(p))
         })
         .map(str::to_owned)
         .collect();
-    assert!(lines.iter().any(|l| l.starts_with("mkdir ")), "{deploy}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("./scripts/ha-setup.sh --secrets")),
+        "{deploy}"
+    );
     assert!(lines.iter().any(|l| l.starts_with("cp ")), "{deploy}");
     lines
 }

@@ -3,7 +3,8 @@
 //! answers every request (its health path included) with 200 and its own
 //! name, in the body and in an `X-Drill-Backend` header, so the drill sees
 //! which instance nginx picked. Stopping one closes its listener and every
-//! open connection, as a stopped container would.
+//! open connection, as a stopped container would; killing one also leaves
+//! its address silent, as a dead task's overlay address is.
 
 use std::collections::HashMap;
 use std::io::{Read as _, Write as _};
@@ -12,6 +13,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+use crate::blackhole::BlackHole;
 
 /// The response header naming the instance.
 pub(crate) const HEADER: &str = "x-drill-backend";
@@ -38,6 +41,8 @@ pub(crate) struct StandIn {
     pub(crate) addr: SocketAddr,
     shared: Arc<Shared>,
     acceptor: Option<JoinHandle<()>>,
+    /// While killed: its address ignores connection attempts.
+    hole: Option<BlackHole>,
 }
 
 impl StandIn {
@@ -48,6 +53,7 @@ impl StandIn {
             addr,
             shared: Arc::new(Shared::default()),
             acceptor: None,
+            hole: None,
         };
         s.listen()?;
         Ok(s)
@@ -87,8 +93,19 @@ impl StandIn {
         }
     }
 
+    /// Stops as a killed container on an overlay network does: open
+    /// connections are closed (the kernel closes a dead process's sockets),
+    /// and new connection attempts get no answer at all, not even a reset,
+    /// so nginx waits its connect timeout before the next server.
+    pub(crate) fn kill(&mut self) -> std::io::Result<()> {
+        self.stop();
+        self.hole = Some(BlackHole::open(self.addr)?);
+        Ok(())
+    }
+
     /// Listens again on the same address.
     pub(crate) fn restart(&mut self) -> std::io::Result<()> {
+        self.hole = None;
         if self.acceptor.is_none() {
             self.listen()?;
         }

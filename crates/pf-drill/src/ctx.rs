@@ -40,6 +40,9 @@ pub(crate) struct Ctx<'a> {
     pub(crate) redis_password: String,
     /// The password file the Sentinels are started with.
     pub(crate) sentinel_password_file: PathBuf,
+    /// The password the Sentinels require (from that file): what a client
+    /// of the Sentinels is given.
+    pub(crate) sentinel_password: String,
     /// libpq password file of the owner role, for connections over TCP.
     pub(crate) owner_passfile: PathBuf,
     /// The faults injected into the bundle (also when it is rendered again).
@@ -74,6 +77,7 @@ impl<'a> Ctx<'a> {
             epoch,
             redis_password: String::new(),
             sentinel_password_file,
+            sentinel_password: String::new(),
             owner_passfile,
             faults: Faults::default(),
             secrets,
@@ -88,6 +92,7 @@ impl<'a> Ctx<'a> {
                 .map_err(|e| crate::DrillError::io(format!("cannot read {}", p.display()), &e))
         };
         self.redis_password = read(&self.plan.redis.password_file)?;
+        self.sentinel_password = read(&self.sentinel_password_file)?;
         let owner = read(&self.plan.postgres.password_file)?;
         let line = format!(
             "*:*:*:{}:{}\n",

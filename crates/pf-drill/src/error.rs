@@ -3,6 +3,7 @@
 
 /// The drill could not run (or finish): nothing was measured.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum DrillError {
     /// This machine cannot run the drill: a missing program, an address in
     /// use, a folder that cannot be written. The message names the fix.

@@ -6,7 +6,7 @@
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::backend::HEADER;
 use crate::cancel::Cancel;
@@ -25,6 +25,8 @@ pub(crate) struct Response {
     pub(crate) body: String,
     /// curl's message when the request failed.
     pub(crate) error: String,
+    /// From starting curl to its exit: what the client waited.
+    pub(crate) elapsed: Duration,
 }
 
 impl Response {
@@ -104,11 +106,13 @@ impl Client {
         if let Some(src) = source {
             cmd.arg("--interface").arg(src.to_string());
         }
+        let started = Instant::now();
         let (ok, out, err) = proc::run(
             &mut cmd,
             REQUEST_LIMIT + Duration::from_secs(5),
             &self.cancel,
         )?;
+        let elapsed = started.elapsed();
         let mut status = 0;
         let mut backend = None;
         let mut lines = out.split("\r\n");
@@ -144,6 +148,7 @@ impl Client {
             backend,
             body: body.lines().next().unwrap_or_default().to_owned(),
             error: err.trim().to_owned(),
+            elapsed,
         })
     }
 }

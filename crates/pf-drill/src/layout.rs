@@ -167,10 +167,10 @@ mod tests {
             for remap in [false, true] {
                 let plan = pf_render::plan(
                     &t,
-                    pf_render::Target::Local(pf_render::LocalOptions {
-                        run_dir: PathBuf::from("/tmp/pf-drill-layout-test"),
-                        remap_privileged_ports: remap,
-                    }),
+                    pf_render::Target::Local(pf_render::LocalOptions::new(
+                        "/tmp/pf-drill-layout-test",
+                        remap,
+                    )),
                 );
                 let layout = Layout::new(&plan).unwrap_or_else(|e| panic!("{name}: {e}"));
                 assert_eq!(layout.logs, Path::new("/tmp/pf-drill-layout-test/logs"));

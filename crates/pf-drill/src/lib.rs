@@ -19,8 +19,11 @@
 //! postgres), so a drill takes about as long as its longest tier.
 
 mod backend;
+mod blackhole;
+mod budgets;
 mod cancel;
 mod ctx;
+mod docker;
 mod error;
 mod http;
 mod layout;
@@ -45,6 +48,7 @@ use pf_render::{LocalOptions, Plan, Target};
 
 pub use cancel::Cancel;
 pub use ctx::Progress;
+pub use docker::{DockerOptions, Engine, Orchestrator, run_on};
 pub use error::DrillError;
 pub use report::{Check, Report, ScenarioReport};
 pub use scenarios::Scenario;
@@ -62,6 +66,8 @@ use crate::web::WebTier;
 
 /// How to run a drill.
 #[derive(Debug, Clone, Default)]
+// Options are added without a major version: start from `Options::default()`.
+#[non_exhaustive]
 pub struct Options {
     /// Scenarios to run; empty runs every one.
     pub scenarios: Vec<Scenario>,
@@ -102,10 +108,7 @@ pub fn run(
     // each process where the plan puts it.
     let plan = pf_render::plan(
         topology,
-        Target::Local(LocalOptions {
-            run_dir: run_dir.path.clone(),
-            remap_privileged_ports: !users.root,
-        }),
+        Target::Local(LocalOptions::new(run_dir.path.clone(), !users.root)),
     );
     let layout = Layout::new(&plan)?;
     preflight(&plan, need_web, need_redis, need_pg)?;
@@ -178,6 +181,8 @@ pub fn run(
         startup_seconds,
         scenarios,
         leftover_processes: leftovers,
+        on: None,
+        notes: Vec::new(),
     };
     run_dir.finish()?;
     if kept {

@@ -79,8 +79,34 @@ impl RedisTier {
             );
         }
         for (s, p) in r.sentinels.iter().zip(self.sentinels.iter_mut()) {
-            wait_ping(ctx, &s.instance, r.settings.sentinel.port, None, p.as_mut())?;
+            wait_ping(
+                ctx,
+                &s.instance,
+                r.settings.sentinel.port,
+                Some(&ctx.sentinel_password),
+                p.as_mut(),
+            )?;
         }
+        // Sentinels require the password too: a client without it is
+        // refused, so nothing on the network can SENTINEL SET or FAILOVER.
+        for s in r.sentinels.iter().map(|s| &s.instance) {
+            let reply = Conn::open(s.listen, r.settings.sentinel.port, None)
+                .and_then(|mut c| c.cmd(&["SENTINEL", "MASTERS"]));
+            match reply {
+                Ok(resp::Value::Error(e)) if e.starts_with("NOAUTH") => {}
+                other => {
+                    return finding(format!(
+                        "{} answers SENTINEL MASTERS without a password ({other:?}): \
+                         sentinel-entrypoint.sh must set requirepass",
+                        s.name
+                    ));
+                }
+            }
+        }
+        ctx.say(
+            "setup",
+            "every Sentinel refuses clients without the password",
+        );
         // Sentinels find the replicas through the master's INFO and each
         // other through hello messages every 2 s.
         let limit = ctx.layout.down_after + Duration::from_secs(20);
@@ -263,7 +289,7 @@ pub(crate) fn connect(ctx: &Ctx<'_>, addr: IpAddr) -> std::io::Result<Conn> {
 /// `SENTINEL master <name>` of the Sentinel at `addr`.
 pub(crate) fn sentinel_master(ctx: &Ctx<'_>, addr: IpAddr) -> Option<Vec<(String, String)>> {
     let r = &ctx.plan.redis.settings;
-    let mut c = Conn::open(addr, r.sentinel.port, None).ok()?;
+    let mut c = Conn::open(addr, r.sentinel.port, Some(&ctx.sentinel_password)).ok()?;
     let v = c.cmd(&["SENTINEL", "MASTER", &r.master_name]).ok()?;
     Some(resp::pairs(&v))
 }
@@ -271,7 +297,7 @@ pub(crate) fn sentinel_master(ctx: &Ctx<'_>, addr: IpAddr) -> Option<Vec<(String
 /// The master address the Sentinel at `addr` gives to clients.
 pub(crate) fn master_addr(ctx: &Ctx<'_>, addr: IpAddr) -> Option<String> {
     let r = &ctx.plan.redis.settings;
-    let mut c = Conn::open(addr, r.sentinel.port, None).ok()?;
+    let mut c = Conn::open(addr, r.sentinel.port, Some(&ctx.sentinel_password)).ok()?;
     let v = c
         .cmd(&["SENTINEL", "GET-MASTER-ADDR-BY-NAME", &r.master_name])
         .ok()?;

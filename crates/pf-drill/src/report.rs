@@ -80,6 +80,13 @@ pub struct Report {
     pub scenarios: Vec<ScenarioReport>,
     /// Processes still alive after the drill stopped everything (should be empty).
     pub leftover_processes: Vec<String>,
+    /// The deployed stack drilled (`--on swarm|compose`); `None` on loopback.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on: Option<String>,
+    /// What the drill left changed in a deployed stack, for the operator
+    /// (a promoted replica, a primary left stopped).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl Report {
@@ -179,6 +186,10 @@ impl Report {
         for p in &self.leftover_processes {
             notes.push(format!("left behind: {p}"));
         }
+        if let Some(on) = &self.on {
+            notes.push(format!("drilled: {on}"));
+        }
+        notes.extend(self.notes.iter().map(|n| format!("note: {n}")));
         if !notes.is_empty() {
             out.push('\n');
             for n in notes {

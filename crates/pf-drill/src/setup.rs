@@ -77,6 +77,9 @@ impl Users {
 ///   value than the data nodes' (a wrong `sentinel auth-pass`);
 /// - `no-next-upstream`: `proxy_next_upstream off;` in the rendered nginx
 ///   file, so a stopped backend fails client requests;
+/// - `slow-connect`: `proxy_connect_timeout 5s;` (nginx's default, the
+///   bundles' value before issue 13), so a killed backend holds requests
+///   for 5 s;
 /// - `old-primary-writes`: the rendered member script starts an old primary
 ///   as a primary again instead of rejoining (what the old runbook let
 ///   happen), so the redeploy of the postgres scenario makes two writers.
@@ -85,6 +88,7 @@ pub(crate) struct Faults {
     pub(crate) no_replication_hba: bool,
     pub(crate) wrong_sentinel_auth: bool,
     pub(crate) no_next_upstream: bool,
+    pub(crate) slow_connect: bool,
     pub(crate) old_primary_writes: bool,
 }
 
@@ -101,11 +105,12 @@ impl Faults {
                 "no-replication-hba" => f.no_replication_hba = true,
                 "wrong-sentinel-auth" => f.wrong_sentinel_auth = true,
                 "no-next-upstream" => f.no_next_upstream = true,
+                "slow-connect" => f.slow_connect = true,
                 "old-primary-writes" => f.old_primary_writes = true,
                 other => {
                     return Err(DrillError::env(format!(
                         "{FAULT_VARIABLE}: unknown fault `{other}` (known: no-replication-hba, \
-                         wrong-sentinel-auth, no-next-upstream, old-primary-writes)"
+                         wrong-sentinel-auth, no-next-upstream, slow-connect, old-primary-writes)"
                     )));
                 }
             }
@@ -127,6 +132,9 @@ impl Faults {
         if self.no_next_upstream {
             v.push("no-next-upstream (`proxy_next_upstream off;` in the nginx file)");
         }
+        if self.slow_connect {
+            v.push("slow-connect (`proxy_connect_timeout 5s;` in the nginx file)");
+        }
         if self.old_primary_writes {
             v.push(
                 "old-primary-writes (the member script starts an old primary as a primary again)",
@@ -145,12 +153,16 @@ impl Faults {
                 .map(|l| format!("{l}\n"))
                 .collect();
         }
-        if path == plan.lb.config.artifact && self.no_next_upstream {
+        if path == plan.lb.config.artifact && (self.no_next_upstream || self.slow_connect) {
             text = text
                 .lines()
                 .map(|l| {
-                    if l.trim_start().starts_with("proxy_next_upstream ") {
-                        "            proxy_next_upstream off;\n".to_owned()
+                    let t = l.trim_start();
+                    let indent = &l[..l.len() - t.len()];
+                    if self.no_next_upstream && t.starts_with("proxy_next_upstream ") {
+                        format!("{indent}proxy_next_upstream off;\n")
+                    } else if self.slow_connect && t.starts_with("proxy_connect_timeout ") {
+                        format!("{indent}proxy_connect_timeout 5s;\n")
                     } else {
                         format!("{l}\n")
                     }

@@ -13,12 +13,14 @@
 //! let stack = "services:\n  db:\n    image: postgres\n    environment:\n      POSTGRES_PASSWORD: hunter2\n";
 //! let input = Input::new("docker-compose.yml", stack).expect("a compose file");
 //! let report = lint(&[input], &Options::default());
-//! assert!(report.findings.iter().any(|f| f.rule.name() == "env-secret-value"));
+//! assert!(report.findings.iter().any(|f| f.code == pf_lint::Rule::SecretInEnvironment));
 //! ```
 //!
 //! Pure: no I/O, no printing. `pf-render lint` reads files and prints.
 
+mod config;
 mod detect;
+mod include;
 mod nginx;
 mod pg_hba;
 mod redis;
@@ -29,10 +31,13 @@ mod stack;
 mod waiver;
 mod yaml;
 
+pub use config::{CONFIG_FILE, Config, ConfigCode, glob, normalize};
 pub use detect::detect;
-pub use report::{AppliedException, FileReport, Finding, Location, Report, Waived};
+pub use include::{Included, IncludedFile, Includes, NoIncludes, nginx_includes};
+pub use report::{AppliedException, Diagnostic, FileReport, Location, Report, Waived};
 pub use rules::{
-    EXCEPTIONS, Exception, FileKind, Rule, Scope, Target, catalog_markdown, entry, exceptions,
+    EXCEPTIONS, Exception, FileKind, Rule, RuleMeta, Scope, Target, catalog_markdown, entry,
+    exceptions,
 };
 
 use source::FileCx;
@@ -61,6 +66,8 @@ impl Input {
 
 /// How to lint.
 #[derive(Debug, Clone, Copy, Default)]
+// Options are added without a major version: start from `Options::default()`.
+#[non_exhaustive]
 pub struct Options {
     /// The target of stack files; detected per file when `None`.
     pub target: Option<Target>,
@@ -68,14 +75,22 @@ pub struct Options {
 
 /// Lints every input and applies the waivers they declare (a stack file's
 /// waivers may name other files of the same run, relative to its folder).
+/// nginx `include`s are not read: each is reported as not checked (see
+/// [`lint_with`]).
 pub fn lint(inputs: &[Input], options: &Options) -> Report {
+    lint_with(inputs, options, &NoIncludes)
+}
+
+/// [`lint`], with nginx `include`s resolved by `includes`: what they
+/// name is checked as part of the including file.
+pub fn lint_with(inputs: &[Input], options: &Options, includes: &dyn Includes) -> Report {
     let mut files: Vec<FileCx<'_>> = inputs
         .iter()
         .map(|input| {
             let mut cx = FileCx::new(&input.name, &input.text, input.kind);
             match input.kind {
                 FileKind::Stack => stack::check(&mut cx, options.target),
-                FileKind::Nginx => nginx::check(&mut cx),
+                FileKind::Nginx => nginx::check(&mut cx, includes),
                 FileKind::PgHba => pg_hba::check(&mut cx),
                 FileKind::Redis => redis::check(&mut cx, false),
                 FileKind::Sentinel => redis::check(&mut cx, true),

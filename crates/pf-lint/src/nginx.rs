@@ -1,8 +1,10 @@
 //! nginx configuration: a tokenizer that keeps positions, a directive
 //! tree, and the hardening rules (CIS NGINX, Mozilla intermediate TLS).
-//! `include` is not followed: the catalog reads files, and the generated
-//! nginx.conf is complete.
+//! `include` is spliced in, as nginx does, from what the caller resolved
+//! it to (see [`crate::include`]); the spliced directives are reported at
+//! the `include` that brought them.
 
+use crate::include::{Included, Includes};
 use crate::rules::Rule;
 use crate::source::FileCx;
 use crate::yaml::Pos;
@@ -206,7 +208,7 @@ fn find<'a>(list: &'a [Directive], name: &str) -> Option<&'a Directive> {
 }
 
 /// Every directive below `list` (depth first).
-fn walk<'a>(list: &'a [Directive], out: &mut Vec<&'a Directive>) {
+pub(crate) fn walk<'a>(list: &'a [Directive], out: &mut Vec<&'a Directive>) {
     for d in list {
         out.push(d);
         walk(d.children(), out);
@@ -243,8 +245,86 @@ const MOZILLA_INTERMEDIATE: &[&str] = &[
 
 const HSTS_MIN_AGE: u64 = 63_072_000;
 
+/// How deep includes are followed: nginx itself stops at a cycle; a
+/// chain this long is one.
+const MAX_INCLUDE_DEPTH: usize = 8;
+
+/// Replaces every `include` in `list` with the directives of what it
+/// resolved to, at the include's position; an include that was not read
+/// becomes a finding. `at` is the position in the linted file of the
+/// include that brought `list` (none for the file's own directives).
+fn splice(
+    cx: &mut FileCx<'_>,
+    includes: &dyn Includes,
+    from: &str,
+    list: Vec<Directive>,
+    depth: usize,
+    at: Option<Pos>,
+) -> Vec<Directive> {
+    let mut out = Vec::with_capacity(list.len());
+    for mut d in list {
+        if let Some(block) = d.block.take() {
+            d.block = Some(splice(cx, includes, from, block, depth, at));
+        }
+        let here = at.unwrap_or(d.pos);
+        let pattern = match (d.name.as_str(), d.args.as_slice()) {
+            ("include", [pattern]) => pattern.clone(),
+            _ => {
+                out.push(d);
+                continue;
+            }
+        };
+        let not_checked = |cx: &mut FileCx<'_>, why: &str| {
+            cx.simple(
+                Rule::NginxIncludeNotChecked,
+                here,
+                "include",
+                format!("`{pattern}` was not checked: {why}"),
+                "lint the folder that holds it, or waive with `# pf-lint: waive nginx-include-not-checked -- reason`",
+            );
+        };
+        if depth >= MAX_INCLUDE_DEPTH {
+            not_checked(cx, "includes nest deeper than 8 levels (a cycle?)");
+            continue;
+        }
+        match includes.resolve(from, &pattern) {
+            Included::NotChecked(why) => not_checked(cx, &why),
+            Included::Files(files) => {
+                for file in files {
+                    match parse(&file.text) {
+                        Ok((top, _)) => {
+                            let spliced =
+                                splice(cx, includes, &file.name, top, depth + 1, Some(here));
+                            out.extend(spliced.into_iter().map(|mut s| {
+                                relocate(&mut s, here);
+                                s
+                            }));
+                        }
+                        Err((pos, message)) => not_checked(
+                            cx,
+                            &format!(
+                                "{} does not parse at {}:{}: {message}",
+                                file.name, pos.line, pos.col
+                            ),
+                        ),
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Moves a spliced directive and its block to the `include` that brought it.
+fn relocate(d: &mut Directive, at: Pos) {
+    d.pos = at;
+    for child in d.block.iter_mut().flatten() {
+        relocate(child, at);
+    }
+}
+
 /// Lints an nginx configuration.
-pub(crate) fn check(cx: &mut FileCx<'_>) {
+pub(crate) fn check(cx: &mut FileCx<'_>, includes: &dyn Includes) {
     let (top, comments) = match parse(cx.text) {
         Ok(p) => p,
         Err((pos, message)) => {
@@ -261,6 +341,8 @@ pub(crate) fn check(cx: &mut FileCx<'_>) {
     for (c, pos) in &comments {
         crate::waiver::from_comment(cx, c, *pos);
     }
+    let name = cx.name;
+    let top = splice(cx, includes, name, top, 0, None);
     for http in top.iter().filter(|d| d.name == "http") {
         http_rules(cx, http);
     }
@@ -550,8 +632,81 @@ mod tests {
         );
         r.findings
             .iter()
-            .map(|f| (f.rule.name().to_owned(), f.location.line))
+            .map(|f| (f.code.name().to_owned(), f.location.line))
             .collect()
+    }
+
+    /// Resolves `snippets/*.conf` to one hardening snippet, `loop.conf` to
+    /// itself, and nothing else.
+    struct Snippets;
+
+    impl Includes for Snippets {
+        fn resolve(&self, _from: &str, pattern: &str) -> Included {
+            match pattern {
+                "snippets/*.conf" => Included::Files(vec![crate::IncludedFile {
+                    name: "snippets/hardening.conf".into(),
+                    text: format!("{GOOD_HTTP}\n"),
+                }]),
+                "loop.conf" => Included::Files(vec![crate::IncludedFile {
+                    name: "loop.conf".into(),
+                    text: "include loop.conf;\n".into(),
+                }]),
+                _ => Included::NotChecked("outside the linted folder".into()),
+            }
+        }
+    }
+
+    fn codes_with(text: &str, includes: &dyn Includes) -> Vec<(String, usize)> {
+        let input = Input {
+            name: "n.conf".into(),
+            text: text.into(),
+            kind: FileKind::Nginx,
+        };
+        crate::lint_with(&[input], &Options::default(), includes)
+            .findings
+            .iter()
+            .map(|f| (f.code.name().to_owned(), f.location.line))
+            .collect()
+    }
+
+    #[test]
+    fn includes_are_spliced_or_named() {
+        let text = "http {\n  include snippets/*.conf;\n  include /etc/nginx/mime.types;\n}\n";
+        // Followed: the snippet's hardening counts; the absolute include is named.
+        assert_eq!(
+            codes_with(text, &Snippets),
+            [("nginx-include-not-checked".to_owned(), 3)]
+        );
+        // Not followed: both are named, and the hardening is missing.
+        let found = codes_with(text, &crate::NoIncludes);
+        assert!(
+            found.contains(&("nginx-include-not-checked".to_owned(), 2)),
+            "{found:?}"
+        );
+        assert!(
+            found.iter().any(|(c, _)| c == "nginx-server-tokens"),
+            "{found:?}"
+        );
+        // A problem inside an included file is reported at the include.
+        struct Bad;
+        impl Includes for Bad {
+            fn resolve(&self, _: &str, _: &str) -> Included {
+                Included::Files(vec![crate::IncludedFile {
+                    name: "bad.conf".into(),
+                    text: format!("{GOOD_HTTP} server_tokens on;\n"),
+                }])
+            }
+        }
+        assert_eq!(
+            codes_with("http {\n  include bad.conf;\n}\n", &Bad),
+            [("nginx-server-tokens".to_owned(), 2)]
+        );
+        // A cycle stops.
+        let found = codes_with("http {\n include loop.conf;\n}\n", &Snippets);
+        assert!(
+            found.contains(&("nginx-include-not-checked".to_owned(), 2)),
+            "{found:?}"
+        );
     }
 
     const GOOD_HTTP: &str = "server_tokens off; client_header_timeout 10s; client_body_timeout 10s; keepalive_timeout 10s; send_timeout 10s; client_max_body_size 1m;";

@@ -174,7 +174,7 @@ mod tests {
         );
         r.findings
             .iter()
-            .map(|f| (f.rule.name().to_owned(), f.location.line, f.location.column))
+            .map(|f| (f.code.name().to_owned(), f.location.line, f.location.column))
             .collect()
     }
 

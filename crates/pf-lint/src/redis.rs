@@ -192,7 +192,7 @@ mod tests {
         );
         r.findings
             .iter()
-            .map(|f| (f.rule.name().to_owned(), f.location.line))
+            .map(|f| (f.code.name().to_owned(), f.location.line))
             .collect()
     }
 

@@ -1,91 +1,20 @@
-//! Findings and how they are printed: the same compiler-style text, GitHub
-//! annotations and flat JSON objects as `pf-render check`.
+//! What `lint` found, and how it is printed: the diagnostics in the same
+//! compiler-style text, GitHub annotations and flat JSON objects as
+//! `pf-render check`, then notes on targets, exceptions and waivers.
 
 use std::fmt::Write as _;
 
-use pf_model::Severity;
 use serde::Serialize;
 
-use crate::rules::{Exception, FileKind, Rule, Target};
+use crate::rules::{Exception, FileKind, Target};
 
-/// Where a finding is: the same type as a topology diagnostic's location.
-pub use pf_model::Location;
-
-/// One problem: a rule, what is wrong, how to fix it, and where.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
-    /// The rule that found it.
-    pub rule: Rule,
-    /// What is wrong, naming the values involved.
-    pub message: String,
-    /// How to fix it.
-    pub help: String,
-    /// The key path (`services.web.deploy.resources`) or directive.
-    pub path: String,
-    /// The stack service it is about, if any (waivers can name it).
-    pub service: Option<String>,
-    /// Where.
-    pub location: Location,
-}
-
-impl Finding {
-    /// The severity of the rule.
-    pub fn severity(&self) -> Severity {
-        self.rule.severity()
-    }
-
-    /// True for errors.
-    pub fn is_error(&self) -> bool {
-        self.severity() == Severity::Error
-    }
-
-    /// Compiler-style text with the source line and a caret, printed as
-    /// `pf-render check` prints a topology diagnostic.
-    pub fn to_human(&self) -> String {
-        pf_model::human(
-            self.severity(),
-            self.rule.name(),
-            &self.message,
-            &self.help,
-            &self.location,
-        )
-    }
-
-    /// A GitHub Actions workflow command that annotates the line.
-    pub fn to_github(&self) -> String {
-        pf_model::github(
-            self.severity(),
-            self.rule.name(),
-            &self.message,
-            &self.help,
-            &self.location,
-        )
-    }
-}
-
-/// JSON form: the flat object of `pf-render check`, plus the service.
-impl Serialize for Finding {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("Finding", 9)?;
-        st.serialize_field("file", &self.location.file)?;
-        st.serialize_field("line", &self.location.line)?;
-        st.serialize_field("column", &self.location.column)?;
-        st.serialize_field("severity", &self.severity())?;
-        st.serialize_field("code", &self.rule)?;
-        st.serialize_field("message", &self.message)?;
-        st.serialize_field("help", &self.help)?;
-        st.serialize_field("path", &self.path)?;
-        st.serialize_field("service", &self.service)?;
-        st.end()
-    }
-}
+pub use pf_diag::{Diagnostic, Location};
 
 /// A finding that a waiver switched off, and the waiver's reason.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Waived {
     /// The finding.
-    pub finding: Finding,
+    pub finding: Diagnostic,
     /// Why it is accepted.
     pub reason: String,
     /// Where the waiver is.
@@ -119,15 +48,22 @@ pub struct FileReport {
     pub warnings: usize,
     /// Findings waived.
     pub waived: usize,
+    /// Findings switched off by the lint configuration or `--ignore`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub ignored: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Everything `lint` found.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Report {
     /// One entry per file, in input order.
     pub files: Vec<FileReport>,
     /// Findings that count, in file order, then line and column.
-    pub findings: Vec<Finding>,
+    pub findings: Vec<Diagnostic>,
     /// Findings switched off by a waiver.
     pub waived: Vec<Waived>,
     /// Target exceptions, per file.
@@ -135,6 +71,49 @@ pub struct Report {
 }
 
 impl Report {
+    /// Applies lint configurations: findings of rules a file's
+    /// configuration switches off are dropped (and counted as ignored),
+    /// overridden severities are set, and the per-file counts follow.
+    /// `config_of` gives the configuration of a file (as reported).
+    pub fn apply_config<'c>(
+        &mut self,
+        config_of: &dyn Fn(&str) -> Option<&'c crate::Config>,
+        cwd: &std::path::Path,
+    ) {
+        let mut ignored: Vec<String> = Vec::new();
+        self.findings.retain_mut(|f| {
+            let (Some(config), Some(rule)) =
+                (config_of(&f.location.file), crate::Rule::from_code(f.code))
+            else {
+                return true;
+            };
+            if config.ignores(rule, &f.location.file, cwd) {
+                ignored.push(f.location.file.clone());
+                return false;
+            }
+            if let Some(severity) = config.severity(rule) {
+                f.severity = severity;
+            }
+            true
+        });
+        for file in &mut self.files {
+            let mine = |f: &&Diagnostic| f.location.file == file.file;
+            file.errors = self
+                .findings
+                .iter()
+                .filter(mine)
+                .filter(|f| f.is_error())
+                .count();
+            file.warnings = self
+                .findings
+                .iter()
+                .filter(mine)
+                .filter(|f| !f.is_error())
+                .count();
+            file.ignored = ignored.iter().filter(|f| **f == file.file).count();
+        }
+    }
+
     /// Number of errors.
     pub fn errors(&self) -> usize {
         self.findings.iter().filter(|f| f.is_error()).count()
@@ -148,10 +127,23 @@ impl Report {
     /// The human form: findings, then notes (target, exceptions, waivers),
     /// then one summary line per file.
     pub fn to_human(&self) -> String {
+        self.human(false, false)
+    }
+
+    /// The human form, its diagnostics colored when `color`; with
+    /// `quiet`, only the diagnostics (no notes, no summary lines).
+    pub fn human(&self, color: bool, quiet: bool) -> String {
         let mut t = String::new();
         for f in &self.findings {
-            t.push_str(&f.to_human());
+            t.push_str(&if color {
+                f.to_human_colored()
+            } else {
+                f.to_human()
+            });
             t.push_str("\n\n");
+        }
+        if quiet {
+            return t;
         }
         for file in &self.files {
             if let (Some(target), Some(reason)) = (file.target, &file.target_reason) {
@@ -171,14 +163,14 @@ impl Report {
         }
         // One line per waiver, not per waived finding: a waiver for twelve
         // services says the same thing twelve times.
-        let mut seen: Vec<(&Location, Rule, &str, usize)> = Vec::new();
+        let mut seen: Vec<(&Location, pf_diag::DiagnosticCode, &str, usize)> = Vec::new();
         for w in &self.waived {
             match seen
                 .iter_mut()
-                .find(|(l, r, _, _)| *l == &w.waiver && *r == w.finding.rule)
+                .find(|(l, r, _, _)| *l == &w.waiver && *r == w.finding.code)
             {
                 Some(entry) => entry.3 += 1,
-                None => seen.push((&w.waiver, w.finding.rule, &w.reason, 1)),
+                None => seen.push((&w.waiver, w.finding.code, &w.reason, 1)),
             }
         }
         seen.sort_by_key(|(l, _, _, _)| (l.file.clone(), l.line));
@@ -188,75 +180,84 @@ impl Report {
                 "note[{rule}]: {count} finding(s) waived at {}:{}: {}",
                 at.file,
                 at.line,
-                pf_model::printable(reason)
+                pf_diag::printable(reason)
             );
         }
         if !self.files.is_empty() && (!self.exceptions.is_empty() || !self.waived.is_empty()) {
             t.push('\n');
         }
         for file in &self.files {
-            let _ = writeln!(
+            let _ = write!(
                 t,
                 "{}: {} error(s), {} warning(s), {} waived",
                 file.file, file.errors, file.warnings, file.waived
             );
+            if file.ignored > 0 {
+                let _ = write!(t, ", {} ignored", file.ignored);
+            }
+            t.push('\n');
         }
         t
     }
 
-    /// Pretty JSON with a trailing newline.
+    /// The versioned JSON report (`schema/report.schema.json`): the
+    /// findings, then `files`, `waived` and `exceptions`.
     pub fn to_json(&self) -> String {
-        let mut t = serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".into());
-        t.push('\n');
-        t
+        #[derive(Serialize)]
+        struct Details<'a> {
+            files: &'a [FileReport],
+            waived: &'a [Waived],
+            exceptions: &'a [AppliedException],
+        }
+        pf_diag::json_report(
+            "lint",
+            &self.findings,
+            &Details {
+                files: &self.files,
+                waived: &self.waived,
+                exceptions: &self.exceptions,
+            },
+        )
+    }
+
+    /// SARIF 2.1.0; waived findings are suppressed results with the
+    /// waiver's reason. `tool_version` names the version of `pf-render`.
+    pub fn to_sarif(&self, tool_version: &str) -> String {
+        let suppressed: Vec<pf_diag::Suppressed<'_>> = self
+            .waived
+            .iter()
+            .map(|w| pf_diag::Suppressed {
+                diagnostic: &w.finding,
+                justification: &w.reason,
+            })
+            .collect();
+        pf_diag::to_sarif(tool_version, &self.findings, &suppressed)
+    }
+
+    /// JUnit XML: a test suite per file; warnings fail only with `deny_warnings`.
+    pub fn to_junit(&self, deny_warnings: bool) -> String {
+        let per_file: Vec<(&str, Vec<Diagnostic>)> = self
+            .files
+            .iter()
+            .map(|file| {
+                let findings = self
+                    .findings
+                    .iter()
+                    .filter(|f| f.location.file == file.file)
+                    .cloned()
+                    .collect();
+                (file.file.as_str(), findings)
+            })
+            .collect();
+        let files: Vec<pf_diag::FileResult<'_>> = per_file
+            .iter()
+            .map(|(file, findings)| pf_diag::FileResult { file, findings })
+            .collect();
+        pf_diag::to_junit("lint", &files, deny_warnings)
     }
 
     /// GitHub annotations: one per finding.
     pub fn to_github(&self) -> String {
         self.findings.iter().map(|f| f.to_github() + "\n").collect()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn sample() -> Finding {
-        Finding {
-            rule: Rule::SecretInEnvironment,
-            message: "`DB_PASSWORD` holds a literal value".into(),
-            help: "use a secret file".into(),
-            path: "services.web.environment.DB_PASSWORD".into(),
-            service: Some("web".into()),
-            location: Location {
-                file: "a,b:c.yml".into(),
-                line: 7,
-                column: 7,
-                width: 11,
-                source_line: "      DB_PASSWORD: x\u{1b}[2J".into(),
-            },
-        }
-    }
-
-    #[test]
-    fn human_output_has_caret_under_the_column() {
-        let text = sample().to_human();
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(
-            lines[0],
-            "error[env-secret-value]: `DB_PASSWORD` holds a literal value"
-        );
-        assert_eq!(lines[1], " --> a,b:c.yml:7:7");
-        assert_eq!(lines[4], "  |       ^^^^^^^^^^^");
-        assert!(!text.contains('\u{1b}'));
-    }
-
-    #[test]
-    fn github_output_escapes_properties() {
-        assert!(
-            sample()
-                .to_github()
-                .starts_with("::error file=a%2Cb%3Ac.yml,line=7,col=7,title=env-secret-value::")
-        );
     }
 }

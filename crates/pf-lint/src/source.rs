@@ -1,7 +1,8 @@
 //! The file being linted: its lines, the findings made so far, and the
 //! waivers it declares.
 
-use crate::report::{Finding, Location};
+use pf_diag::{Diagnostic, Finding, Location};
+
 use crate::rules::{FileKind, Rule, Target};
 use crate::waiver::Waiver;
 use crate::yaml::Pos;
@@ -15,18 +16,8 @@ pub(crate) struct FileCx<'a> {
     /// Set once a stack file's target is known; filters scoped rules.
     pub(crate) target: Option<Target>,
     pub(crate) target_reason: Option<String>,
-    pub(crate) findings: Vec<Finding>,
+    pub(crate) findings: Vec<Diagnostic>,
     pub(crate) waivers: Vec<Waiver>,
-}
-
-/// What a rule reports, before it gets a location.
-pub(crate) struct Report<'s> {
-    pub(crate) rule: Rule,
-    pub(crate) pos: Pos,
-    pub(crate) path: String,
-    pub(crate) service: Option<&'s str>,
-    pub(crate) message: String,
-    pub(crate) help: String,
 }
 
 impl<'a> FileCx<'a> {
@@ -63,24 +54,19 @@ impl<'a> FileCx<'a> {
         }
     }
 
-    /// Records a finding, unless the rule does not apply to the target or
-    /// the target has an exception for it (named in the report instead).
-    pub(crate) fn report(&mut self, r: Report<'_>) {
+    /// Records a finding at `pos`, unless the rule does not apply to the
+    /// target or the target has an exception for it (named in the report
+    /// instead).
+    pub(crate) fn report(&mut self, pos: Pos, finding: Finding) {
         if let Some(target) = self.target
-            && (!r.rule.scope().covers(target)
-                || crate::rules::exceptions(target).any(|e| e.rule == r.rule))
+            && let Some(rule) = Rule::from_code(finding.code)
+            && (!rule.scope().covers(target)
+                || crate::rules::exceptions(target).any(|e| e.rule == rule))
         {
             return;
         }
-        let location = self.location(r.pos);
-        self.findings.push(Finding {
-            rule: r.rule,
-            message: r.message,
-            help: r.help,
-            path: r.path,
-            service: r.service.map(str::to_owned),
-            location,
-        });
+        let location = self.location(pos);
+        self.findings.push(finding.at(location));
     }
 
     /// Shorthand for a finding about the whole file or a line.
@@ -92,14 +78,7 @@ impl<'a> FileCx<'a> {
         message: impl Into<String>,
         help: impl Into<String>,
     ) {
-        self.report(Report {
-            rule,
-            pos,
-            path: path.into(),
-            service: None,
-            message: message.into(),
-            help: help.into(),
-        });
+        self.report(pos, Finding::new(rule, path, message, help));
     }
 }
 

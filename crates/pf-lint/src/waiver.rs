@@ -202,7 +202,7 @@ pub(crate) fn apply(files: &mut [FileCx<'_>]) -> Report {
         let mut kept = Vec::new();
         for finding in &file.findings {
             let hit = waivers.iter().position(|w| {
-                w.rule == finding.rule
+                w.rule == finding.code
                     && if w.files.is_empty() {
                         normalize(&w.at.file) == names[i]
                     } else {
@@ -215,7 +215,7 @@ pub(crate) fn apply(files: &mut [FileCx<'_>]) -> Report {
                             .is_some_and(|s| w.services.contains(s)))
             });
             match hit {
-                Some(w) if finding.rule != Rule::WaiverInvalid => {
+                Some(w) if finding.code != Rule::WaiverInvalid => {
                     used[w] += 1;
                     report.waived.push(Waived {
                         finding: finding.clone(),
@@ -237,14 +237,15 @@ pub(crate) fn apply(files: &mut [FileCx<'_>]) -> Report {
             w.files.iter().all(|f| names.contains(f))
         };
         if *count == 0 && judged {
-            report.findings.push(crate::report::Finding {
-                rule: Rule::WaiverUnused,
-                message: format!("the waiver of `{}` matches no finding", w.rule),
-                help: "remove it: the problem it excused is gone, or it names the wrong service or file".to_owned(),
-                path: "x-pf-lint.waivers".to_owned(),
-                service: None,
-                location: w.at.clone(),
-            });
+            report.findings.push(
+                pf_diag::Finding::new(
+                    Rule::WaiverUnused,
+                    "x-pf-lint.waivers",
+                    format!("the waiver of `{}` matches no finding", w.rule),
+                    "remove it: the problem it excused is gone, or it names the wrong service or file",
+                )
+                .at(w.at.clone()),
+            );
         }
     }
 
@@ -254,18 +255,18 @@ pub(crate) fn apply(files: &mut [FileCx<'_>]) -> Report {
             order(&a.location.file),
             a.location.line,
             a.location.column,
-            a.rule,
+            a.code,
         )
             .cmp(&(
                 order(&b.location.file),
                 b.location.line,
                 b.location.column,
-                b.rule,
+                b.code,
             ))
     });
 
     for file in files.iter() {
-        let count = |pred: &dyn Fn(&crate::report::Finding) -> bool| {
+        let count = |pred: &dyn Fn(&pf_diag::Diagnostic) -> bool| {
             report
                 .findings
                 .iter()
@@ -284,6 +285,7 @@ pub(crate) fn apply(files: &mut [FileCx<'_>]) -> Report {
                 .iter()
                 .filter(|w| w.finding.location.file == file.name)
                 .count(),
+            ignored: 0,
         });
         if let Some(target) = file.target {
             for e in crate::rules::exceptions(target) {
@@ -327,7 +329,7 @@ x-pf-lint:
         assert!(
             r.waived
                 .iter()
-                .any(|w| w.finding.rule == Rule::HealthcheckMissing
+                .any(|w| w.finding.code == Rule::HealthcheckMissing
                     && w.finding.service.as_deref() == Some("a"))
         );
         assert!(

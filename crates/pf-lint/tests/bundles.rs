@@ -173,7 +173,7 @@ fn the_catalog_catches_a_broken_bundle() {
             report
                 .findings
                 .iter()
-                .any(|f| f.rule == *rule && f.location.file == *file),
+                .any(|f| f.code == *rule && f.location.file == *file),
             "{rule} not found after editing {file}:\n{}",
             report.to_human()
         );
@@ -194,7 +194,7 @@ fn a_redis_template_alone_has_no_password() {
         alone
             .findings
             .iter()
-            .any(|f| f.rule == Rule::RedisAuthMissing)
+            .any(|f| f.code == Rule::RedisAuthMissing)
     );
     assert!(lint_bundle(&bundle).findings.is_empty());
 }

@@ -2,70 +2,17 @@
 //!
 //! Every problem the loader or a rule can report has a kebab-case code, a
 //! severity, a one-line description and an explanation. `docs/diagnostics.md`
-//! and `pf-render explain` are generated from this table, and a test keeps
-//! the codes unique and the document current. Codes are never renamed:
+//! and `pf-render explain` are generated from this table; a test keeps the
+//! document current, and one in `pf-cli` keeps codes unique across every
+//! catalog. Codes are never renamed:
 //! CI configurations filter on them.
 
-use std::fmt;
+pub use pf_diag::Severity;
 
-use serde::Serialize;
+pf_diag::catalog! {
+    /// A stable diagnostic code of a topology. See `docs/diagnostics.md`.
+    pub enum Code in Topology;
 
-/// How bad a problem is. Errors fail `check` and stop rendering; warnings
-/// do not, unless the caller asks (`--deny-warnings`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// The topology would not work, or would not be HA; nothing is rendered.
-    Error,
-    /// The topology works but has a weakness worth a look.
-    Warning,
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Error => "error",
-            Self::Warning => "warning",
-        })
-    }
-}
-
-macro_rules! codes {
-    ($( $(#[$doc:meta])* $variant:ident = ($name:literal, $severity:ident, $description:literal, $explanation:literal), )*) => {
-        /// A stable diagnostic code. See `docs/diagnostics.md`.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub enum Code {
-            $( $(#[$doc])* $variant, )*
-        }
-
-        impl Code {
-            /// Every code, in documentation order.
-            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
-
-            /// The kebab-case name (`sentinel-quorum-out-of-range`).
-            pub fn name(self) -> &'static str {
-                match self { $(Code::$variant => $name,)* }
-            }
-
-            /// The severity problems with this code have.
-            pub fn severity(self) -> Severity {
-                match self { $(Code::$variant => Severity::$severity,)* }
-            }
-
-            /// One line: what the rule checks.
-            pub fn description(self) -> &'static str {
-                match self { $(Code::$variant => $description,)* }
-            }
-
-            /// Why the rule exists and how to fix a finding.
-            pub fn explanation(self) -> &'static str {
-                match self { $(Code::$variant => $explanation,)* }
-            }
-        }
-    };
-}
-
-codes! {
     // ---- Loading: the file itself -------------------------------------
     /// Not valid TOML.
     TomlSyntax = ("toml-syntax", Error, "the file is not valid TOML",
@@ -183,6 +130,9 @@ codes! {
     /// More Sentinels than hosts.
     SentinelsShareNodes = ("sentinels-share-nodes", Warning, "there are more Sentinels than hosts, so some share a host",
         "Sentinels should fail independently; two on one host fall together and may take the majority with them. On a single Compose host this is unavoidable: the warning says so rather than hiding it."),
+    /// `maxmemory` at or above the container's memory limit.
+    RedisMaxmemoryOverLimit = ("redis-maxmemory-over-limit", Error, "Redis `maxmemory` is not below the data nodes' memory limit",
+        "`maxmemory` bounds the data set only; the replica output buffers, client buffers, fragmentation and the fork of an AOF rewrite or full sync need memory on top of it. At or above the container limit the kernel kills Redis before it refuses a write or evicts a key. Lower `maxmemory` (half the limit leaves room for a fork), or leave it unset to get half the limit."),
 
     // ---- PostgreSQL -------------------------------------------------------
     /// `primary` names no member.
@@ -244,6 +194,21 @@ codes! {
     /// Status allow-list outside the overlay.
     LbStatusAllowOutsideNetwork = ("lb-status-allow-outside-network", Warning, "a status allow-list entry is neither loopback nor inside the overlay subnet",
         "The status port is never published, so only loopback and overlay addresses can reach it; other entries do nothing."),
+    /// Monitoring with a load balancer image that may lack njs.
+    LbMetricsNeedNjs = ("lb-metrics-need-njs", Error, "monitoring needs the njs module, which the load balancer image may not ship",
+        "Prometheus scrapes every load balancer task on its own (one exporter behind the service's virtual IP would mix the tasks' counters). Each task serves its stub_status as Prometheus metrics through a small njs handler; the official nginx image ships njs, `-alpine-slim` and other images may not, and nginx does not start when a module is missing. Use the official image or turn monitoring off."),
+    /// Fewer edge nodes than load balancers, or more than there are nodes.
+    LbEdgeNodesOutOfRange = ("lb-edge-nodes-out-of-range", Error, "`edge-nodes` is below the load balancer's instances or above `capacity.nodes`",
+        "With host-mode ports each node runs at most one nginx, and nginx runs only on the nodes `setup-swarm.sh --label-nodes` labels as edge nodes (the addresses DNS or the external balancer points at). Fewer edge nodes than `instances` leaves tasks that can never be placed; more than `capacity.nodes` cannot be labelled. Use a value from `instances` to `capacity.nodes`."),
+    /// start-first where the new task has nowhere to go.
+    LbStartFirstWithoutSpareNode = ("lb-start-first-without-spare-node", Error, "`update-order = \"start-first\"` on a host-published load balancer without a spare edge node",
+        "A host-mode port is bound by the running task, and `max_replicas_per_node` is 1: a start-first update must place the new task on an edge node that runs no nginx yet. When every edge node already runs one (`edge-nodes` below `instances` + the update parallelism), the new task stays pending and the update never finishes. Use `stop-first`, or raise `edge-nodes`."),
+    /// The stack-wide start-first does not apply to the load balancer.
+    LbStartFirstOverridden = ("lb-start-first-overridden", Warning, "the load balancer is updated or rolled back stop-first although `rollout` says `start-first`",
+        "With host-mode ports, a start-first update of nginx needs an edge node that runs no nginx yet (`edge-nodes` at least `instances` + the update parallelism); otherwise the new task stays pending forever. The generator updates and rolls back the load balancer stop-first instead, `parallelism` tasks at a time, while the others keep serving. Say so explicitly with `load-balancer.update-order = \"stop-first\"` (and `rollout.rollback.order = \"stop-first\"`), or raise `edge-nodes`."),
+    /// A connect timeout that makes backend failover slow.
+    LbConnectTimeoutSlow = ("lb-connect-timeout-slow", Warning, "`connect-timeout` is 1s or more, so backend failover is not under 1 s",
+        "A task that dies on an overlay network sends no reset: nginx's connection attempt to it hangs until `proxy_connect_timeout`, and only then tries the next server. Every request sent to the dead task in that time waits the whole timeout, so the guide's \"<1s\" backend failover needs a connect timeout well below 1s. In-cluster connections are set up in well under a millisecond; the default is 500ms."),
 
     // ---- Rollout and HA shape ----------------------------------------
     /// A stateless tier with one instance.
@@ -252,6 +217,12 @@ codes! {
     /// Parallelism above the replica count.
     RolloutParallelismExceedsReplicas = ("rollout-parallelism-exceeds-replicas", Warning, "rollout parallelism is not below a tier's instance count",
         "Updating every instance of a tier at once takes the whole tier down during the update. Use a parallelism below the instance count."),
+    /// A restart cap that Swarm enforces for good.
+    RestartAttemptsBounded = ("restart-attempts-bounded", Warning, "`restart.max-attempts` caps restarts, and Swarm then never restarts the service again",
+        "Once a task has failed `max-attempts` times within `window`, Swarm stops restarting it, even after the cause (a database that was down, a full disk) is gone; only a service update revives it. The guide promises automatic restart. Leave `max-attempts` unset: `delay` still spaces the restarts of a crash loop. The lint catalog's `restart-policy-unbounded` (CIS Docker 5.15) is then waived in the stack file, with this reason."),
+    /// The environment convention needs the image's command.
+    SecretsAsEnvWithoutCommand = ("secrets-as-env-without-command", Error, "`secrets-as = \"env\"` on a service without `command`",
+        "With `secrets-as = \"env\"` (the default: the guide's app reads `SECRET_KEY`, `DATABASE_URL` with the password, ...), the service starts through a generated shim that exports each secret from its file and then runs the service's own program. A container's entrypoint replaces the image's entrypoint and command, which cannot be read at run time, so the topology must name them: set `command` (and `entrypoint` if the image has one) to the image's own, or use `secrets-as = \"file\"` for an app that reads `<NAME>_FILE` itself."),
     /// start-first on a stateful instance.
     StatefulStartFirst = ("stateful-start-first", Error, "`start-first` on a stateful single instance",
         "Starting the new PostgreSQL, Redis or Sentinel task before the old one stops runs two servers on one data volume. Stateful instances must use `stop-first`."),
@@ -290,26 +261,9 @@ codes! {
     /// Overlay not encrypted.
     NetworkUnencrypted = ("network-unencrypted", Warning, "the overlay network is not encrypted",
         "Database and cache traffic, including passwords during authentication, crosses hosts in the clear (CIS Docker 7.3). Set `encrypted = true` and allow IP protocol 50 between hosts."),
-}
-
-impl fmt::Display for Code {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl Serialize for Code {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.name())
-    }
-}
-
-impl std::str::FromStr for Code {
-    type Err = ();
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Code::ALL.iter().copied().find(|c| c.name() == s).ok_or(())
-    }
+    /// Stateful services addressed by DNS round robin on Swarm.
+    EndpointModeDnsrr = ("endpoint-mode-dnsrr", Warning, "the PostgreSQL, Redis and Sentinel services resolve by DNS round robin on Swarm",
+        "With `dnsrr` a stopped task's name stops resolving. Docker's DNS then forwards the lookup to the hosts' resolvers, and Sentinel resolves names inside its event loop: while the lookup waits, Sentinel stalls, enters TILT mode and does not fail over (measured with redis-sentinel 7.0: no failover within 90 s when the resolver does not answer, none within 20 s with 1 s resolver timeouts either, 6.4 s when it answers at once). Failover then takes as long as the hosts' DNS takes to say a name does not exist. `vip` keeps a stopped service's name resolving (its virtual IP) and needs IPVS in the hosts' kernels; keep it unless the hosts lack IPVS, and with `dnsrr` make sure the resolvers answer at once for unknown names. Compose is not affected: Redis and Sentinel get fixed addresses there."),
 }
 
 /// The document `docs/diagnostics.md`, generated from this table.
@@ -344,33 +298,6 @@ pub fn diagnostics_markdown() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashSet;
-
-    #[test]
-    fn codes_are_unique_kebab_case_and_described() {
-        let mut seen = HashSet::new();
-        for code in Code::ALL {
-            assert!(seen.insert(code.name()), "duplicate code {}", code.name());
-            assert!(
-                code.name()
-                    .bytes()
-                    .all(|c| c.is_ascii_lowercase() || c == b'-'),
-                "{} is not kebab-case",
-                code.name()
-            );
-            assert!(
-                !code.description().ends_with('.'),
-                "{}: one line, no full stop",
-                code.name()
-            );
-            assert!(
-                code.explanation().len() > 40,
-                "{}: explain why",
-                code.name()
-            );
-            assert_eq!(code.name().parse::<Code>(), Ok(*code));
-        }
-    }
 
     #[test]
     fn docs_are_current() {

@@ -23,20 +23,21 @@
 //! ```
 
 pub mod codes;
-mod diagnostic;
 mod load;
 pub mod model;
 pub mod naming;
-pub mod secret_like;
+mod recover;
 mod source;
 mod topology;
 pub mod units;
 mod validate;
 
-pub use codes::{Code, Severity};
-pub use diagnostic::{Diagnostic, Location, github, human, printable};
-pub use load::{LoadError, Loaded, MAX_FILE_BYTES, from_str, load};
+pub use codes::Code;
+pub use load::{LoadError, Loaded, MAX_FILE_BYTES, from_str, load, load_from};
 pub use model::TopologyFile;
+pub use pf_diag::{
+    Diagnostic, DiagnosticCode, Finding, Location, Severity, printable, secret_like,
+};
 pub use source::SourceMap;
 pub use topology::{Checked, Topology};
 

@@ -2,8 +2,9 @@
 
 use std::path::Path;
 
+use pf_diag::{Diagnostic, Finding};
+
 use crate::codes::Code;
-use crate::diagnostic::Diagnostic;
 use crate::model::TopologyFile;
 use crate::source::SourceMap;
 use crate::units::HELP_MARKER;
@@ -19,6 +20,7 @@ pub struct Loaded {
 
 /// Why a topology could not be loaded.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LoadError {
     /// The file could not be read.
     #[error("cannot read {path}")]
@@ -30,10 +32,14 @@ pub enum LoadError {
         source: std::io::Error,
     },
     /// The file was read but is not a well-formed topology.
-    #[error("{} is not a well-formed topology", .diagnostic.location.file)]
+    #[error("{origin} is not a well-formed topology")]
     Invalid {
-        /// The first problem found (serde stops at the first one).
-        diagnostic: Box<Diagnostic>,
+        /// The file, as named in the diagnostics.
+        origin: String,
+        /// Every problem found, in file order: a syntax error alone (nothing
+        /// else is read before the file parses), or every unknown key, wrong
+        /// type and malformed value.
+        diagnostics: Vec<Diagnostic>,
     },
 }
 
@@ -48,16 +54,27 @@ pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 pub fn load(path: impl AsRef<Path>) -> Result<Loaded, LoadError> {
     let path = path.as_ref();
     let shown = path.display().to_string();
-    let bytes = read_bounded(path).map_err(|source| LoadError::Io {
+    let file = std::fs::File::open(path).map_err(|source| LoadError::Io {
         path: shown.clone(),
         source,
     })?;
+    load_from(file, &shown)
+}
+
+/// Reads and parses a topology from `reader` (standard input, for
+/// example); `origin` names it in diagnostics. At most
+/// [`MAX_FILE_BYTES`] are read, as by [`load`].
+pub fn load_from(reader: impl std::io::Read, origin: &str) -> Result<Loaded, LoadError> {
+    let bytes = read_bounded(reader).map_err(|source| LoadError::Io {
+        path: origin.to_owned(),
+        source,
+    })?;
     match String::from_utf8(bytes) {
-        Ok(text) => from_str(&text, &shown),
+        Ok(text) => from_str(&text, origin),
         Err(e) => {
             let valid_up_to = e.utf8_error().valid_up_to();
             let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
-            let source = SourceMap::new(&text, &shown);
+            let source = SourceMap::new(&text, origin);
             Err(invalid(
                 &source,
                 Code::TomlSyntax,
@@ -70,14 +87,13 @@ pub fn load(path: impl AsRef<Path>) -> Result<Loaded, LoadError> {
     }
 }
 
-/// The file's bytes, reading one byte past the limit to tell a file of
+/// The reader's bytes, reading one byte past the limit to tell a file of
 /// exactly the limit from a longer one (the size in the metadata of a
 /// device or a pipe says nothing).
-fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+fn read_bounded(reader: impl std::io::Read) -> std::io::Result<Vec<u8>> {
     use std::io::Read as _;
-    let file = std::fs::File::open(path)?;
     let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    reader.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(std::io::Error::new(
             std::io::ErrorKind::FileTooLarge,
@@ -103,12 +119,35 @@ pub fn from_str(text: &str, origin: &str) -> Result<Loaded, LoadError> {
         )
     })?;
     source.set_document(root.get_ref());
-    let file: TopologyFile = serde::Deserialize::deserialize(toml::de::Deserializer::from(root))
-        .map_err(|e| {
-            let (code, message, help) = classify(e.message());
-            invalid(&source, code, message, help, e.span().unwrap_or(0..0))
-        })?;
-    Ok(Loaded { file, source })
+    match serde::Deserialize::deserialize(toml::de::Deserializer::from(root)) {
+        Ok(file) => Ok(Loaded { file, source }),
+        // serde stopped at the first error: find the others. The document
+        // is parsed again (it parsed once), so a valid file pays nothing.
+        Err(first) => {
+            let problems = match toml::de::DeTable::parse(text) {
+                Ok(root) => crate::recover::all_errors(&root, text.len(), classify),
+                Err(_) => Vec::new(),
+            };
+            let problems = if problems.is_empty() {
+                let (code, message, help) = classify(first.message());
+                vec![(code, message, help, first.span().unwrap_or(0..0))]
+            } else {
+                problems
+            };
+            let mut diagnostics: Vec<Diagnostic> = problems
+                .into_iter()
+                .map(|(code, message, help, span)| {
+                    Finding::new(code, "", message, help).at(source.locate(span))
+                })
+                .collect();
+            diagnostics.sort_by_key(|d| (d.location.line, d.location.column));
+            diagnostics.dedup();
+            Err(LoadError::Invalid {
+                origin: origin.to_owned(),
+                diagnostics,
+            })
+        }
+    }
 }
 
 fn invalid(
@@ -119,13 +158,8 @@ fn invalid(
     span: std::ops::Range<usize>,
 ) -> LoadError {
     LoadError::Invalid {
-        diagnostic: Box::new(Diagnostic {
-            code,
-            message: crate::diagnostic::clip(message),
-            help: crate::diagnostic::clip(help),
-            path: String::new(),
-            location: source.locate(span),
-        }),
+        origin: source.origin().to_owned(),
+        diagnostics: vec![Finding::new(code, "", message, help).at(source.locate(span))],
     }
 }
 
@@ -138,7 +172,7 @@ fn classify(raw: &str) -> (Code, String, String) {
     if let Some(rest) = raw.strip_prefix("unknown field `") {
         let (field, expected) = rest.split_once('`').unwrap_or((rest, ""));
         let allowed: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-        let help = match closest(field, &allowed) {
+        let help = match pf_diag::closest(field, &allowed) {
             Some(best) => format!(
                 "did you mean `{best}`? allowed here: {}",
                 allowed.join(", ")
@@ -214,47 +248,9 @@ fn plain_type(expected: &str) -> String {
     }
 }
 
-/// The allowed key closest to a misspelt one, if it is close enough to be a typo.
-pub(crate) fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    candidates
-        .iter()
-        .map(|c| (edit_distance(word, c), *c))
-        .filter(|(d, c)| *d <= 2.max(c.len() / 4))
-        .min()
-        .map(|(_, c)| c)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = if ca == *cb {
-                prev
-            } else {
-                1 + prev.min(row[j]).min(cur)
-            };
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn suggests_the_closest_key() {
-        assert_eq!(
-            closest("replica", &["replicas", "image", "port"]),
-            Some("replicas")
-        );
-        assert_eq!(closest("zzzzzz", &["replicas", "image"]), None);
-    }
 
     #[test]
     fn classifies_serde_messages() {

@@ -4,16 +4,34 @@
 
 /// The load balancer's service name on Swarm (`promptforge_nginx`).
 pub const LOAD_BALANCER_SERVICE: &str = "nginx";
+/// The node label (after the stack name) of the load balancer's edge nodes.
+pub const EDGE_LABEL: &str = "edge";
 /// The load balancer's service name on Compose (`promptforge-nginx-lb`).
 pub const LOAD_BALANCER_INSTANCE: &str = "nginx-lb";
-/// Monitoring services.
-pub const MONITORING_SERVICES: [&str; 5] = [
+/// Monitoring services. Exporters are named after the member they watch
+/// (`postgres-1-exporter`), inside the reserved `postgres-*` and
+/// `redis-*` families; the old single exporters' names stay reserved.
+pub const MONITORING_SERVICES: [&str; 6] = [
     "prometheus",
     "grafana",
+    "alertmanager",
     "nginx-exporter",
     "postgres-exporter",
     "redis-exporter",
 ];
+
+/// Where the load balancer serves Prometheus (`monitoring.web-htpasswd-secret`).
+pub const PROMETHEUS_PATH: &str = "/prometheus/";
+/// Where the load balancer serves Alertmanager.
+pub const ALERTMANAGER_PATH: &str = "/alertmanager/";
+/// Where the load balancer serves Grafana.
+pub const GRAFANA_PATH: &str = "/grafana/";
+
+/// The exporter of a PostgreSQL member or Redis data node:
+/// `postgres-1` -> `postgres-1-exporter`.
+pub fn exporter_of(member: &str) -> String {
+    format!("{member}-exporter")
+}
 
 /// PostgreSQL members: `postgres-1` .. `postgres-<replicas + 1>`. Their
 /// names say nothing about their role: which one is the primary is a

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use crate::diagnostic::Location;
+use pf_diag::Location;
 
 /// The text of a topology file with the span of every key, so that a
 /// diagnostic about `redis.sentinel.quorum` can point at its line.

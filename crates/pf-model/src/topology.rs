@@ -1,11 +1,10 @@
 //! The valid topology: only [`TopologyFile::validate`] builds one.
 
-use crate::codes::Severity;
-use crate::diagnostic::Diagnostic;
 use crate::load::Loaded;
 use crate::model::TopologyFile;
 use crate::source::SourceMap;
 use crate::validate;
+use pf_diag::{Diagnostic, Severity};
 
 /// A topology that passed every field and cross-field rule with no error.
 /// Renderers take this type, so they never see unchecked input.
@@ -80,7 +79,10 @@ impl TopologyFile {
     pub fn validate_with(self, source: &SourceMap) -> Checked {
         let mut diagnostics: Vec<Diagnostic> = validate::run(&self)
             .into_iter()
-            .map(|f| f.locate(source))
+            .map(|f| {
+                let location = source.locate_path(&f.path);
+                f.at(location)
+            })
             .collect();
         diagnostics.sort_by(|a, b| {
             (a.location.line, a.location.column, a.code).cmp(&(

@@ -32,12 +32,11 @@ fn edit(table: Option<&str>, key: &str, line: &str) -> String {
 fn errors(text: &str) -> Vec<(String, String, usize)> {
     let loaded = match pf_model::from_str(text, "t.toml") {
         Ok(l) => l,
-        Err(pf_model::LoadError::Invalid { diagnostic }) => {
-            return vec![(
-                diagnostic.code.name().to_owned(),
-                diagnostic.path.clone(),
-                diagnostic.location.line,
-            )];
+        Err(pf_model::LoadError::Invalid { diagnostics, .. }) => {
+            return diagnostics
+                .iter()
+                .map(|d| (d.code.name().to_owned(), d.path.clone(), d.location.line))
+                .collect();
         }
         Err(e) => panic!("{e}"),
     };
@@ -321,8 +320,14 @@ fn postgres_primary_names_a_member() {
             .iter()
             .any(|d| d.code.name() == "pg-primary-out-of-range" && d.location.file == "prod.toml")
     );
-    // Every member name is reserved, and the aliases that follow the roles.
-    for name in ["postgres-7", "postgres-primary", "postgres-replica"] {
+    // Every member name is reserved, its exporter's, and the aliases that
+    // follow the roles.
+    for name in [
+        "postgres-7",
+        "postgres-7-exporter",
+        "postgres-primary",
+        "postgres-replica",
+    ] {
         assert_one(
             &edit(Some("[services]"), "name", &format!("name = \"{name}\"")),
             "reserved-service-name",

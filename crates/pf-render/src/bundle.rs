@@ -100,11 +100,14 @@ impl Bundle {
 
     /// Where the header goes into `body`, and the text inserted there: the
     /// one decision both ways of adding a file share, so they cannot
-    /// write different bytes. JSON has no comments: no header.
+    /// write different bytes. JSON has no comments: no header; JavaScript
+    /// (njs) has `//` comments.
     fn header_at(&self, path: &str, body: &str) -> (usize, String) {
         let header = self.header.as_str();
         if path.ends_with(".json") {
             (0, String::new())
+        } else if path.ends_with(".js") {
+            (0, format!("// {header}\n"))
         } else if path.ends_with(".md") {
             (0, format!("<!-- {header} -->\n\n"))
         } else if body.starts_with("#!") {

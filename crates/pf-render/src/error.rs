@@ -3,6 +3,7 @@
 
 /// A rendering failure. The help of each variant says to report it.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RenderError {
     /// A template failed to render.
     #[error(
@@ -23,16 +24,15 @@ pub enum RenderError {
         /// The bundle path.
         artifact: String,
     },
-    /// A typed YAML document failed to serialize.
+    /// A typed YAML document holds something the YAML writer does not write.
     #[error(
-        "`{artifact}` failed to serialize as YAML (this is a bug in pf-render; please report it)"
+        "`{artifact}` failed to serialize as YAML: {reason} (this is a bug in pf-render; please report it)"
     )]
     Yaml {
         /// The artifact being written.
         artifact: String,
-        /// What the serializer said.
-        #[source]
-        source: serde_yaml_ng::Error,
+        /// What the document holds that cannot be written.
+        reason: String,
     },
     /// The manifest failed to serialize as JSON.
     #[error(

@@ -52,16 +52,38 @@ pub(crate) fn sentinel_conf(index: u32) -> String {
     format!("redis/sentinel-{index}.conf")
 }
 
+/// Entrypoint shim of an app service with `secrets-as = "env"`.
+pub(crate) fn app_secrets_env(app: &str) -> String {
+    format!("apps/{app}-secrets-env.sh")
+}
+
 /// Prometheus configuration.
 pub(crate) const PROMETHEUS: &str = "monitoring/prometheus.yml";
 /// Prometheus alert rules.
 pub(crate) const ALERTS: &str = "monitoring/alerts.yml";
 /// Grafana data source provisioning.
 pub(crate) const GRAFANA_DATASOURCE: &str = "monitoring/grafana-datasource.yml";
+/// Grafana dashboard provider: where the dashboards are.
+pub(crate) const GRAFANA_DASHBOARDS: &str = "monitoring/grafana-dashboards.yml";
+/// Alertmanager configuration: routes and receivers.
+pub(crate) const ALERTMANAGER: &str = "monitoring/alertmanager.yml";
+/// Each load balancer task's metrics handler (njs).
+pub(crate) const NGINX_METRICS: &str = "nginx/metrics.js";
+/// The tiers with a dashboard each.
+pub(crate) const DASHBOARDS: [&str; 4] = ["nginx", "apps", "postgres", "redis"];
+
+/// The Grafana dashboard of `tier`.
+pub(crate) fn dashboard(tier: &str) -> String {
+    format!("monitoring/dashboards/{tier}.json")
+}
+/// Redis exporter entrypoint: the password file as the JSON it reads.
+pub(crate) const REDIS_EXPORTER_ENTRYPOINT: &str = "monitoring/redis-exporter-entrypoint.sh";
 
 /// Swarm: init, label nodes, create secrets, deploy, status.
 pub(crate) const SETUP_SWARM: &str = "scripts/setup-swarm.sh";
-/// Compose: deploy, status (the guide's `ha-setup.sh`).
+/// The guide's `ssl-setup.sh`: certificate and key files, checked.
+pub(crate) const SSL_SETUP: &str = "scripts/ssl-setup.sh";
+/// The guide's `ha-setup.sh`: secret files, deploy, status, checks.
 pub(crate) const HA_SETUP: &str = "scripts/ha-setup.sh";
 /// The guide's health check, with this topology's names.
 pub(crate) const HEALTH_CHECK: &str = "scripts/health-check.sh";
@@ -112,6 +134,22 @@ pub(crate) mod mount {
     /// Grafana data source provisioning.
     pub(crate) const GRAFANA_DATASOURCE: &str =
         "/etc/grafana/provisioning/datasources/prometheus.yml";
+    /// Grafana dashboard provisioning.
+    pub(crate) const GRAFANA_DASHBOARDS: &str =
+        "/etc/grafana/provisioning/dashboards/pf-render.yml";
+    /// The folder of the dashboards the provider loads.
+    pub(crate) const DASHBOARDS: &str = "/etc/grafana/dashboards";
+    /// Alertmanager configuration.
+    pub(crate) const ALERTMANAGER: &str = "/etc/alertmanager/alertmanager.yml";
+    /// The load balancer's metrics handler.
+    pub(crate) const NGINX_METRICS: &str = "/etc/nginx/metrics.js";
+    /// An app's entrypoint shim (`secrets-as = "env"`).
+    pub(crate) const APP_SECRETS_ENV: &str = "/usr/local/bin/secrets-env.sh";
+    /// Redis exporter entrypoint.
+    pub(crate) const REDIS_EXPORTER_ENTRYPOINT: &str =
+        "/usr/local/bin/redis-exporter-entrypoint.sh";
+    /// The exporter binary in the redis_exporter image.
+    pub(crate) const REDIS_EXPORTER_BIN: &str = "/redis_exporter";
     /// Folder of Docker secrets.
     pub(crate) const SECRETS: &str = "/run/secrets";
 }

@@ -21,11 +21,24 @@ pub enum Target {
 /// Where the local target puts things.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
+// Options are added without a major version: start from `LocalOptions::default()`.
+#[non_exhaustive]
 pub struct LocalOptions {
     /// Absolute folder for the bundle, secrets, data, sockets and logs.
     pub run_dir: PathBuf,
     /// Move ports below 1024 up by 10000 (80 -> 10080), for a run without root.
     pub remap_privileged_ports: bool,
+}
+
+impl LocalOptions {
+    /// A run in `run_dir` (absolute); ports below 1024 move up by 10000
+    /// when `remap_privileged_ports` (a run without root).
+    pub fn new(run_dir: impl Into<PathBuf>, remap_privileged_ports: bool) -> Self {
+        Self {
+            run_dir: run_dir.into(),
+            remap_privileged_ports,
+        }
+    }
 }
 
 impl Default for LocalOptions {

@@ -22,6 +22,7 @@ macro_rules! templates {
 /// (stack, compose, monitoring) needs none.
 const TEMPLATES: &[(&str, &str)] = templates![
     "nginx/load-balancer.conf",
+    "apps/secrets-env.sh",
     "postgres/postgresql.conf",
     "postgres/pg_hba.conf",
     "postgres/init-replication.sh",
@@ -31,9 +32,11 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "redis/sentinel.conf",
     "redis/redis-entrypoint.sh",
     "redis/sentinel-entrypoint.sh",
+    "monitoring/redis-exporter-entrypoint.sh",
     "scripts/common.sh",
     "scripts/setup-swarm.sh",
     "scripts/ha-setup.sh",
+    "scripts/ssl-setup.sh",
     "scripts/health-check.sh",
     "scripts/failover-test.sh",
     "scripts/backup.sh",

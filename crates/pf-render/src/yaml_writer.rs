@@ -18,20 +18,24 @@
 //!
 //! It follows libyaml's rules (`yaml_emitter_analyze_scalar`,
 //! `select_scalar_style`, `write_indent`, `write_indicator`) where they are
-//! simple. What it leaves to `serde_yaml_ng` (a key longer than 128
-//! characters, a collection as a key, an enum variant with data, a tag)
-//! cannot come from a topology: [`to_string`] returns `None` for those and
-//! the caller uses `serde_yaml_ng` for the whole document. The tests
-//! compare both on every golden topology and on generated strings and shapes.
+//! simple. It is the only YAML writer of the renderer: `serde_yaml_ng`
+//! (libyaml through `unsafe-libyaml`) is a dev-dependency, the oracle of
+//! the differential tests (`yaml_oracle`): every YAML document rendered in the
+//! unit tests, of every committed topology, target and fuzz corpus input,
+//! and generated strings and shapes. What it does not write (a key longer
+//! than 128 characters, which libyaml writes as `? key`; a collection as a
+//! key; an enum variant with data, which is a tag; an `f32`, a float that
+//! is not finite, bytes) cannot come from a topology: [`to_string`] returns
+//! an error naming it, which the renderer reports as its own bug.
 
 use std::fmt::{self, Display};
 
 use serde::Serialize;
 use serde::ser::{self, Impossible};
 
-/// The document as `serde_yaml_ng::to_string` would write it, or `None`
-/// when it uses something this writer leaves to `serde_yaml_ng`.
-pub(crate) fn to_string<T: ?Sized + Serialize>(value: &T) -> Option<String> {
+/// The document as `serde_yaml_ng::to_string` would write it, or what
+/// it holds that this writer does not write.
+pub(crate) fn to_string<T: ?Sized + Serialize>(value: &T) -> Result<String> {
     let mut w = Writer {
         out: String::with_capacity(8192),
         column: 0,
@@ -41,30 +45,36 @@ pub(crate) fn to_string<T: ?Sized + Serialize>(value: &T) -> Option<String> {
         indents: Vec::new(),
         frames: Vec::new(),
     };
-    value.serialize(&mut w).ok()?;
+    value.serialize(&mut w)?;
     if !w.frames.is_empty() {
-        return None;
+        return Err(Unsupported::new("a collection that was not ended"));
     }
     // The implicit document end: a final line break.
     w.write_indent();
-    Some(w.out)
+    Ok(w.out)
 }
 
-/// Declined: the caller falls back to `serde_yaml_ng`.
-#[derive(Debug)]
-pub(crate) struct Unsupported;
+/// What a document holds that this writer does not write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Unsupported(String);
+
+impl Unsupported {
+    fn new(what: &str) -> Self {
+        Self(what.to_owned())
+    }
+}
 
 impl Display for Unsupported {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("left to serde_yaml_ng")
+        write!(f, "the YAML writer does not write {}", self.0)
     }
 }
 
 impl std::error::Error for Unsupported {}
 
 impl ser::Error for Unsupported {
-    fn custom<T: Display>(_msg: T) -> Self {
-        Self
+    fn custom<T: Display>(msg: T) -> Self {
+        Self(format!("a value whose serialization failed: {msg}"))
     }
 }
 
@@ -210,7 +220,9 @@ impl Writer {
             if value.len() > MAX_SIMPLE_KEY
                 || (style == Style::DoubleQuoted && double_quoted(value).len() + 2 > MAX_SIMPLE_KEY)
             {
-                return Err(Unsupported);
+                return Err(Unsupported::new(
+                    "a mapping key longer than 128 characters (libyaml's `? key` form)",
+                ));
             }
             // An empty plain key is not allowed in the simple key form.
             if value.is_empty() {
@@ -265,8 +277,7 @@ impl Writer {
 
     fn start_collection(&mut self, kind: Kind) -> Result {
         if self.before_node() {
-            // A mapping or sequence as a key.
-            return Err(Unsupported);
+            return Err(Unsupported::new("a mapping or sequence as a mapping key"));
         }
         let in_mapping = matches!(self.frames.last(), Some(f) if f.kind == Kind::Mapping);
         self.frames.push(Frame {
@@ -279,10 +290,12 @@ impl Writer {
     }
 
     fn end_collection(&mut self) -> Result {
-        let frame = self.frames.pop().ok_or(Unsupported)?;
+        let frame = self
+            .frames
+            .pop()
+            .ok_or_else(|| Unsupported::new("the end of a collection that was not started"))?;
         if frame.kind == Kind::Mapping && !frame.expect_key {
-            // A key without a value.
-            return Err(Unsupported);
+            return Err(Unsupported::new("a mapping key without a value"));
         }
         if frame.started {
             self.pop_indent();
@@ -316,7 +329,8 @@ impl Writer {
             at -= 1;
             digits[at] = b'-';
         }
-        let text = std::str::from_utf8(&digits[at..]).map_err(|_| Unsupported)?;
+        let text = std::str::from_utf8(&digits[at..])
+            .map_err(|_| Unsupported::new("an integer it failed to format"))?;
         self.scalar(text, Style::Plain)
     }
 }
@@ -635,14 +649,15 @@ impl ser::Serializer for &mut Writer {
         self.scalar(&v.to_string(), Style::Plain)
     }
     fn serialize_f32(self, _v: f32) -> Result {
-        Err(Unsupported)
+        // serde_yaml_ng writes the shortest f32 digits; the bundle has none.
+        Err(Unsupported::new("an f32"))
     }
     fn serialize_f64(self, v: f64) -> Result {
         // serde_yaml_ng prints floats with ryu; Rust's `{:?}` gives the same
         // shortest digits in the range where neither uses an exponent.
         // Outside it, no exponent at all: YAML 1.1 reads `1e-5` as a string.
         if !v.is_finite() {
-            return Err(Unsupported);
+            return Err(Unsupported::new("a float that is not finite"));
         }
         let a = v.abs();
         if v == 0.0 || (1e-4..1e16).contains(&a) {
@@ -654,14 +669,14 @@ impl ser::Serializer for &mut Writer {
         }
         self.scalar(&text, Style::Plain)
     }
-    fn serialize_char(self, _v: char) -> Result {
-        Err(Unsupported)
+    fn serialize_char(self, v: char) -> Result {
+        self.string(v.encode_utf8(&mut [0; 4]))
     }
     fn serialize_str(self, v: &str) -> Result {
         self.string(v)
     }
     fn serialize_bytes(self, _v: &[u8]) -> Result {
-        Err(Unsupported)
+        Err(Unsupported::new("bytes"))
     }
     fn serialize_none(self) -> Result {
         self.scalar("null", Style::Plain)
@@ -689,7 +704,7 @@ impl ser::Serializer for &mut Writer {
         _: &T,
     ) -> Result {
         // serde_yaml_ng writes a tag (`!Variant`).
-        Err(Unsupported)
+        Err(Unsupported::new("an enum variant with data (a YAML tag)"))
     }
     fn serialize_seq(self, _len: Option<usize>) -> Result<Self> {
         self.start_collection(Kind::Sequence)?;
@@ -708,7 +723,7 @@ impl ser::Serializer for &mut Writer {
         _: &'static str,
         _: usize,
     ) -> Result<Self::SerializeTupleVariant> {
-        Err(Unsupported)
+        Err(Unsupported::new("an enum variant with data (a YAML tag)"))
     }
     fn serialize_map(self, _len: Option<usize>) -> Result<Self> {
         self.start_collection(Kind::Mapping)?;
@@ -725,15 +740,12 @@ impl ser::Serializer for &mut Writer {
         _: &'static str,
         _: usize,
     ) -> Result<Self::SerializeStructVariant> {
-        Err(Unsupported)
+        Err(Unsupported::new("an enum variant with data (a YAML tag)"))
     }
     fn collect_str<T: ?Sized + Display>(self, value: &T) -> Result {
-        let s = value.to_string();
-        // serde_yaml_ng reads `!name` here as a tag.
-        if s.starts_with('!') {
-            return Err(Unsupported);
-        }
-        self.string(&s)
+        // serde_yaml_ng would read a leading `!` here as a tag; it is text
+        // like any other (single-quoted: `!` is an indicator).
+        self.string(&value.to_string())
     }
 }
 
@@ -825,7 +837,7 @@ mod tests {
     fn same(value: &Value) -> bool {
         let expected = serde_yaml_ng::to_string(value).expect("serde_yaml_ng writes it");
         match to_string(value) {
-            Some(fast) => {
+            Ok(fast) => {
                 let back: Value =
                     serde_yaml_ng::from_str(&fast).unwrap_or_else(|e| panic!("{e}: {fast}"));
                 assert_eq!(&back, value, "for {value}:\n{fast}");
@@ -843,7 +855,7 @@ mod tests {
                 }
                 true
             }
-            None => false,
+            Err(_) => false,
         }
     }
 
@@ -1095,7 +1107,13 @@ mod tests {
         enum E {
             Tagged(u32),
         }
-        assert!(to_string(&BTreeMap::from([("a", E::Tagged(1))])).is_none());
+        let tagged = to_string(&BTreeMap::from([("a", E::Tagged(1))]));
+        assert_eq!(
+            tagged.map_err(|e| e.to_string()),
+            Err("the YAML writer does not write an enum variant with data (a YAML tag)".to_owned())
+        );
+        assert!(to_string(&BTreeMap::from([("v", f64::NAN)])).is_err());
+        assert!(to_string(&BTreeMap::from([(vec![1], 1)])).is_err());
     }
 
     /// Line breaks, tabs, controls, non-ASCII and bidi characters: one

@@ -9,15 +9,23 @@ use std::process::Command;
 
 use pf_render::Target;
 
+/// Every Swarm bundle, written to a temporary folder.
+fn written_swarm_bundles() -> Vec<(String, tempfile::TempDir)> {
+    support::all_bundles()
+        .into_iter()
+        .filter(|(_, target, _)| *target == Target::Swarm)
+        .map(|(topology, _, bundle)| {
+            let dir = tempfile::tempdir().expect("tempdir");
+            support::write_bundle(&bundle, dir.path());
+            (topology, dir)
+        })
+        .collect()
+}
+
 #[test]
 fn docker_stack_config_accepts_every_stack() {
     let docker = support::tool("docker");
-    for (topology, target, bundle) in support::all_bundles() {
-        if target != Target::Swarm {
-            continue;
-        }
-        let dir = tempfile::tempdir().expect("tempdir");
-        support::write_bundle(&bundle, dir.path());
+    for (topology, dir) in written_swarm_bundles() {
         let (ok, stdout, stderr) = support::run(
             Command::new(&docker)
                 .args(["stack", "config", "-c", "docker-stack.yml"])
@@ -32,6 +40,80 @@ fn docker_stack_config_accepts_every_stack() {
     }
 }
 
+/// `setup-swarm.sh --deploy` deploys the stack file in steps, each limited
+/// to some services: every step file is a stack `docker stack config`
+/// accepts (from stdin, as the script deploys it), every service is in one
+/// step, and no step holds two members of a PostgreSQL, Redis or Sentinel
+/// group.
+#[test]
+fn every_deploy_step_is_a_valid_stack_with_one_member_of_each_group() {
+    let docker = support::tool("docker");
+    for (topology, dir) in written_swarm_bundles() {
+        let script = dir.path().join("scripts/setup-swarm.sh");
+        let mut seen: Vec<String> = Vec::new();
+        for step in 1.. {
+            let out = Command::new("bash")
+                .arg(&script)
+                .arg(format!("--print-step={step}"))
+                .output()
+                .expect("setup-swarm.sh");
+            if out.status.code() == Some(2) {
+                assert!(step > 1, "{topology}: no step 1");
+                break;
+            }
+            assert!(out.status.success(), "{topology}: step {step}");
+            let file = dir.path().join(format!("step-{step}.yml"));
+            std::fs::write(&file, &out.stdout).expect("write");
+            let (ok, stdout, stderr) = support::run(
+                Command::new(&docker)
+                    .args(["stack", "config", "-c", "-"])
+                    .stdin(std::fs::File::open(&file).expect("open"))
+                    .current_dir(dir.path()),
+            );
+            assert!(ok, "{topology} step {step}: {stderr}");
+            assert!(!stderr.contains("Ignoring"), "{topology}: {stderr}");
+            let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&stdout).expect("YAML");
+            let names: Vec<String> = doc["services"]
+                .as_mapping()
+                .expect("services")
+                .keys()
+                .map(|k| k.as_str().expect("name").to_owned())
+                .collect();
+            let members = |group: &dyn Fn(&str) -> bool| {
+                names
+                    .iter()
+                    .filter(|n| !n.ends_with("-exporter") && group(n))
+                    .count()
+            };
+            for (group, count) in [
+                ("PostgreSQL", members(&|n| n.starts_with("postgres-"))),
+                ("Sentinel", members(&|n| n.starts_with("redis-sentinel-"))),
+                (
+                    "Redis",
+                    members(&|n| n.starts_with("redis-") && !n.starts_with("redis-sentinel-")),
+                ),
+            ] {
+                assert!(
+                    count <= 1,
+                    "{topology} step {step}: two {group} members in {names:?}"
+                );
+            }
+            seen.extend(names);
+        }
+        seen.sort();
+        let whole = std::fs::read_to_string(dir.path().join("docker-stack.yml")).expect("stack");
+        let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&whole).expect("YAML");
+        let mut all: Vec<String> = doc["services"]
+            .as_mapping()
+            .expect("services")
+            .keys()
+            .map(|k| k.as_str().expect("name").to_owned())
+            .collect();
+        all.sort();
+        assert_eq!(seen, all, "{topology}: every service in exactly one step");
+    }
+}
+
 /// `docker stack config` accepts keys that `docker stack deploy` then
 /// ignores; only deploy prints "Ignoring ...". It prints those lines before
 /// it contacts the daemon, so a dead socket makes this safe: it can never
@@ -39,12 +121,7 @@ fn docker_stack_config_accepts_every_stack() {
 #[test]
 fn docker_stack_deploy_ignores_nothing() {
     let docker = support::tool("docker");
-    for (topology, target, bundle) in support::all_bundles() {
-        if target != Target::Swarm {
-            continue;
-        }
-        let dir = tempfile::tempdir().expect("tempdir");
-        support::write_bundle(&bundle, dir.path());
+    for (topology, dir) in written_swarm_bundles() {
         let (_, stdout, stderr) = support::run(
             Command::new(&docker)
                 .args([

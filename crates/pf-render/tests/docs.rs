@@ -148,8 +148,10 @@ fn readme_has_the_commands_budgets_secrets_and_labels() {
         let readme = &bundle.get(README).expect("README.md").contents;
         // The user's files go outside the bundle folder, which every render replaces.
         let user = format!("../{}-secrets", spec.name);
+        // ha-setup.sh --secrets makes the 0700 folder and gives each file
+        // the owner and mode its containers need.
         let prepare = [
-            format!("mkdir -m 700 -p {user}"),
+            "./scripts/ha-setup.sh --secrets".to_owned(),
             format!("cp .env.production.example {user}/.env.production"),
         ];
         let commands: Vec<String> = match target {
@@ -181,6 +183,45 @@ fn readme_has_the_commands_budgets_secrets_and_labels() {
                 .find(c.as_str())
                 .unwrap_or_else(|| panic!("{t} ({target}): `{c}` missing or out of order"));
             at += found + c.len();
+        }
+        if lb_has_tls(&spec) {
+            assert!(
+                readme.contains("./scripts/ssl-setup.sh import CERT KEY"),
+                "{t} ({target}): ssl-setup.sh"
+            );
+        }
+        if target == Target::Swarm {
+            assert!(
+                readme.contains("`./scripts/ha-setup.sh --swarm` runs `--init --label-nodes --create-secrets --deploy`"),
+                "{t}: the guide's ha-setup.sh --swarm"
+            );
+            if spec.load_balancer.publish_mode == pf_model::model::PublishMode::Host {
+                assert!(
+                    readme.contains(&format!(
+                        "`node.labels.{}.edge == true` on {} edge node(s)",
+                        spec.name,
+                        spec.load_balancer.edge_node_count()
+                    )),
+                    "{t}: edge nodes"
+                );
+            }
+        }
+        assert!(
+            readme.contains(&format!(
+                "`proxy_connect_timeout {}`",
+                spec.load_balancer.connect_timeout.nginx()
+            )),
+            "{t} ({target}): connect timeout"
+        );
+        for app in &spec.services {
+            let has = !app.secrets.is_empty() || !app.connects_to.is_empty();
+            let line = format!("**{}** (`secrets-as = \"env\"`", app.name);
+            assert_eq!(
+                readme.contains(&line),
+                has && app.secrets_as == pf_model::model::SecretsAs::Env,
+                "{t} ({target}): how {} gets its secrets",
+                app.name
+            );
         }
         let s = &spec.redis.sentinel;
         let budget = (s.down_after.as_millis() + s.failover_timeout.as_millis()).div_ceil(1000);
@@ -322,4 +363,8 @@ fn the_checks_catch_a_leaked_secret_and_a_missing_instance() {
         check_diagram(&unbalanced, &names).is_err(),
         "an unbalanced subgraph was not caught"
     );
+}
+
+fn lb_has_tls(spec: &pf_model::TopologyFile) -> bool {
+    spec.load_balancer.tls.is_some()
 }

@@ -108,6 +108,10 @@ fn temp_dir() -> tempfile::TempDir {
 ///    /var/cache/nginx exists).
 /// 5. With a `stream {}` block: `load_module <stream module>;` first
 ///    (Debian builds stream as a module; the official image has it built in).
+/// 6. With monitoring: `load_module modules/ngx_http_js_module.so;` -> the
+///    module's path under .tools, and `js_import ... from
+///    /etc/nginx/metrics.js;` -> the bundle's `nginx/metrics.js`, written
+///    into `dir`.
 ///
 /// [`nginx_t`] and the traffic tests also move `listen` ports to loopback
 /// ([`support::listen_on_loopback`]).
@@ -126,6 +130,25 @@ fn test_copy(conf: &str, dir: &Path, cert: &Path, key: &Path) -> String {
             Some((
                 "cert",
                 format!("{indent}ssl_certificate {};", cert.display()),
+            ))
+        } else if t == "load_module modules/ngx_http_js_module.so;" {
+            let module = support::root()
+                .join(".tools/nginx-root/usr/lib/nginx/modules/ngx_http_js_module.so");
+            assert!(
+                module.is_file(),
+                "{} is missing: run scripts/install-test-tools.sh",
+                module.display()
+            );
+            Some(("js-module", format!("load_module {};", module.display())))
+        } else if let Some(name) = t
+            .strip_prefix("js_import ")
+            .and_then(|rest| rest.strip_suffix(" from /etc/nginx/metrics.js;"))
+        {
+            let script = dir.join("metrics.js");
+            std::fs::write(&script, metrics_js()).expect("write metrics.js");
+            Some((
+                "js-import",
+                format!("{indent}js_import {name} from {};", script.display()),
             ))
         } else if t.starts_with("ssl_certificate_key /run/secrets/") {
             Some((
@@ -150,9 +173,12 @@ fn test_copy(conf: &str, dir: &Path, cert: &Path, key: &Path) -> String {
         }
     }
     let tls = usize::from(conf.contains(" ssl default_server;"));
+    let js = usize::from(conf.contains("load_module modules/ngx_http_js_module.so;"));
     let expected = [
         ("cert", tls),
         ("http", 1),
+        ("js-import", js),
+        ("js-module", js),
         ("key", tls),
         ("pid", 1),
         ("user", 1),
@@ -176,6 +202,30 @@ fn test_copy(conf: &str, dir: &Path, cert: &Path, key: &Path) -> String {
         text = format!("load_module {};\n{text}", module.display());
     }
     text
+}
+
+/// The bundle's `nginx/metrics.js` (the same in every bundle).
+fn metrics_js() -> &'static str {
+    static JS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    JS.get_or_init(|| {
+        support::render("topologies/prod.toml", Target::Swarm)
+            .get("nginx/metrics.js")
+            .expect("prod has monitoring")
+            .contents
+            .clone()
+    })
+}
+
+/// prod's config for `target`, as [`test_copy`] runs it in `dir`, with a
+/// fresh self-signed pair there.
+fn prod_copy(dir: &Path, target: Target) -> String {
+    let (cert, key) = self_signed(dir);
+    test_copy(
+        conf(&support::render("topologies/prod.toml", target)),
+        dir,
+        &cert,
+        &key,
+    )
 }
 
 /// `nginx -t` on `text` (listening on loopback) written into `dir`:
@@ -238,13 +288,7 @@ fn every_rendered_config_passes_nginx_t() {
 #[test]
 fn nginx_t_rejects_broken_configs() {
     let tmp = temp_dir();
-    let (cert, key) = self_signed(tmp.path());
-    let good = test_copy(
-        conf(&support::render("topologies/prod.toml", Target::Swarm)),
-        tmp.path(),
-        &cert,
-        &key,
-    );
+    let good = prod_copy(tmp.path(), Target::Swarm);
     assert!(
         nginx_t(tmp.path(), &good).0,
         "the unbroken config must pass first"
@@ -372,8 +416,11 @@ fn prod_variants_take_the_other_branches() {
     let site = &text[text
         .find("listen 80 default_server;")
         .expect("site on port 80")..];
+    // `/api` exactly and everything under `/api/`, never `/apifoo`.
     assert!(
-        site.contains("location /api {\n            proxy_pass http://backend;"),
+        site.contains("location = /api {\n            proxy_pass http://backend;")
+            && site.contains("location /api/ {\n            proxy_pass http://backend;")
+            && !site.contains("location /api {"),
         "{text}"
     );
 
@@ -673,13 +720,7 @@ fn get_many(https: u16, path: &str, n: usize) -> Vec<String> {
 #[test]
 fn prod_compose_serves_real_traffic() {
     let tmp = temp_dir();
-    let (cert, key) = self_signed(tmp.path());
-    let rendered = test_copy(
-        conf(&support::render("topologies/prod.toml", Target::Compose)),
-        tmp.path(),
-        &cert,
-        &key,
-    );
+    let rendered = prod_copy(tmp.path(), Target::Compose);
     let (text, ports) = support::listen_on_loopback(&rendered);
     let (text, mut backends) = servers_on_loopback(&text);
     assert_eq!(
@@ -864,5 +905,142 @@ fn read_endpoint_balances_and_fails_over_replicas() {
     assert!(
         names.iter().all(|n| n == "postgres-3" || n == "postgres-4"),
         "{names:?}"
+    );
+}
+
+/// The port of a dead task on an overlay network: nothing answers a SYN,
+/// not even with a reset. A never-accepting listener with backlog 0 whose
+/// one queue slot is taken drops every further SYN (Linux
+/// `tcp_conn_request`), so a connect hangs until the client's timeout.
+struct Silent {
+    _listener: TcpListener,
+    _queued: TcpStream,
+}
+
+impl Silent {
+    fn on(port: u16) -> Self {
+        use rustix::net::{
+            AddressFamily, SocketFlags, SocketType, bind, listen, socket_with, sockopt,
+        };
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        // Close-on-exec: curl and nginx must not inherit the listener.
+        let fd = socket_with(
+            AddressFamily::INET,
+            SocketType::STREAM,
+            SocketFlags::CLOEXEC,
+            None,
+        )
+        .expect("socket");
+        sockopt::set_socket_reuseaddr(&fd, true).expect("SO_REUSEADDR");
+        bind(&fd, &addr).expect("bind the dead port");
+        listen(&fd, 0).expect("listen");
+        let listener = TcpListener::from(fd);
+        let queued = TcpStream::connect(addr).expect("fill the queue");
+        let probe = TcpStream::connect_timeout(&addr, Duration::from_millis(300));
+        assert!(
+            matches!(&probe, Err(e) if e.kind() == std::io::ErrorKind::TimedOut),
+            "the dead port answered: {probe:?}"
+        );
+        Self {
+            _listener: listener,
+            _queued: queued,
+        }
+    }
+}
+
+/// "<body> <status> <seconds>" per request, each on its own connection.
+fn timed_gets(https: u16, path: &str, n: usize) -> Vec<(String, f64)> {
+    (0..n)
+        .map(|i| {
+            let out = curl(&[
+                "-H",
+                "Host: promptforge.example.com",
+                "-w",
+                " %{http_code} %{time_total}",
+                &format!("https://127.0.0.1:{https}{path}?n={i}"),
+            ]);
+            let (answer, secs) = out.rsplit_once(' ').expect("time");
+            (answer.to_owned(), secs.parse().expect("seconds"))
+        })
+        .collect()
+}
+
+#[test]
+fn routes_match_whole_segments_and_a_dead_task_costs_one_connect_timeout() {
+    let tmp = temp_dir();
+    let rendered = prod_copy(tmp.path(), Target::Compose);
+    // One worker per CPU of prod's 1-CPU limit, not one per host CPU.
+    assert!(rendered.contains("\nworker_processes 1;\n"), "{rendered}");
+    assert!(
+        conf(&support::render(
+            "examples/large-multi-host.toml",
+            Target::Swarm
+        ))
+        .contains("\nworker_processes 2;\n"),
+        "the large example's nginx has a 2-CPU limit"
+    );
+    let (text, ports) = support::listen_on_loopback(&rendered);
+    let (text, mut backends) = servers_on_loopback(&text);
+    let https = ports[&443];
+    let nginx = Nginx::start(tmp.path(), &text, ports[&8080]);
+
+    // `/api` routes `/api` and `/api/...`; `/apifoo` is not under it and
+    // goes to the frontend at `/`.
+    for (path, to) in [
+        ("/api", "backend"),
+        ("/api/", "backend"),
+        ("/api/users", "backend"),
+        ("/apifoo", "frontend"),
+        ("/apifoo/x", "frontend"),
+        ("/ap", "frontend"),
+    ] {
+        for answer in get_many(https, path, 3) {
+            assert!(
+                answer.starts_with(to) && answer.ends_with(" 200"),
+                "{path} went to `{answer}`, not {to}"
+            );
+        }
+    }
+
+    // backend1 dies as a task does on an overlay: no reset. Each request
+    // nginx sends there waits proxy_connect_timeout (500ms), then goes to
+    // the next server: every client request succeeds within the guide's 1 s.
+    let dead = backends["backend1"].port;
+    backends.get_mut("backend1").expect("backend1").kill();
+    let _silent = Silent::on(dead);
+    let answers = timed_gets(https, "/api/users", 12);
+    let worst = answers.iter().map(|(_, s)| *s).fold(0.0, f64::max);
+    assert!(
+        answers
+            .iter()
+            .all(|(a, _)| a.ends_with(" 200") && !a.starts_with("backend1")),
+        "{answers:?}"
+    );
+    assert!(worst < 1.0, "slowest request {worst:.3} s: {answers:?}");
+    assert!(
+        worst >= 0.45,
+        "no request waited for the dead backend ({worst:.3} s): the test's dead port answered"
+    );
+    let log = nginx.access_log();
+    assert!(
+        log.lines()
+            .any(|l| l.contains(&format!("upstream=127.0.0.1:{dead}, ")) && l.contains(" 200 ")),
+        "no retry past the dead 127.0.0.1:{dead} in:\n{log}"
+    );
+    drop(nginx);
+
+    // nginx's former 5s: the same death costs a client 5 s.
+    let slow_dir = tmp.path().join("slow");
+    std::fs::create_dir(&slow_dir).expect("mkdir");
+    let slow = text.replace("proxy_connect_timeout 500ms;", "proxy_connect_timeout 5s;");
+    assert_ne!(slow, text);
+    let _nginx = Nginx::start(&slow_dir, &slow, ports[&8080]);
+    let worst = timed_gets(https, "/api/users", 6)
+        .iter()
+        .map(|(_, s)| *s)
+        .fold(0.0, f64::max);
+    assert!(
+        worst >= 4.5,
+        "with a 5s connect timeout the slowest took {worst:.3} s"
     );
 }

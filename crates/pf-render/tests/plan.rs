@@ -107,10 +107,7 @@ fn local_files_state_the_plan() {
         for remap in [false, true] {
             let plan = pf_render::plan(
                 &t,
-                Target::Local(LocalOptions {
-                    run_dir: "/tmp/pf-plan-test".into(),
-                    remap_privileged_ports: remap,
-                }),
+                Target::Local(LocalOptions::new("/tmp/pf-plan-test", remap)),
             );
             let bundle = pf_render::emit(&plan).expect("emits");
             for (path, needle) in needles(&plan) {
@@ -234,4 +231,45 @@ fn a_drifted_address_is_caught() {
             "bind 127.0.3.9\n".to_owned()
         )]
     );
+}
+
+/// A deploy in steps starts the member `postgres.primary` names first, so the
+/// standbys of a new cluster find a primary to clone instead of waiting for
+/// one a later step would start; the other members follow one per step.
+#[test]
+fn the_primary_is_deployed_in_the_first_step() {
+    let t = topology("examples/large-multi-host.toml");
+    for primary in [1, 3] {
+        let moved = t
+            .edited(|s| s.postgres.primary = primary)
+            .topology
+            .expect("valid");
+        let plan = pf_render::plan(&moved, Target::Swarm);
+        let steps: Vec<(String, u32)> = plan
+            .postgres
+            .members()
+            .map(|m| {
+                let d = m.instance.deployment.as_ref().expect("deployment");
+                (m.instance.name.clone(), d.update_step)
+            })
+            .collect();
+        let want: Vec<(String, u32)> = match primary {
+            1 => vec![
+                ("postgres-1", 1),
+                ("postgres-2", 2),
+                ("postgres-3", 3),
+                ("postgres-4", 4),
+            ],
+            _ => vec![
+                ("postgres-1", 2),
+                ("postgres-2", 3),
+                ("postgres-3", 1),
+                ("postgres-4", 4),
+            ],
+        }
+        .into_iter()
+        .map(|(n, s)| (n.to_owned(), s))
+        .collect();
+        assert_eq!(steps, want, "postgres.primary = {primary}");
+    }
 }

@@ -404,6 +404,19 @@ fn to_toml(c: &Choices) -> String {
             secrets.insert("app_signing_key");
             let _ = writeln!(t, "secrets = [\"app_signing_key\"]");
         }
+        if s.secret || !connects.is_empty() {
+            // Both ways of passing secrets: the shim (which runs the
+            // image's command) and the `*_FILE` variables alone.
+            if i % 2 == 0 {
+                let _ = writeln!(
+                    t,
+                    "command = [\"/usr/local/bin/{name}\", \"--port\", \"{}\"]",
+                    3000 + i
+                );
+            } else {
+                let _ = writeln!(t, "secrets-as = \"file\"");
+            }
+        }
         if s.env {
             let _ = writeln!(
                 t,
@@ -549,11 +562,8 @@ fn check_in_process(text: &str) -> Result<Case, TestCaseError> {
             .filter_map(|a| pf_lint::Input::new(a.path.clone(), a.contents.clone()))
             .collect();
         let report = pf_lint::lint(&inputs, &pf_lint::Options::default());
-        let errors: Vec<&pf_lint::Finding> = report
-            .findings
-            .iter()
-            .filter(|f| f.rule.severity() == pf_model::Severity::Error)
-            .collect();
+        let errors: Vec<&pf_lint::Diagnostic> =
+            report.findings.iter().filter(|f| f.is_error()).collect();
         prop_assert!(
             errors.is_empty(),
             "{}: a valid topology renders a bundle the lint catalog rejects:\n{}\n{text}",
@@ -715,7 +725,8 @@ fn self_signed(dir: &Path) -> (PathBuf, PathBuf) {
 }
 
 /// The rendered file with what exists only inside the container redirected
-/// into `dir`: user, pid file, TLS files, temp paths, the stream module.
+/// into `dir`: user, pid file, TLS files, temp paths, the stream module,
+/// the njs module and the metrics handler (its source, without the header).
 fn test_copy(conf: &str, dir: &Path, cert: &Path, key: &Path) -> String {
     let d = dir.display();
     let mut out = Vec::new();
@@ -730,6 +741,21 @@ fn test_copy(conf: &str, dir: &Path, cert: &Path, key: &Path) -> String {
             out.push(format!("{indent}ssl_certificate {};", cert.display()));
         } else if t.starts_with("ssl_certificate_key /run/secrets/") {
             out.push(format!("{indent}ssl_certificate_key {};", key.display()));
+        } else if t == "load_module modules/ngx_http_js_module.so;" {
+            let module = support::root()
+                .join(".tools/nginx-root/usr/lib/nginx/modules/ngx_http_js_module.so");
+            out.push(format!("load_module {};", module.display()));
+        } else if let Some(name) = t
+            .strip_prefix("js_import ")
+            .and_then(|rest| rest.strip_suffix(" from /etc/nginx/metrics.js;"))
+        {
+            let script = dir.join("metrics.js");
+            std::fs::write(&script, include_str!("../src/emit/monitoring/metrics.js"))
+                .expect("write metrics.js");
+            out.push(format!(
+                "{indent}js_import {name} from {};",
+                script.display()
+            ));
         } else {
             out.push(line.to_owned());
         }

@@ -274,9 +274,19 @@ impl Node {
         }
     }
 
+    /// `redis-cli -e` with the node's own password (Sentinels require one
+    /// too: the password of their secret file).
     fn cli(&self, args: &[&str]) -> (bool, String) {
-        let auth = (self.kind == Kind::Data).then_some(PASSWORD);
-        cli(self.port, auth, args)
+        let password = fs::read_to_string(&self.secret).expect("the node's secret");
+        cli(self.port, Some(password.trim_end_matches('\n')), args)
+    }
+
+    /// Rewrites the node's template, as a new render would.
+    fn edit_template(&self, from: &str, to: &str) {
+        let path = self.root.join("template.conf");
+        let old = fs::read_to_string(&path).expect("template");
+        assert!(old.contains(from), "{}: no `{from}` in\n{old}", self.name);
+        fs::write(&path, old.replace(from, to)).expect("write template");
     }
 
     /// Waits until the node answers PING (with the password on data nodes).
@@ -298,12 +308,31 @@ impl Node {
     }
 
     fn info(&self, section: &str) -> BTreeMap<String, String> {
+        self.try_info(section)
+            .unwrap_or_else(|out| panic!("{}: INFO {section}: {out}", self.name))
+    }
+
+    /// INFO, or the error of a node that cannot answer yet (LOADING while
+    /// it reads its AOF after a restart).
+    fn try_info(&self, section: &str) -> Result<BTreeMap<String, String>, String> {
         let (ok, out) = self.cli(&["info", section]);
-        assert!(ok, "{}: INFO {section}: {out}", self.name);
-        out.lines()
+        if !ok {
+            return Err(out);
+        }
+        Ok(out
+            .lines()
             .filter_map(|l| l.split_once(':'))
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect()
+            .collect())
+    }
+
+    /// True once INFO replication says: a replica of the node on `port`.
+    fn replicates(&self, port: u16) -> bool {
+        self.try_info("replication").is_ok_and(|r| {
+            r["role"] == "slave"
+                && r["master_port"] == port.to_string()
+                && r["master_link_status"] == "up"
+        })
     }
 
     fn config_get(&self, key: &str) -> String {
@@ -484,14 +513,22 @@ fn every_template_starts_through_its_entrypoint_with_the_topology_values() {
         // What the files say, checked as text first.
         let sentinels = sentinel_files(b);
         let mut ids: Vec<&str> = Vec::new();
+        // Swarm: service names, which keep resolving while a task is down;
+        // Compose and local: fixed addresses, nothing is ever looked up.
+        let hostnames = if target == Target::Swarm { "yes" } else { "no" };
         for conf in &sentinels {
-            for key in [
-                "sentinel resolve-hostnames",
-                "sentinel announce-hostnames",
-                "sentinel deny-scripts-reconfig",
-            ] {
-                assert_eq!(directive(conf, key), Some(vec!["yes"]), "{label}: {key}");
+            for key in ["sentinel resolve-hostnames", "sentinel announce-hostnames"] {
+                assert_eq!(
+                    directive(conf, key),
+                    Some(vec![hostnames]),
+                    "{label}: {key}"
+                );
             }
+            assert_eq!(
+                directive(conf, "sentinel deny-scripts-reconfig"),
+                Some(vec!["yes"]),
+                "{label}"
+            );
             assert!(directive(conf, "sentinel announce-ip").is_some(), "{label}");
             let id = directive(conf, "sentinel myid").expect("myid")[0];
             assert!(
@@ -510,11 +547,29 @@ fn every_template_starts_through_its_entrypoint_with_the_topology_values() {
             Some(vec![host.as_str(), &port.to_string()]),
             "{label}: replicas follow the master Sentinels monitor"
         );
+        if hostnames == "no" {
+            for conf in &sentinels {
+                let announced = directive(conf, "sentinel announce-ip").expect("announce-ip")[0];
+                assert!(
+                    announced.parse::<std::net::IpAddr>().is_ok(),
+                    "{label}: Sentinel announces `{announced}`, not an address"
+                );
+            }
+            assert!(
+                host.parse::<std::net::IpAddr>().is_ok(),
+                "{label}: Sentinels monitor `{host}`, not an address"
+            );
+        }
         if topology == "topologies/prod.toml" {
             // The guide's numbers.
+            let master = if target == Target::Swarm {
+                "redis-master"
+            } else {
+                "172.26.64.1"
+            };
             assert_eq!(
                 (name.as_str(), host.as_str(), port),
-                ("mymaster", "redis-master", 6379)
+                ("mymaster", master, 6379)
             );
             for conf in &sentinels {
                 assert_eq!(monitor(conf).3, "2", "{label}: quorum");
@@ -561,8 +616,15 @@ fn every_template_starts_through_its_entrypoint_with_the_topology_values() {
                 let want = directive(template, key).expect(key)[0];
                 assert_eq!(node.config_get(key), want, "{who}: {key}");
             }
-            let maxmemory = directive(template, "maxmemory").map_or(0, |m| redis_bytes(m[0]));
+            // maxmemory is always set, under the memory limit.
+            let maxmemory = redis_bytes(directive(template, "maxmemory").expect("maxmemory")[0]);
+            assert!(maxmemory > 0, "{who}");
             assert_eq!(node.config_get("maxmemory"), maxmemory.to_string(), "{who}");
+            assert_eq!(
+                node.config_get("maxmemory-policy"),
+                directive(template, "maxmemory-policy").expect("policy")[0],
+                "{who}"
+            );
             assert_eq!(node.config_get("replica-priority"), "100", "{who}");
             assert_eq!(node.config_get("protected-mode"), "yes", "{who}");
             assert_eq!(node.config_get("replica-announce-ip"), "127.0.0.1", "{who}");
@@ -585,6 +647,14 @@ fn every_template_starts_through_its_entrypoint_with_the_topology_values() {
 
         for (node, (conf, id)) in cluster.sentinels.iter().zip(sentinels.iter().zip(&ids)) {
             let who = format!("{label} {}", node.name);
+            // Sentinels require the password too.
+            let (ok, out) = cli(node.port, None, &["ping"]);
+            assert!(
+                !ok && out.contains("NOAUTH"),
+                "{who}: ping without password: {out}"
+            );
+            let (ok, out) = cli(node.port, Some(WRONG_PASSWORD), &["sentinel", "masters"]);
+            assert!(!ok, "{who}: a wrong password: {out}");
             let (ok, out) = node.cli(&["sentinel", "myid"]);
             assert!(ok && out == *id, "{who}: running myid {out}, template {id}");
             let view = node.sentinel_master(&name);
@@ -600,7 +670,10 @@ fn every_template_starts_through_its_entrypoint_with_the_topology_values() {
             let (ok, out) = node.cli(&["sentinel", "config", "get", "*"]);
             assert!(ok, "{who}: {out}");
             let settings: Vec<&str> = out.split('\n').collect();
-            for pair in [["resolve-hostnames", "yes"], ["announce-hostnames", "yes"]] {
+            for pair in [
+                ["resolve-hostnames", hostnames],
+                ["announce-hostnames", hostnames],
+            ] {
                 assert!(settings.windows(2).any(|w| w == pair), "{who}: {out}");
             }
             // Sentinel runs from the writable copy, not from the template.
@@ -698,13 +771,7 @@ fn prod_fails_over_within_its_budget_and_the_old_master_rejoins() {
     wait_for(
         Duration::from_secs(40),
         "the old master replicates the new one",
-        || {
-            let r = c.master.info("replication");
-            (r["role"] == "slave"
-                && r["master_port"] == c.replica.port.to_string()
-                && r["master_link_status"] == "up")
-                .then_some(())
-        },
+        || c.master.replicates(c.replica.port).then_some(()),
     );
     report(&format!(
         "redis rejoin: old master is a replica {:?} after its restart",
@@ -773,6 +840,96 @@ fn prod_fails_over_within_its_budget_and_the_old_master_rejoins() {
     }
 }
 
+/// After a failover, a new render changes a setting of a Sentinel and of the
+/// old master: restarted through their entrypoints, both run with the new
+/// setting and keep what the failover changed (the new master, the
+/// Sentinel's myid, epochs and the peers it learned).
+#[test]
+fn a_restart_applies_a_changed_template_and_keeps_the_failover_state() {
+    let ws = Workspace::new(support::render("topologies/prod.toml", Target::Swarm));
+    let mut c = ws.cluster(&ws.secret());
+    let name = c.name.clone();
+    c.start_data_nodes();
+    c.start_sentinels();
+    let others = c.sentinels.len() - 1;
+    wait_for(Duration::from_secs(20), "a healthy master", || {
+        c.sentinels
+            .iter()
+            .all(|s| healthy_view(&s.sentinel_master(&name), others))
+            .then_some(())
+    });
+    let (ok, out) = c.sentinels[0].cli(&["sentinel", "failover", &name]);
+    assert!(ok && out == "OK", "{out}");
+    let new_master = addr(&c.replica);
+    wait_for(
+        Duration::from_secs(20),
+        "every Sentinel names the replica",
+        || {
+            c.sentinels
+                .iter()
+                .all(|s| s.master_addr(&name) == new_master)
+                .then_some(())
+        },
+    );
+    wait_for(
+        Duration::from_secs(30),
+        "the old master follows the new one",
+        || c.master.replicates(c.replica.port).then_some(()),
+    );
+    let s = &c.sentinels[0];
+    let (_, id_before) = s.cli(&["sentinel", "myid"]);
+    let epoch_before = s.sentinel_master(&name)["config-epoch"].clone();
+    assert_ne!(epoch_before, "0", "the failover raised the epoch");
+
+    // The new render: another down-after for the Sentinel, another
+    // maxmemory for the old master.
+    let s = &mut c.sentinels[0];
+    s.edit_template(
+        &format!("down-after-milliseconds {name} 5000"),
+        &format!("down-after-milliseconds {name} 7000"),
+    );
+    s.kill();
+    s.start();
+    s.wait_ready();
+    c.master.edit_template("maxmemory 256mb", "maxmemory 128mb");
+    c.master.kill();
+    c.master.start();
+    c.master.wait_ready();
+
+    let s = &c.sentinels[0];
+    assert_eq!(s.cli(&["sentinel", "myid"]).1, id_before, "myid kept");
+    assert_eq!(s.master_addr(&name), new_master, "the new master kept");
+    let view = s.sentinel_master(&name);
+    assert_eq!(
+        view["down-after-milliseconds"], "7000",
+        "the new setting applies"
+    );
+    assert_eq!(view["config-epoch"], epoch_before, "the epoch kept");
+    let sconf = fs::read_to_string(s.conf()).expect("sentinel.conf");
+    assert_eq!(
+        count_directive(&sconf, &format!("sentinel known-sentinel {name}")),
+        others,
+        "the Sentinels it learned are kept:\n{sconf}"
+    );
+    assert_eq!(
+        count_directive(&sconf, &format!("sentinel known-replica {name}")),
+        1,
+        "the replica it learned is kept:\n{sconf}"
+    );
+    wait_for(
+        Duration::from_secs(15),
+        "the restarted Sentinel sees the new master healthy",
+        || healthy_view(&s.sentinel_master(&name), others).then_some(()),
+    );
+
+    assert_eq!(c.master.config_get("maxmemory"), (128u64 << 20).to_string());
+    wait_for(
+        Duration::from_secs(20),
+        "the old master is still a replica",
+        || c.master.replicates(c.replica.port).then_some(()),
+    );
+}
+
 #[test]
 fn sentinels_with_a_wrong_password_never_see_a_healthy_master() {
     let ws = Workspace::new(support::render("topologies/prod.toml", Target::Swarm));
@@ -822,12 +979,23 @@ fn stub_docker_entrypoint(dir: &Path) -> PathBuf {
 
 /// Runs an entrypoint with the stub first on PATH; (success, output).
 fn run_stubbed(script: &Path, bin: &Path, env: &[(&str, &Path)], out: &Path) -> (bool, String) {
+    run_stubbed_as(script, bin, env, out, "redis-replica")
+}
+
+/// The same, with `announce` as REDIS_ANNOUNCE_HOST.
+fn run_stubbed_as(
+    script: &Path,
+    bin: &Path,
+    env: &[(&str, &Path)],
+    out: &Path,
+    announce: &str,
+) -> (bool, String) {
     let _ = fs::remove_file(out);
     let mut cmd = Command::new(script);
     cmd.env_clear()
         .env("PATH", format!("{}:{}", bin.display(), base_path()))
         .env("STUB_OUT", out)
-        .env("REDIS_ANNOUNCE_HOST", "redis-replica");
+        .env("REDIS_ANNOUNCE_HOST", announce);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -835,15 +1003,31 @@ fn run_stubbed(script: &Path, bin: &Path, env: &[(&str, &Path)], out: &Path) -> 
     (ok, format!("{o}{e}"))
 }
 
+/// The lines redis-entrypoint.sh writes, and the replication line, each
+/// once in a rebuilt copy.
+fn assert_owned_lines_once(conf: &str) {
+    for key in [
+        "requirepass",
+        "masterauth",
+        "replica-announce-ip",
+        "dir",
+        "replicaof",
+    ] {
+        assert_eq!(count_directive(conf, key), 1, "{key} in\n{conf}");
+    }
+}
+
 #[test]
-fn entrypoints_copy_once_own_their_lines_and_take_a_rotated_secret() {
+fn entrypoints_rebuild_from_the_template_keep_runtime_state_and_take_a_rotated_secret() {
     let ws = Workspace::new(support::render("topologies/prod.toml", Target::Swarm));
     let dir = ws.dir.path();
     let bin = stub_docker_entrypoint(dir);
     let out = dir.join("stub-out");
     let data = dir.join("data");
     let secret = dir.join("rotating-secret");
-    let template = ws.bundle_dir().join(REPLICA_CONF);
+    // A copy of the template, edited below as a new render would.
+    let template = dir.join("replica-template.conf");
+    fs::write(&template, text(&ws.bundle, REPLICA_CONF)).expect("template");
     let script = ws.bundle_dir().join(REDIS_ENTRYPOINT);
     let env: &[(&str, &Path)] = &[
         ("REDIS_TEMPLATE", &template),
@@ -857,6 +1041,7 @@ fn entrypoints_copy_once_own_their_lines_and_take_a_rotated_secret() {
     let (ok, log) = run_stubbed(&script, &bin, env, &out);
     assert!(ok, "{log}");
     assert!(!log.contains(PASSWORD), "printed the password: {log}");
+    assert!(log.contains("first start"), "{log}");
     let args = fs::read_to_string(&out).expect("the stub ran");
     assert_eq!(
         args,
@@ -875,9 +1060,7 @@ fn entrypoints_copy_once_own_their_lines_and_take_a_rotated_secret() {
         conf.contains(&format!("requirepass {}\n", quoted(PASSWORD))),
         "{conf}"
     );
-    for key in ["requirepass", "masterauth", "replica-announce-ip", "dir"] {
-        assert_eq!(count_directive(&conf, key), 1, "{key} in\n{conf}");
-    }
+    assert_owned_lines_once(&conf);
     assert!(
         conf.contains(&format!("masterauth {}\n", quoted(PASSWORD))),
         "{conf}"
@@ -887,33 +1070,70 @@ fn entrypoints_copy_once_own_their_lines_and_take_a_rotated_secret() {
         "{conf}"
     );
 
-    // What a failover and CONFIG REWRITE leave behind, then a rotated secret.
+    // What a failover and CONFIG REWRITE leave behind (the new master, the
+    // password's hash, a setting changed at runtime), a new render that
+    // changes a setting, and a rotated secret.
     let rewritten = format!(
-        "{conf}# Generated by CONFIG REWRITE\nreplicaof redis-replica 6379\nuser default on #0123 ~* &* +@all\n"
+        "{conf}# Generated by CONFIG REWRITE\nreplicaof redis-replica 6379\nuser default on #0123 ~* &* +@all\nmin-replicas-max-lag 99\n"
     )
     .replace("replicaof redis-master 6379\n", "");
     fs::write(&conf_path, rewritten).expect("simulate a rewrite");
+    let t = fs::read_to_string(&template).expect("template");
+    fs::write(
+        &template,
+        t.replace("min-replicas-max-lag 10", "min-replicas-max-lag 20"),
+    )
+    .expect("a new render");
     write_secret(&secret, "rotated");
     let (ok, log) = run_stubbed(&script, &bin, env, &out);
-    assert!(ok, "{log}");
+    assert!(ok && log.contains("keeping its replication state"), "{log}");
     let conf = fs::read_to_string(&conf_path).expect("conf");
-    assert!(
-        conf.contains("replicaof redis-replica 6379"),
-        "the copy is kept:\n{conf}"
+    assert_eq!(
+        directive(&conf, "replicaof"),
+        Some(vec!["redis-replica", "6379"]),
+        "the failover state is kept, the template's master is not:\n{conf}"
     );
-    assert!(
-        !conf.contains("redis-master 6379"),
-        "not copied again:\n{conf}"
+    assert_eq!(
+        directive(&conf, "min-replicas-max-lag"),
+        Some(vec!["20"]),
+        "the new render applies, the runtime change does not:\n{conf}"
     );
+    assert_eq!(count_directive(&conf, "min-replicas-max-lag"), 1, "{conf}");
     assert_eq!(count_directive(&conf, "user default"), 0, "{conf}");
     assert!(
         conf.contains("requirepass \"rotated\"\n") && conf.contains("masterauth \"rotated\"\n"),
         "{conf}"
     );
     assert!(!conf.contains(PASSWORD), "the old password is gone");
-    for key in ["requirepass", "masterauth", "replica-announce-ip", "dir"] {
-        assert_eq!(count_directive(&conf, key), 1, "{key} in\n{conf}");
-    }
+    assert_owned_lines_once(&conf);
+
+    // A promoted replica (REPLICAOF NO ONE + CONFIG REWRITE: no replicaof
+    // line) stays a master, although its template names a master.
+    let promoted: String = conf
+        .lines()
+        .filter(|l| !l.starts_with("replicaof"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    fs::write(&conf_path, promoted).expect("simulate a promotion");
+    let (ok, log) = run_stubbed(&script, &bin, env, &out);
+    assert!(ok, "{log}");
+    let conf = fs::read_to_string(&conf_path).expect("conf");
+    assert_eq!(count_directive(&conf, "replicaof"), 0, "{conf}");
+
+    // A copy from before the topology addressed nodes by IP (Compose now)
+    // names its master: the template's replication line replaces it.
+    let compose = support::render("topologies/prod.toml", Target::Compose);
+    fs::write(&template, text(&compose, REPLICA_CONF)).expect("the Compose template");
+    fs::write(&conf_path, "replicaof redis-replica 6379\n").expect("an old copy");
+    let (ok, log) = run_stubbed_as(&script, &bin, env, &out, "172.26.64.2");
+    assert!(ok, "{log}");
+    let conf = fs::read_to_string(&conf_path).expect("conf");
+    assert_eq!(
+        directive(&conf, "replicaof"),
+        Some(vec!["172.26.64.1", "6379"]),
+        "{conf}"
+    );
+    assert_owned_lines_once(&conf);
 
     // Bad secrets stop the entrypoint before anything runs.
     for (what, value) in [("empty", ""), ("multi-line", "a\nb")] {
@@ -928,10 +1148,14 @@ fn entrypoints_copy_once_own_their_lines_and_take_a_rotated_secret() {
         "{log}"
     );
 
-    // The Sentinel entrypoint: same contract, one auth-pass line even after
-    // Sentinel rewrote it unquoted.
+    // The Sentinel entrypoint: the settings are the template's, Sentinel's
+    // own state is the previous copy's, the password lines are its own.
     let sdata = dir.join("sentinel-data");
-    let stemplate = ws.bundle_dir().join(sentinel_path(2));
+    let stemplate = dir.join("sentinel-template.conf");
+    fs::write(&stemplate, text(&ws.bundle, &sentinel_path(2))).expect("template");
+    let template_id = directive(text(&ws.bundle, &sentinel_path(2)), "sentinel myid")
+        .expect("myid")[0]
+        .to_owned();
     let sscript = ws.bundle_dir().join(SENTINEL_ENTRYPOINT);
     let senv: &[(&str, &Path)] = &[
         ("SENTINEL_TEMPLATE", &stemplate),
@@ -951,28 +1175,119 @@ fn entrypoints_copy_once_own_their_lines_and_take_a_rotated_secret() {
         )
     );
     let sconf = fs::read_to_string(&sconf_path).expect("sentinel conf");
-    assert!(
-        sconf.contains(&format!(
-            "sentinel auth-pass mymaster {}\n",
-            quoted(PASSWORD)
-        )),
-        "{sconf}"
+    for line in [
+        format!("sentinel auth-pass mymaster {}\n", quoted(PASSWORD)),
+        format!("sentinel sentinel-pass {}\n", quoted(PASSWORD)),
+        format!("requirepass {}\n", quoted(PASSWORD)),
+        "sentinel monitor mymaster redis-master 6379 2\n".to_owned(),
+    ] {
+        assert!(
+            sconf.contains(&line),
+            "no `{}` in\n{sconf}",
+            line.trim_end()
+        );
+    }
+
+    // What Sentinel rewrites after a failover (its state, the password raw,
+    // the hash of requirepass), state of a master the topology no longer
+    // names, a new render (another quorum and down-after), a rotated secret.
+    let other_id = "0123456789abcdef0123456789abcdef01234567";
+    let state = format!(
+        "sentinel myid {other_id}\n\
+         sentinel monitor mymaster redis-replica 6379 2\n\
+         sentinel down-after-milliseconds mymaster 5000\n\
+         sentinel auth-pass mymaster {PASSWORD}\n\
+         requirepass {PASSWORD}\n\
+         user default on sanitize-payload #0123 ~* &* +@all\n\
+         sentinel config-epoch mymaster 3\n\
+         sentinel leader-epoch mymaster 3\n\
+         sentinel current-epoch 3\n\
+         sentinel known-replica mymaster redis-master 6379\n\
+         sentinel known-sentinel mymaster redis-sentinel-1 26379 {template_id}\n\
+         sentinel known-replica oldmaster old-replica 6379\n"
     );
-    fs::write(&sconf_path, format!("{sconf}sentinel auth-pass mymaster {PASSWORD}\nsentinel known-replica mymaster redis-replica 6379\n")).expect("simulate a rewrite");
+    fs::write(&sconf_path, state).expect("simulate a rewrite");
+    let t = fs::read_to_string(&stemplate).expect("template");
+    fs::write(
+        &stemplate,
+        t.replace("redis-master 6379 2", "redis-master 6379 3")
+            .replace(
+                "down-after-milliseconds mymaster 5000",
+                "down-after-milliseconds mymaster 7000",
+            ),
+    )
+    .expect("a new render");
     write_secret(&secret, "rotated");
     let (ok, log) = run_stubbed(&sscript, &bin, senv, &out);
-    assert!(ok, "{log}");
+    assert!(ok && log.contains("keeping its Sentinel state"), "{log}");
     let sconf = fs::read_to_string(&sconf_path).expect("sentinel conf");
-    assert_eq!(count_directive(&sconf, "sentinel auth-pass"), 1, "{sconf}");
+    for (key, want) in [
+        ("sentinel myid", vec![other_id]),
+        (
+            "sentinel monitor",
+            vec!["mymaster", "redis-replica", "6379", "3"],
+        ),
+        ("sentinel down-after-milliseconds mymaster", vec!["7000"]),
+        ("sentinel current-epoch", vec!["3"]),
+        ("sentinel config-epoch mymaster", vec!["3"]),
+        ("sentinel leader-epoch mymaster", vec!["3"]),
+        (
+            "sentinel known-replica mymaster",
+            vec!["redis-master", "6379"],
+        ),
+        (
+            "sentinel known-sentinel mymaster",
+            vec!["redis-sentinel-1", "26379", template_id.as_str()],
+        ),
+        ("sentinel auth-pass mymaster", vec!["\"rotated\""]),
+        ("sentinel sentinel-pass", vec!["\"rotated\""]),
+        ("requirepass", vec!["\"rotated\""]),
+    ] {
+        assert_eq!(directive(&sconf, key), Some(want), "{key} in\n{sconf}");
+        assert_eq!(count_directive(&sconf, key), 1, "{key} in\n{sconf}");
+    }
+    assert_eq!(count_directive(&sconf, "sentinel monitor"), 1, "{sconf}");
+    assert!(!sconf.contains("oldmaster"), "stale state kept:\n{sconf}");
+    assert_eq!(count_directive(&sconf, "user default"), 0, "{sconf}");
     assert!(
-        sconf.contains("sentinel auth-pass mymaster \"rotated\"\n"),
-        "{sconf}"
-    );
-    assert!(
-        sconf.contains("sentinel known-replica mymaster redis-replica 6379"),
-        "kept: {sconf}"
+        !sconf.contains(PASSWORD),
+        "the old password is kept:\n{sconf}"
     );
     assert_eq!(count_directive(&sconf, "dir"), 1, "{sconf}");
+
+    // A Compose template (by IP) over a state that names hosts: Sentinel
+    // would refuse to load it, so only myid and the current epoch stay.
+    fs::write(&stemplate, text(&compose, &sentinel_path(2))).expect("the Compose template");
+    let (ok, log) = run_stubbed(&sscript, &bin, senv, &out);
+    assert!(ok && log.contains("its state is dropped"), "{log}");
+    let sconf = fs::read_to_string(&sconf_path).expect("sentinel conf");
+    assert_eq!(
+        directive(&sconf, "sentinel myid"),
+        Some(vec![other_id]),
+        "{sconf}"
+    );
+    assert_eq!(
+        directive(&sconf, "sentinel current-epoch"),
+        Some(vec!["3"]),
+        "{sconf}"
+    );
+    assert_eq!(
+        directive(&sconf, "sentinel monitor"),
+        Some(vec!["mymaster", "172.26.64.1", "6379", "2"]),
+        "{sconf}"
+    );
+    for key in [
+        "known-replica",
+        "known-sentinel",
+        "config-epoch",
+        "leader-epoch",
+    ] {
+        assert_eq!(
+            count_directive(&sconf, &format!("sentinel {key}")),
+            0,
+            "{key}: {sconf}"
+        );
+    }
     assert_eq!(
         fs::metadata(&sconf_path)
             .expect("conf")

@@ -111,7 +111,15 @@ fn ops_scripts_answer_help_and_reject_unknown_options() {
 const FAKE_DOCKER: &str = r#"#!/usr/bin/env bash
 printf '%s\n' "$*" >>"$FAKE_DOCKER_LOG"
 case "$1 $2" in
+"version --format")
+    # Debian's docker.io 20.10 has no `stack deploy --detach` (exit 125).
+    echo "${FAKE_DOCKER_VERSION:-27.3.1}"
+    ;;
 "node ls")
+    if [[ "$*" == *"--filter node.label=promptforge.edge=true"* ]]; then
+        for n in ${FAKE_EDGE:-}; do echo "$n"; done
+        exit 0
+    fi
     if [[ "$*" == *--filter* ]]; then
         if [[ ${FAKE_LABELLED:-0} == 1 ]]; then echo node-1; fi
         exit 0
@@ -129,12 +137,25 @@ case "$1 $2" in
     ;;
 "secret create") echo "fakesecretid" ;;
 "stack deploy")
-    # The script runs from its bundle folder: the relative -c path resolves.
-    if [[ $4 != -c || ! -f $5 ]]; then
-        echo "fake docker: no stack file $5 in $PWD" >&2
+    if [[ "$*" == *--detach* && ${FAKE_DOCKER_VERSION:-27.3.1} == 2[0-5].* ]]; then
+        echo 'unknown flag: --detach' >&2
+        exit 125
+    fi
+    # Each step's stack file comes on stdin; the script runs from its bundle
+    # folder, so the file's relative paths resolve.
+    if [[ " $* " != *" -c - "* || ! -f docker-stack.yml ]]; then
+        echo "fake docker: no stack file on stdin in $PWD" >&2
         exit 98
     fi
+    n=$(($(ls "$FAKE_DOCKER_LOG".step-* 2>/dev/null | wc -l) + 1))
+    cat >"$FAKE_DOCKER_LOG.step-$n"
     ;;
+"service inspect")
+    # The update state of the service ($5); FAKE_UPDATE_STATE for the one
+    # named by FAKE_UPDATE_SERVICE.
+    if [[ $5 == "${FAKE_UPDATE_SERVICE:-}" ]]; then echo "$FAKE_UPDATE_STATE"; else echo completed; fi
+    ;;
+"service ls") echo "${4#name=} 1/1" ;;
 *)
     echo "fake docker: unexpected call: $*" >&2
     exit 99
@@ -199,6 +220,8 @@ impl Fake {
             .env("SECRETS_DIR", &self.secrets)
             .env_remove("FAKE_NODES")
             .env_remove("FAKE_LABELLED")
+            .env_remove("FAKE_EDGE")
+            .env_remove("FAKE_DOCKER_VERSION")
             .env_remove("FAKE_EXISTING_SECRETS");
         for (k, v) in env {
             cmd.env(k, v);
@@ -271,10 +294,27 @@ fn label_nodes_pins_every_stateful_instance_round_robin() {
     assert_eq!(code, Some(0), "{out}\n{log}");
     let updates: Vec<&str> = log
         .lines()
-        .filter(|l| l.starts_with("node update"))
+        .filter(|l| l.starts_with("node update") && !l.contains(".edge="))
         .collect();
     let instances = labelled_instances();
     assert_eq!(updates.len(), instances.len(), "{log}");
+    // nginx's two edge nodes: the first two by host name.
+    let edge: Vec<&str> = log
+        .lines()
+        .filter(|l| l.starts_with("node update") && l.contains(".edge="))
+        .collect();
+    assert_eq!(
+        edge,
+        [
+            "node update --label-add promptforge.edge=true id1",
+            "node update --label-add promptforge.edge=true id2"
+        ],
+        "{log}"
+    );
+    assert!(
+        out.contains("edge node: node-2 (labelled promptforge.edge=true)"),
+        "{out}"
+    );
     for (i, instance) in instances.iter().enumerate() {
         let node = format!("id{}", i % 3 + 1);
         let expected = format!("node update --label-add promptforge.{instance}=true {node}");
@@ -308,9 +348,16 @@ fn label_nodes_refuses_fewer_nodes_than_the_capacity() {
 #[test]
 fn label_nodes_keeps_existing_labels() {
     let fake = Fake::new();
-    let (code, out, log) = fake.run(&["--label-nodes"], &[("FAKE_LABELLED", "1")]);
+    let (code, out, log) = fake.run(
+        &["--label-nodes"],
+        &[("FAKE_LABELLED", "1"), ("FAKE_EDGE", "node-3 node-2")],
+    );
     assert_eq!(code, Some(0), "{out}");
     assert!(!log.contains("node update"), "relabelled:\n{log}");
+    assert!(
+        out.contains("edge nodes already labelled promptforge.edge=true: node-3 node-2"),
+        "{out}"
+    );
     assert!(
         out.contains("postgres-1 -> node-1 (already labelled"),
         "{out}"
@@ -391,16 +438,131 @@ fn deploy_checks_secrets_and_labels_first() {
     assert!(out.contains("promptforge.postgres-1"), "{out}");
     assert!(!log.contains("stack deploy"), "{log}");
 
+    // Fewer edge nodes than nginx tasks: refused before deploying.
     let (code, out, log) = fake.run(
         &["--deploy"],
-        &[("FAKE_EXISTING_SECRETS", "all"), ("FAKE_LABELLED", "1")],
+        &[
+            ("FAKE_EXISTING_SECRETS", "all"),
+            ("FAKE_LABELLED", "1"),
+            ("FAKE_EDGE", "node-1"),
+        ],
     );
+    assert_eq!(code, Some(6), "{out}");
+    assert!(
+        out.contains("1 node(s) carry promptforge.edge=true; the load balancer needs 2"),
+        "{out}"
+    );
+    assert!(!log.contains("stack deploy"), "{log}");
+
+    let ready = [
+        ("FAKE_EXISTING_SECRETS", "all"),
+        ("FAKE_LABELLED", "1"),
+        ("FAKE_EDGE", "node-1 node-2"),
+    ];
+    let (code, out, log) = fake.run(&["--deploy"], &ready);
     assert_eq!(code, Some(0), "{out}\n{log}");
+    let deploys: Vec<&str> = log
+        .lines()
+        .filter(|l| l.starts_with("stack deploy"))
+        .collect();
     assert_eq!(
-        log.lines().last(),
-        Some("stack deploy --detach=true -c docker-stack.yml promptforge"),
-        "{log}"
+        deploys,
+        vec!["stack deploy --resolve-image changed --detach=true -c - promptforge"; 3],
+        "one deploy per step:\n{log}"
     );
+    assert!(out.contains("step 3 converged"), "{out}");
+    // Each step's file holds its services only, and every service of the
+    // stack is in exactly one step.
+    let steps: Vec<Vec<String>> = (1..=3).map(|n| services(&read(&fake.log, n))).collect();
+    assert_eq!(
+        steps[1],
+        ["postgres-2", "redis-replica", "redis-sentinel-2"],
+        "{steps:?}"
+    );
+    assert_eq!(steps[2], ["redis-sentinel-3"], "{steps:?}");
+    let mut all: Vec<String> = steps.concat();
+    all.sort();
+    let mut want =
+        services(&std::fs::read_to_string(fake.bundle.join("docker-stack.yml")).expect("stack"));
+    want.sort();
+    assert_eq!(all, want);
+    for n in 1..=3 {
+        assert_eq!(
+            read(&fake.log, n).split("\nservices:").next(),
+            std::fs::read_to_string(fake.bundle.join("docker-stack.yml"))
+                .expect("stack")
+                .split("\nservices:")
+                .next(),
+            "the header of step {n}"
+        );
+    }
+
+    // A step whose update rolls back stops the deploy before the next.
+    let (code, out, log) = fake.run(
+        &["--deploy"],
+        &[
+            ("FAKE_EXISTING_SECRETS", "all"),
+            ("FAKE_LABELLED", "1"),
+            ("FAKE_EDGE", "node-1 node-2"),
+            ("FAKE_UPDATE_SERVICE", "promptforge_redis-replica"),
+            ("FAKE_UPDATE_STATE", "rollback_completed"),
+        ],
+    );
+    assert_eq!(code, Some(7), "{out}");
+    assert!(
+        out.contains("step 2: the update of promptforge_redis-replica"),
+        "{out}"
+    );
+    assert_eq!(
+        log.lines()
+            .filter(|l| l.starts_with("stack deploy"))
+            .count(),
+        2,
+        "step 3 deployed anyway:\n{log}"
+    );
+}
+
+/// The stack file of deploy step `n` the fake docker received.
+fn read(log: &std::path::Path, n: usize) -> String {
+    std::fs::read_to_string(format!("{}.step-{n}", log.display()))
+        .unwrap_or_else(|e| panic!("step {n}: {e}"))
+}
+
+/// The services of a stack file, in order.
+fn services(stack: &str) -> Vec<String> {
+    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(stack).expect("a YAML stack file");
+    doc["services"]
+        .as_mapping()
+        .expect("services")
+        .keys()
+        .map(|k| k.as_str().expect("a name").to_owned())
+        .collect()
+}
+
+#[test]
+fn deploy_leaves_out_detach_for_clients_that_reject_it() {
+    let fake = Fake::new();
+    let ready = [
+        ("FAKE_EXISTING_SECRETS", "all"),
+        ("FAKE_LABELLED", "1"),
+        ("FAKE_EDGE", "node-1 node-2"),
+    ];
+    for version in ["20.10.24+dfsg1", "25.0.5"] {
+        let mut env = ready.to_vec();
+        env.push(("FAKE_DOCKER_VERSION", version));
+        let (code, out, log) = fake.run(&["--deploy"], &env);
+        assert_eq!(code, Some(0), "Docker {version}: {out}\n{log}");
+        // Every step's deploy, without --detach (the fake refuses it).
+        let deploys: Vec<&str> = log
+            .lines()
+            .filter(|l| l.starts_with("stack deploy"))
+            .collect();
+        assert_eq!(
+            deploys,
+            vec!["stack deploy --resolve-image changed -c - promptforge"; 3],
+            "Docker {version}: {log}"
+        );
+    }
 }
 
 /// A `docker` for health-check.sh: every Compose container runs and
@@ -425,7 +587,16 @@ exec)
         ;;
     *" PING") echo PONG ;;
     *" ROLE") if [[ $c == *master* ]]; then printf 'master\n0\n'; else printf 'slave\nredis-master\n6379\n'; fi ;;
-    *get-master-addr-by-name*) printf 'redis-master\n6379\n' ;;
+    *get-master-addr-by-name*)
+        # redis-cli's warnings go to stderr; the reply to stdout.
+        if [[ -n ${FAKE_CLI_WARNING:-} ]]; then echo "$FAKE_CLI_WARNING" >&2; fi
+        printf '%s\n6379\n' "$FAKE_MASTER_HOST"
+        ;;
+    *"SENTINEL master mymaster")
+        printf 'name\nmymaster\nflags\n%s\nnum-slaves\n1\nnum-other-sentinels\n%s\n' \
+            "${FAKE_SENTINEL_FLAGS:-master}" "${FAKE_OTHER_SENTINELS:-2}"
+        ;;
+    *"SENTINEL ckquorum mymaster") echo "OK 3 usable Sentinels. Quorum and failover authorization can be reached" ;;
     *)
         echo "fake docker: unexpected exec: $*" >&2
         exit 99
@@ -439,9 +610,22 @@ exec)
 esac
 "#;
 
+/// The host Sentinels name the initial master by: its fixed address on
+/// Compose, its service name on Swarm.
+fn master_host(target: &Target) -> &'static str {
+    if *target == Target::Swarm {
+        "redis-master"
+    } else {
+        "172.26.64.1"
+    }
+}
+
 fn run_health_check(target: Target, env: &[(&str, &str)]) -> (Option<i32>, String, String) {
     let dir = tempfile::tempdir().expect("temp dir");
-    support::write_bundle(&support::render("topologies/prod.toml", target), dir.path());
+    support::write_bundle(
+        &support::render("topologies/prod.toml", target.clone()),
+        dir.path(),
+    );
     let bin = dir.path().join("bin");
     std::fs::create_dir(&bin).expect("mkdir");
     for (name, body) in [
@@ -466,6 +650,7 @@ fn run_health_check(target: Target, env: &[(&str, &str)]) -> (Option<i32>, Strin
     cmd.arg(dir.path().join("scripts/health-check.sh"))
         .env("PATH", path)
         .env("FAKE_DOCKER_LOG", &log)
+        .env("FAKE_MASTER_HOST", master_host(&target))
         .env_remove("FAKE_STREAMING")
         .env_remove("PUBLIC_IP");
     for (k, v) in env {
@@ -494,7 +679,7 @@ fn health_check_checks_every_component_of_a_compose_host() {
         "✓ postgres-2 is a hot standby (in recovery)",
         "✓ Redis redis-master is healthy (role: master)",
         "✓ Redis redis-replica is healthy (role: slave)",
-        "✓ Redis Sentinel redis-sentinel-3 is healthy (master mymaster at redis-master:6379)",
+        "✓ Redis Sentinel redis-sentinel-3 is healthy (master mymaster at 172.26.64.1:6379, quorum reachable)",
         "14 passed, 0 failed, 0 not checked from this host",
     ] {
         assert!(out.contains(line), "missing `{line}` in:\n{out}");
@@ -543,6 +728,46 @@ fn health_check_fails_on_two_writers_or_a_stale_postgres_primary() {
         out.contains("✗ the primary is postgres-2, but postgres.primary names postgres-1: set postgres.primary to 2"),
         "{out}"
     );
+}
+
+#[test]
+fn health_check_fails_when_a_sentinel_answers_wrong() {
+    // redis-cli warnings on stderr (what a password sent to a Sentinel
+    // without one printed) do not garble the address, nor fail the check.
+    let (code, out, _) = run_health_check(
+        Target::Compose,
+        &[(
+            "FAKE_CLI_WARNING",
+            "AUTH failed: ERR AUTH <password> called without any password configured",
+        )],
+    );
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("✓ Redis Sentinel redis-sentinel-1 is healthy (master mymaster at 172.26.64.1:6379, quorum reachable)"),
+        "{out}"
+    );
+    for (env, line) in [
+        (
+            ("FAKE_MASTER_HOST", "10.9.9.9"),
+            "✗ Redis Sentinel redis-sentinel-1 does not name a Redis node of this topology as master mymaster (reply: 10.9.9.9 6379)",
+        ),
+        (
+            ("FAKE_MASTER_HOST", "ERR No such master with that name"),
+            "✗ Redis Sentinel redis-sentinel-1 does not name a Redis node of this topology",
+        ),
+        (
+            ("FAKE_SENTINEL_FLAGS", "s_down,master"),
+            "✗ Redis Sentinel redis-sentinel-1 sees master mymaster at 172.26.64.1:6379 as 's_down,master'",
+        ),
+        (
+            ("FAKE_OTHER_SENTINELS", "1"),
+            "✗ Redis Sentinel redis-sentinel-1 knows 1 other Sentinel(s); the topology has 2",
+        ),
+    ] {
+        let (code, out, _) = run_health_check(Target::Compose, &[env]);
+        assert_eq!(code, Some(1), "{env:?}: {out}");
+        assert!(out.contains(line), "{env:?}: missing `{line}` in\n{out}");
+    }
 }
 
 #[test]
@@ -632,13 +857,16 @@ exec)
         exit 0
         ;;
     esac
-    master=redis-master
+    # The instance that is master, and the host Sentinels know it by
+    # (FAKE_HOSTS: the master's and the replica's).
+    read -r master_host replica_host <<<"$FAKE_HOSTS"
+    master=redis-master host=$master_host
     if [[ -e $state/stop-time-promptforge-redis-master ]] &&
         (($(date +%s) - $(cat "$state/stop-time-promptforge-redis-master") >= ${FAKE_FAILOVER_AFTER:-1})); then
-        master=redis-replica
+        master=redis-replica host=$replica_host
     fi
     case "$*" in
-    *get-master-addr-by-name*) printf '%s\n6379\n' "$master" ;;
+    *get-master-addr-by-name*) printf '%s\n6379\n' "$host" ;;
     *" ROLE")
         if [[ $c == *-$master ]]; then echo master; else echo slave; fi
         ;;
@@ -694,6 +922,7 @@ fn run_failover_test_of(
         .env("PATH", path)
         .env("FAKE_DOCKER_LOG", &log)
         .env("FAKE_STATE", &state)
+        .env("FAKE_HOSTS", "172.26.64.1 172.26.64.2")
         .env("REQUESTS", "3")
         .env("REJOIN_TIMEOUT", "5");
     for (k, v) in env {
@@ -714,7 +943,7 @@ fn failover_test_stops_and_restores_and_times_the_redis_failover() {
     for line in [
         "✓ backend: 3/3 requests succeeded with promptforge-backend-1 stopped",
         "✓ frontend: 3/3 requests succeeded with promptforge-frontend-1 stopped",
-        "current master: redis-master (redis-master); stopping it",
+        "current master: redis-master (172.26.64.1); stopping it",
         "(budget 15s = down-after 5s + failover-timeout 10s)",
         "✓ redis-replica answers as master",
         "✓ backend is healthy after the failover",

@@ -49,6 +49,19 @@ pub fn edit(text: &str, old: &str, new: &str) -> String {
     text.replacen(old, new, 1)
 }
 
+/// A Compose file with a privileged service: an error of the lint catalog
+/// (`privileged`, line 4).
+pub const PRIVILEGED_COMPOSE: &str =
+    "services:\n  app:\n    image: nginx:1.27.3\n    privileged: true\n";
+
+/// `dir/topologies/prod.toml` and its Swarm bundle rendered into `dir/bundle`.
+pub fn prod_and_bundle(dir: &Path, bundle: &str) {
+    std::fs::create_dir_all(dir.join("topologies")).expect("mkdir topologies");
+    std::fs::write(dir.join("topologies/prod.toml"), PROD).expect("write prod.toml");
+    let out = run(dir, &["-q", "swarm", "topologies/prod.toml", "-o", bundle]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
 /// prod with one number changed: a valid topology whose bundle differs.
 pub fn prod_changed() -> String {
     edit(PROD, "max-fails = 3", "max-fails = 4")

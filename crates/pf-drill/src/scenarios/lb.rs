@@ -5,7 +5,7 @@
 //! instance is made slow: under concurrent clients least-conn sends it much
 //! less than its share, round-robin its share. ip-hash must keep each client
 //! address on one instance; nginx hashes the first three octets of an IPv4
-//! address, so each client gets its own 127.77.<k>.1.
+//! address, so each client gets its own `127.77.<k>.1`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};

@@ -20,6 +20,8 @@ pub(crate) use redis::redis_failover;
 
 /// A scenario the drill can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+// New scenarios are added without a major version.
+#[non_exhaustive]
 pub enum Scenario {
     /// Stop one backend under a steady request stream: no client request
     /// fails, the backend is out for fail-timeout, then gets traffic again.

@@ -8,7 +8,7 @@ mod security;
 mod swarm;
 
 use crate::rules::{Rule, Target};
-use crate::source::{FileCx, Report};
+use crate::source::FileCx;
 use crate::yaml::{Node, Pos};
 
 /// What a service is for; decides which rules make sense.
@@ -82,18 +82,15 @@ impl<'a> Svc<'a> {
         message: impl Into<String>,
         help: impl Into<String>,
     ) {
-        cx.report(Report {
-            rule,
+        let path = if path.is_empty() {
+            format!("services.{}", self.name)
+        } else {
+            format!("services.{}.{path}", self.name)
+        };
+        cx.report(
             pos,
-            path: if path.is_empty() {
-                format!("services.{}", self.name)
-            } else {
-                format!("services.{}.{path}", self.name)
-            },
-            service: Some(self.name),
-            message: message.into(),
-            help: help.into(),
-        });
+            pf_diag::Finding::new(rule, path, message, help).in_service(self.name),
+        );
     }
 
     /// The node at a path under the service.
@@ -325,7 +322,7 @@ pub(crate) mod tests {
         report
             .findings
             .iter()
-            .map(|f| (f.rule.name().to_owned(), f.location.line))
+            .map(|f| (f.code.name().to_owned(), f.location.line))
             .collect()
     }
 

@@ -95,7 +95,7 @@ fn environment<'a>(svc: &Svc<'a>) -> Vec<(&'a str, &'a str, Pos)> {
 fn secret(cx: &mut FileCx<'_>, svc: &Svc<'_>, name: &str, value: &str, pos: Pos) {
     // The rule pf-model applies to topologies, so a valid topology's
     // bundle never fails here.
-    if !pf_model::secret_like::name_looks_secret(name)
+    if !pf_diag::secret_like::name_looks_secret(name)
         || value.trim().is_empty()
         || value.starts_with("/run/secrets/")
     {
@@ -119,7 +119,7 @@ fn secret(cx: &mut FileCx<'_>, svc: &Svc<'_>, name: &str, value: &str, pos: Pos)
 }
 
 fn url(cx: &mut FileCx<'_>, svc: &Svc<'_>, name: &str, value: &str, pos: Pos) {
-    if !pf_model::secret_like::url_has_password(value) {
+    if !pf_diag::secret_like::url_has_password(value) {
         return;
     }
     svc.report(
@@ -161,7 +161,7 @@ mod tests {
         assert_eq!(
             r.findings
                 .iter()
-                .filter(|f| f.rule.name() == "secret-in-command")
+                .filter(|f| f.code.name() == "secret-in-command")
                 .count(),
             2,
             "{}",

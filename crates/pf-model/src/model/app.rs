@@ -49,6 +49,36 @@ pub struct AppService {
     /// Update order override for this service.
     #[serde(default)]
     pub update_order: Option<UpdateOrder>,
+    /// How the service receives its secrets: `env` (the guide's app reads `SECRET_KEY`,
+    /// `DATABASE_URL` with the password, ...) through a generated entrypoint shim that exports
+    /// each variable from its file and then runs `entrypoint` + `command`; `file` passes only
+    /// `<NAME>_FILE` paths, for apps that read the files themselves.
+    #[serde(default)]
+    pub secrets_as: SecretsAs,
+    /// The image's own entrypoint, when it has one (`docker image inspect -f '{{.Config.Entrypoint}}'`).
+    /// The shim of `secrets-as = "env"` runs it; with `file` it replaces the image's.
+    #[validate(length(max = 64))]
+    #[serde(default)]
+    pub entrypoint: Vec<String>,
+    /// The image's own command (`docker image inspect -f '{{.Config.Cmd}}'`). Required with
+    /// `secrets-as = "env"` when the service has secrets: the shim replaces the image's
+    /// entrypoint, and a container cannot read the image's command at run time.
+    #[validate(length(max = 256))]
+    #[serde(default)]
+    pub command: Vec<String>,
+}
+
+/// How an app service receives its secrets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SecretsAs {
+    /// Environment variables (`SECRET_KEY`, `REDIS_PASSWORD`, `DATABASE_URL` with the
+    /// password URL-encoded), exported from the secret files at start by a shim; never
+    /// written into any generated file.
+    #[default]
+    Env,
+    /// `<NAME>_FILE` variables naming the files under `/run/secrets`.
+    File,
 }
 
 /// A data service an app service connects to.

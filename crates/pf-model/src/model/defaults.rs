@@ -13,6 +13,9 @@ pub(crate) fn one() -> u32 {
 pub(crate) fn secs<const N: u64>() -> Duration {
     Duration::from_secs(N)
 }
+pub(crate) fn millis<const N: u64>() -> Duration {
+    Duration::from_millis(N)
+}
 pub(crate) fn http_port() -> u16 {
     80
 }

@@ -39,9 +39,20 @@ pub struct LoadBalancer {
     /// Time limit for passing a request to the next server.
     #[serde(default = "defaults::secs::<15>")]
     pub next_upstream_timeout: Duration,
+    /// Connect timeout to the upstream servers, all inside the cluster. A task that dies on an
+    /// overlay sends no reset, so requests sent to it wait this long before nginx tries the next
+    /// server: keep it well under the guide's 1s backend failover.
+    #[serde(default = "defaults::millis::<500>")]
+    pub connect_timeout: Duration,
     /// How ports are published: `host` keeps client addresses (needed by ip-hash), `ingress` uses the routing mesh.
     #[serde(default)]
     pub publish_mode: PublishMode,
+    /// Swarm nodes that run nginx with host-mode ports: `setup-swarm.sh --label-nodes` labels this
+    /// many nodes `<stack>.edge=true`, and the addresses DNS or the external balancer points at
+    /// stay the same across reschedules. Default: `instances` (from `instances` to `capacity.nodes`).
+    #[validate(range(min = 1, max = 1000))]
+    #[serde(default)]
+    pub edge_nodes: Option<u32>,
     /// Plain HTTP port (redirects to HTTPS when TLS is on).
     #[validate(range(min = 1))]
     #[serde(default = "defaults::http_port")]
@@ -76,6 +87,26 @@ pub struct LoadBalancer {
     /// Update order override for this tier.
     #[serde(default)]
     pub update_order: Option<UpdateOrder>,
+}
+
+impl LoadBalancer {
+    /// Nodes that may run nginx with host-mode ports: `edge-nodes`, or one
+    /// per instance.
+    pub fn edge_node_count(&self) -> u32 {
+        self.edge_nodes.unwrap_or(self.instances)
+    }
+
+    /// Whether a start-first update, `parallelism` tasks at a time, can
+    /// place its new tasks: each needs an edge node that runs no nginx yet
+    /// when ports are published in host mode (the routing mesh has no such
+    /// limit).
+    pub fn start_first_fits(&self, parallelism: u32) -> bool {
+        self.publish_mode != PublishMode::Host
+            || self.edge_node_count()
+                >= self
+                    .instances
+                    .saturating_add(parallelism.min(self.instances))
+    }
 }
 
 fn three() -> u32 {

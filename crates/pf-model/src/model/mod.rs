@@ -3,7 +3,7 @@
 //! These types mirror the file one to one: kebab-case keys, unknown keys
 //! rejected, a `///` doc on every field (it becomes the JSON Schema
 //! description). Field rules (`#[validate(...)]`) also reach the schema.
-//! Cross-field rules live in [`crate::validate`]; only
+//! Cross-field rules live in the private `validate` module; only
 //! [`TopologyFile::validate`] turns this into a [`crate::Topology`].
 
 mod app;
@@ -15,15 +15,15 @@ mod redis;
 mod resources;
 mod stack;
 
-pub use app::{AppService, Connection};
+pub use app::{AppService, Connection, SecretsAs};
 pub use lb::{LbMethod, LoadBalancer, NextUpstream, PublishMode, StatusEndpoint, Tls};
-pub use monitoring::{Alerts, Monitoring};
+pub use monitoring::{AlertSeverity, Alertmanager, Alerts, Monitoring, Receiver};
 pub use postgres::{LagThresholds, Postgres, ReadEndpoint, SyncMode};
-pub use redis::{Redis, Sentinel};
+pub use redis::{MaxmemoryPolicy, Redis, Sentinel};
 pub use resources::{Limits, Placement, Reservations, Resources};
 pub use stack::{
-    Capacity, Network, RestartCondition, RestartPolicy, Rollback, RollbackFailureAction, Rollout,
-    UpdateFailureAction, UpdateOrder,
+    Capacity, EndpointMode, Network, RestartCondition, RestartPolicy, Rollback,
+    RollbackFailureAction, Rollout, UpdateFailureAction, UpdateOrder,
 };
 
 use std::collections::BTreeMap;

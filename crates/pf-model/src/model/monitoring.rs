@@ -1,13 +1,15 @@
-//! Monitoring: Prometheus, exporters, alert rules and Grafana.
+//! Monitoring: Prometheus, exporters, alert rules, Alertmanager and Grafana.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use validator::Validate;
 
 use super::defaults;
-use crate::units::{Duration, ImageRef, SecretName};
+use crate::units::{DnsLabel, Duration, ImageRef, SecretName};
 
-/// Prometheus with exporters for nginx, PostgreSQL and Redis, alert rules, and optionally Grafana.
+/// Prometheus scraping every nginx task and one exporter per PostgreSQL
+/// member and Redis data node, alert rules, optionally Alertmanager and
+/// Grafana.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Validate)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Monitoring {
@@ -27,19 +29,27 @@ pub struct Monitoring {
     #[serde(default)]
     #[validate(nested)]
     pub alerts: Alerts,
+    /// Where firing alerts go. Without it alerts show only in Prometheus.
+    #[serde(default)]
+    #[validate(nested)]
+    pub alertmanager: Option<Alertmanager>,
+    /// Secret holding an htpasswd file (bcrypt or SHA lines, `htpasswd -B`).
+    /// When set, the load balancer serves Prometheus at `/prometheus/` and
+    /// Alertmanager at `/alertmanager/` behind HTTP basic auth with it, and
+    /// Grafana at `/grafana/` behind Grafana's own login. Without it none of
+    /// them is reachable from outside the stack's networks.
+    #[serde(default)]
+    pub web_htpasswd_secret: Option<SecretName>,
     /// Prometheus image.
     #[serde(default = "prometheus_image")]
     pub prometheus_image: ImageRef,
     /// Grafana image.
     #[serde(default = "grafana_image")]
     pub grafana_image: ImageRef,
-    /// nginx exporter image.
-    #[serde(default = "nginx_exporter_image")]
-    pub nginx_exporter_image: ImageRef,
     /// PostgreSQL exporter image.
     #[serde(default = "postgres_exporter_image")]
     pub postgres_exporter_image: ImageRef,
-    /// Redis exporter image.
+    /// Redis exporter image; it needs a shell for the generated entrypoint (the `-alpine` variant).
     #[serde(default = "redis_exporter_image")]
     pub redis_exporter_image: ImageRef,
 }
@@ -53,14 +63,14 @@ fn prometheus_image() -> ImageRef {
 fn grafana_image() -> ImageRef {
     image("grafana/grafana:11.3.1")
 }
-fn nginx_exporter_image() -> ImageRef {
-    image("nginx/nginx-prometheus-exporter:1.3.0")
+fn alertmanager_image() -> ImageRef {
+    image("prom/alertmanager:v0.27.0")
 }
 fn postgres_exporter_image() -> ImageRef {
     image("prometheuscommunity/postgres-exporter:v0.16.0")
 }
 fn redis_exporter_image() -> ImageRef {
-    image("oliver006/redis_exporter:v1.66.0")
+    image("oliver006/redis_exporter:v1.66.0-alpine")
 }
 
 impl Default for Monitoring {
@@ -71,9 +81,10 @@ impl Default for Monitoring {
             grafana_admin_password_secret: None,
             scrape_interval: Duration::from_secs(15),
             alerts: Alerts::default(),
+            alertmanager: None,
+            web_htpasswd_secret: None,
             prometheus_image: prometheus_image(),
             grafana_image: grafana_image(),
-            nginx_exporter_image: nginx_exporter_image(),
             postgres_exporter_image: postgres_exporter_image(),
             redis_exporter_image: redis_exporter_image(),
         }
@@ -102,6 +113,66 @@ impl Default for Alerts {
         Self {
             resource_usage: 0.8,
             for_duration: Duration::from_secs(120),
+        }
+    }
+}
+
+/// Alertmanager: routes Prometheus' alerts to receivers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Validate)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Alertmanager {
+    /// Alertmanager image (0.26 or newer: webhook URLs are read from files).
+    #[serde(default = "alertmanager_image")]
+    pub image: ImageRef,
+    /// Where notifications go; every receiver gets every alert of its
+    /// severity or worse.
+    #[validate(length(min = 1, max = 16))]
+    #[validate(nested)]
+    pub receivers: Vec<Receiver>,
+    /// How long Alertmanager waits to group the first alerts of a group.
+    #[serde(default = "defaults::secs::<30>")]
+    pub group_wait: Duration,
+    /// How often a still-firing alert is sent again.
+    #[serde(default = "defaults::secs::<14400>")]
+    pub repeat_interval: Duration,
+}
+
+/// A webhook receiver.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Validate)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Receiver {
+    /// Its name in Alertmanager (`ops`).
+    pub name: DnsLabel,
+    /// Secret holding the webhook URL: URLs often carry a token, so the URL
+    /// is never written in the topology or the bundle.
+    pub webhook_url_secret: SecretName,
+    /// The least severe alerts it gets.
+    #[serde(default)]
+    pub min_severity: AlertSeverity,
+    /// Also notify when an alert stops firing.
+    #[serde(default = "defaults::yes")]
+    pub send_resolved: bool,
+}
+
+/// The severity label of an alert rule.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum AlertSeverity {
+    /// Warnings and critical alerts.
+    #[default]
+    Warning,
+    /// Critical alerts only.
+    Critical,
+}
+
+impl AlertSeverity {
+    /// The `severity` label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Warning => "warning",
+            Self::Critical => "critical",
         }
     }
 }

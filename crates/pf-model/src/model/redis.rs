@@ -35,9 +35,15 @@ pub struct Redis {
     /// A replica counts for `min-replicas-to-write` only if it acknowledged within this time.
     #[serde(default = "defaults::secs::<10>")]
     pub min_replicas_max_lag: Duration,
-    /// `maxmemory` per data node; unset leaves it to the memory limit.
+    /// `maxmemory` per data node. Unset: half the memory limit, because a fork for AOF rewrite or
+    /// a replica's full sync can double the data set's memory, and the replica output buffers need
+    /// room too. Set it and Redis refuses writes (or evicts) at that size instead of being killed.
     #[serde(default)]
     pub maxmemory: Option<ByteSize>,
+    /// What Redis does when `maxmemory` is reached: `noeviction` (refuse writes, keep every key)
+    /// or one of Redis's eviction policies.
+    #[serde(default)]
+    pub maxmemory_policy: MaxmemoryPolicy,
     /// Append-only file persistence.
     #[serde(default = "defaults::yes")]
     pub appendonly: bool,
@@ -53,6 +59,45 @@ pub struct Redis {
     /// The Sentinels.
     #[validate(nested)]
     pub sentinel: Sentinel,
+}
+
+/// Redis's `maxmemory-policy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum MaxmemoryPolicy {
+    /// Refuse writes that need memory; no key is ever dropped.
+    #[default]
+    Noeviction,
+    /// Evict the least recently used keys.
+    AllkeysLru,
+    /// Evict the least frequently used keys.
+    AllkeysLfu,
+    /// Evict random keys.
+    AllkeysRandom,
+    /// Evict the least recently used keys that have a TTL.
+    VolatileLru,
+    /// Evict the least frequently used keys that have a TTL.
+    VolatileLfu,
+    /// Evict random keys that have a TTL.
+    VolatileRandom,
+    /// Evict the keys with the nearest TTL.
+    VolatileTtl,
+}
+
+impl MaxmemoryPolicy {
+    /// The value as Redis writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Noeviction => "noeviction",
+            Self::AllkeysLru => "allkeys-lru",
+            Self::AllkeysLfu => "allkeys-lfu",
+            Self::AllkeysRandom => "allkeys-random",
+            Self::VolatileLru => "volatile-lru",
+            Self::VolatileLfu => "volatile-lfu",
+            Self::VolatileRandom => "volatile-random",
+            Self::VolatileTtl => "volatile-ttl",
+        }
+    }
 }
 
 fn mymaster() -> String {

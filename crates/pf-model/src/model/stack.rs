@@ -16,6 +16,35 @@ pub struct Network {
     /// Encrypt overlay traffic with IPsec. Hosts must then allow IP protocol 50 (ESP) between them.
     #[serde(default = "defaults::yes")]
     pub encrypted: bool,
+    /// How the names of the PostgreSQL, Redis and Sentinel services resolve on Swarm: `vip` (a
+    /// virtual IP that keeps resolving while a task is down; needs IPVS in the hosts' kernels) or
+    /// `dnsrr` (each task's own address; no IPVS, but a stopped task's name stops resolving).
+    #[serde(default)]
+    pub endpoint_mode: EndpointMode,
+}
+
+/// How a Swarm service name resolves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum EndpointMode {
+    /// One virtual IP per service, routed by the kernel's IPVS: the name resolves while the
+    /// task is down and keeps its address across restarts. IPVS drops connections idle for
+    /// 900 s, so the generated PostgreSQL and Redis configs send keepalives well before.
+    #[default]
+    Vip,
+    /// DNS round robin: the name resolves to the task's own address, without IPVS, and stops
+    /// resolving while the task is down (Sentinel then waits on DNS for it).
+    Dnsrr,
+}
+
+impl EndpointMode {
+    /// The value as Docker writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Vip => "vip",
+            Self::Dnsrr => "dnsrr",
+        }
+    }
 }
 
 /// The hosts the stack runs on. Reservations must fit; limits should leave the headroom free.
@@ -68,6 +97,13 @@ pub struct Rollout {
     #[serde(default)]
     #[validate(nested)]
     pub rollback: Rollback,
+}
+
+impl Rollout {
+    /// The most tasks an update or a rollback replaces at once.
+    pub fn batch(&self) -> u32 {
+        self.parallelism.max(self.rollback.parallelism)
+    }
 }
 
 fn start_first() -> UpdateOrder {
@@ -174,20 +210,18 @@ pub struct RestartPolicy {
     /// When to restart.
     #[serde(default)]
     pub condition: RestartCondition,
-    /// Wait before a restart.
+    /// Wait before each restart: a crash loop restarts at most this often.
     #[serde(default = "defaults::secs::<5>")]
     pub delay: Duration,
-    /// Restarts allowed within `window` (bounded, so a crash loop stops; CIS Docker 5.15).
+    /// Restarts allowed within `window`; unset (the default) restarts for as long as it takes.
+    /// Swarm gives a service up for good once the cap is reached, even after the cause is
+    /// gone, until the next service update: the guide promises automatic restart.
     #[validate(range(min = 1, max = 100))]
-    #[serde(default = "five")]
-    pub max_attempts: u32,
-    /// The window in which `max-attempts` is counted.
+    #[serde(default)]
+    pub max_attempts: Option<u32>,
+    /// The window in which `max-attempts` is counted (used only with `max-attempts`).
     #[serde(default = "defaults::secs::<120>")]
     pub window: Duration,
-}
-
-fn five() -> u32 {
-    5
 }
 
 impl Default for RestartPolicy {
@@ -195,7 +229,7 @@ impl Default for RestartPolicy {
         Self {
             condition: RestartCondition::Any,
             delay: Duration::from_secs(5),
-            max_attempts: 5,
+            max_attempts: None,
             window: Duration::from_secs(120),
         }
     }

@@ -12,7 +12,6 @@ mod duration;
 mod image;
 mod name;
 mod schema;
-mod text;
 
 pub use bytes::ByteSize;
 pub use cidr::Cidr;
@@ -20,7 +19,8 @@ pub use cpus::Cpus;
 pub use duration::Duration;
 pub use image::{ImageRef, Version};
 pub use name::{DnsLabel, Ident, SecretName};
-pub use text::{first_unsafe_in_line, is_bidi_control};
+/// Free-text rules shared with the renderers of diagnostics.
+pub use pf_diag::{first_unsafe_in_line, is_bidi_control};
 
 /// Why a unit value was rejected: the message says what is wrong and the
 /// help says what a valid value looks like.

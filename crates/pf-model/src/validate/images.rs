@@ -64,10 +64,6 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
         let m = &file.monitoring;
         others.push(("monitoring.prometheus-image".into(), &m.prometheus_image));
         others.push((
-            "monitoring.nginx-exporter-image".into(),
-            &m.nginx_exporter_image,
-        ));
-        others.push((
             "monitoring.postgres-exporter-image".into(),
             &m.postgres_exporter_image,
         ));
@@ -78,7 +74,11 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
         if m.grafana {
             others.push(("monitoring.grafana-image".into(), &m.grafana_image));
         }
+        if let Some(am) = &m.alertmanager {
+            others.push(("monitoring.alertmanager.image".into(), &am.image));
+        }
     }
+    nginx_metrics(file, out);
     for (path, image) in others {
         // A digest pins the image whatever its tag says.
         if image.version().is_none() && image.digest().is_none() {
@@ -90,4 +90,32 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
             ));
         }
     }
+}
+
+/// Prometheus reads each load balancer's own metrics from a small njs
+/// handler (`nginx/metrics.js`): njs ships in the official nginx image,
+/// Debian- and Alpine-based, but not in `-alpine-slim` nor, as far as
+/// anything documents, in other images.
+fn nginx_metrics(file: &TopologyFile, out: &mut Vec<Finding>) {
+    let image = &file.load_balancer.image;
+    if file.monitoring.prometheus && !ships_njs(image) {
+        out.push(Finding::new(
+            Code::LbMetricsNeedNjs,
+            "load-balancer.image",
+            format!(
+                "`{image}` may not ship the njs module that serves each load balancer's metrics to Prometheus"
+            ),
+            "use the official nginx image (`nginx:1.28.0`, not `-alpine-slim`), or turn `monitoring.prometheus` off",
+        ));
+    }
+}
+
+/// The official image, except its `-alpine-slim` variant, loads
+/// `modules/ngx_http_js_module.so` (docker-library nginx Dockerfiles install
+/// `nginx-module-njs`).
+pub(crate) fn ships_njs(image: &ImageRef) -> bool {
+    matches!(
+        image.repository(),
+        "nginx" | "library/nginx" | "docker.io/library/nginx"
+    ) && !image.tag().is_some_and(|t| t.contains("slim"))
 }

@@ -2,8 +2,8 @@
 
 use super::Finding;
 use crate::codes::Code;
-use crate::model::{LbMethod, NextUpstream, PublishMode, TopologyFile};
-use crate::units::ByteSize;
+use crate::model::{LbMethod, NextUpstream, PublishMode, TopologyFile, UpdateOrder};
+use crate::units::{ByteSize, Duration};
 
 pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
     let lb = &file.load_balancer;
@@ -86,4 +86,94 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
             "add `[load-balancer.tls]` with `certificate-secret` and `key-secret`",
         ));
     }
+    if lb.connect_timeout >= Duration::from_secs(1) {
+        out.push(Finding::new(
+            Code::LbConnectTimeoutSlow,
+            "load-balancer.connect-timeout",
+            format!(
+                "connect-timeout {} holds every request sent to a dead task that long: backend failover is not under 1 s",
+                lb.connect_timeout
+            ),
+            "use 500ms (in-cluster connections take well under a millisecond)",
+        ));
+    }
+    edge_nodes(file, out);
+}
+
+/// Host-mode ports: nginx runs on the labelled edge nodes, one per node,
+/// and a start-first update needs an edge node without nginx.
+fn edge_nodes(file: &TopologyFile, out: &mut Vec<Finding>) {
+    let lb = &file.load_balancer;
+    if lb.publish_mode != PublishMode::Host || lb.instances == 0 {
+        return;
+    }
+    let nodes = file.capacity.nodes;
+    let edge = lb.edge_node_count();
+    if lb.edge_nodes.is_some() && (edge < lb.instances || edge > nodes) {
+        out.push(Finding::new(
+            Code::LbEdgeNodesOutOfRange,
+            "load-balancer.edge-nodes",
+            if edge < lb.instances {
+                format!(
+                    "{edge} edge node(s) cannot run {} load balancers with host-mode ports (one per node)",
+                    lb.instances
+                )
+            } else {
+                format!("{edge} edge nodes, but `capacity.nodes` is {nodes}")
+            },
+            super::use_range(lb.instances, nodes.max(lb.instances)),
+        ));
+        return;
+    }
+    if lb.start_first_fits(file.rollout.batch()) {
+        return;
+    }
+    // A start-first batch places `parallelism` new tasks before stopping
+    // old ones, each on an edge node that runs no nginx yet.
+    let needed = lb
+        .instances
+        .saturating_add(file.rollout.batch().min(lb.instances));
+    let raise = if nodes >= needed {
+        format!("or set `edge-nodes = {needed}`")
+    } else {
+        format!("{nodes} node(s) leave no spare edge node")
+    };
+    if lb.update_order == Some(UpdateOrder::StartFirst) {
+        out.push(Finding::new(
+            Code::LbStartFirstWithoutSpareNode,
+            "load-balancer.update-order",
+            format!(
+                "a start-first update of {} host-published load balancer(s) on {edge} edge node(s) never finishes: the new task has no free node",
+                lb.instances
+            ),
+            format!("use `update-order = \"stop-first\"` ({raise})"),
+        ));
+        return;
+    }
+    // Inherited from the stack-wide rollout: the plan uses stop-first.
+    let (path, setting, fix) =
+        if lb.update_order.is_none() && file.rollout.order == UpdateOrder::StartFirst {
+            (
+                "load-balancer.instances",
+                "updated",
+                "set `load-balancer.update-order = \"stop-first\"` to say so",
+            )
+        } else if file.rollout.rollback.order == UpdateOrder::StartFirst {
+            (
+                "rollout.rollback.order",
+                "rolled back",
+                "set `rollout.rollback.order = \"stop-first\"`",
+            )
+        } else {
+            return;
+        };
+    out.push(Finding::new(
+        Code::LbStartFirstOverridden,
+        path,
+        format!(
+            "the load balancer is {setting} stop-first, not start-first as `rollout` says: its {} host-published task(s) fill all {edge} edge node(s), so a new task could not be placed",
+            lb.instances
+        ),
+        format!("{fix} ({raise})"),
+    ));
 }

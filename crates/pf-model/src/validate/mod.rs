@@ -1,5 +1,6 @@
 //! Validation: field rules from `#[validate]` attributes, then every
-//! cross-field rule. Each rule module appends [`Finding`]s; nothing stops
+//! cross-field rule. Each rule module appends [`Finding`]s, located in the file
+//! afterwards; nothing stops
 //! early, so a person sees every problem in one run.
 
 mod capacity;
@@ -15,45 +16,10 @@ mod redis;
 mod rollout;
 mod secrets;
 
-use crate::codes::Code;
-use crate::diagnostic::Diagnostic;
 use crate::model::TopologyFile;
-use crate::source::SourceMap;
 
 /// A problem before it is located in the file.
-#[derive(Debug, Clone)]
-pub(crate) struct Finding {
-    code: Code,
-    path: String,
-    message: String,
-    help: String,
-}
-
-impl Finding {
-    pub(crate) fn new(
-        code: Code,
-        path: impl Into<String>,
-        message: impl Into<String>,
-        help: impl Into<String>,
-    ) -> Self {
-        Self {
-            code,
-            path: path.into(),
-            message: message.into(),
-            help: help.into(),
-        }
-    }
-
-    pub(crate) fn locate(self, source: &SourceMap) -> Diagnostic {
-        Diagnostic {
-            location: source.locate_path(&self.path),
-            code: self.code,
-            message: crate::diagnostic::clip(self.message),
-            help: crate::diagnostic::clip(self.help),
-            path: crate::diagnostic::clip(self.path),
-        }
-    }
-}
+pub(crate) use pf_diag::Finding;
 
 /// "use 3", or "use a value from 1 to 3": a range of one value reads better as the value.
 pub(crate) fn use_range(lo: u32, hi: u32) -> String {

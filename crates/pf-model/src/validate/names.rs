@@ -46,7 +46,8 @@ fn service_names(file: &TopologyFile, out: &mut Vec<Finding>) {
     generated.extend(naming::redis_instances(file.redis.replicas));
     generated.extend(naming::sentinel_instances(file.redis.sentinel.count));
     // Every name of the postgres/redis families is reserved (`postgres-N`
-    // for any N, the aliases `postgres-primary` and `postgres-replica`), so
+    // and its exporter `postgres-N-exporter` for any N, the aliases
+    // `postgres-primary` and `postgres-replica`), so
     // that raising a replica count later cannot collide with an app service.
     let reserved_prefixes = [
         "postgres-primary",
@@ -72,6 +73,9 @@ fn service_names(file: &TopologyFile, out: &mut Vec<Finding>) {
         }
         if generated.contains(name)
             || naming::is_postgres_member(name)
+            || name
+                .strip_suffix("-exporter")
+                .is_some_and(naming::is_postgres_member)
             || reserved_prefixes.iter().any(|p| name.starts_with(p))
         {
             out.push(Finding::new(

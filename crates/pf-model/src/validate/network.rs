@@ -3,7 +3,7 @@
 
 use super::Finding;
 use crate::codes::Code;
-use crate::model::TopologyFile;
+use crate::model::{EndpointMode, TopologyFile};
 
 /// Most instances (tasks) a stack may have. The largest benchmark
 /// topology, 10,000 services of 3 replicas, has 30,040 and renders its
@@ -19,6 +19,14 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
             "network.encrypted",
             "overlay traffic between hosts is not encrypted",
             "set `encrypted = true` and allow IP protocol 50 (ESP) between hosts",
+        ));
+    }
+    if net.endpoint_mode == EndpointMode::Dnsrr {
+        out.push(Finding::new(
+            Code::EndpointModeDnsrr,
+            "network.endpoint-mode",
+            "on Swarm a stopped Redis node's name stops resolving, and Sentinel waits on DNS for it before it fails over",
+            "keep `endpoint-mode = \"vip\"` unless the hosts lack IPVS; with dnsrr, make sure the hosts' resolvers answer at once for unknown names",
         ));
     }
     if net.subnet.is_everything() {
@@ -63,16 +71,18 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
     let needed = tasks * 2 + services + 3;
     // The stack splits the subnet into a front and an internal data network,
     // one half each; the apps join both, so either half must hold them all.
+    // On Compose the data network hands out addresses from its lower half
+    // only: the upper half holds the fixed addresses of Redis and Sentinels.
     if let Some(size) = net.subnet.ipv4_size()
-        && size / 2 < needed
+        && size / 4 < needed
     {
         out.push(Finding::new(
             Code::SubnetTooSmall,
             "network.subnet",
             format!(
-                "{} gives each of the two networks {} addresses but the stack needs about {needed}",
+                "{} leaves {} addresses for the tasks of each network but the stack needs about {needed}",
                 net.subnet,
-                size / 2
+                size / 4
             ),
             "use a larger subnet, for example a /16",
         ));

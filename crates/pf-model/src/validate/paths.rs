@@ -30,6 +30,19 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
         }
         // `/api` and `/api/` are the same nginx location prefix for our purposes.
         let normalized = format!("{}/", svc.route.trim_end_matches('/'));
+        if let Some(ui) = monitoring_web(file).into_iter().find(|ui| {
+            normalized.starts_with(ui) || (ui.starts_with(&normalized) && normalized != "/")
+        }) {
+            out.push(Finding::new(
+                Code::DuplicateRoute,
+                format!("services[{i}].route"),
+                format!(
+                    "route `{}` overlaps `{ui}`, where the load balancer serves monitoring (`monitoring.web-htpasswd-secret`)",
+                    svc.route
+                ),
+                "give the service another URL prefix",
+            ));
+        }
         if let Some(first) = seen.insert(normalized, i) {
             out.push(Finding::new(
                 Code::DuplicateRoute,
@@ -42,6 +55,23 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
             ));
         }
     }
+}
+
+/// The URL prefixes the load balancer gives monitoring UIs, when it
+/// serves them (`monitoring.web-htpasswd-secret`).
+pub(crate) fn monitoring_web(file: &TopologyFile) -> Vec<&'static str> {
+    let m = &file.monitoring;
+    if !m.prometheus || m.web_htpasswd_secret.is_none() {
+        return Vec::new();
+    }
+    let mut out = vec![crate::naming::PROMETHEUS_PATH];
+    if m.alertmanager.is_some() {
+        out.push(crate::naming::ALERTMANAGER_PATH);
+    }
+    if m.grafana {
+        out.push(crate::naming::GRAFANA_PATH);
+    }
+    out
 }
 
 /// RFC 3986 `path-absolute` characters (`pchar` and `/`) and, when

@@ -117,6 +117,22 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
             "use letters, digits, `.`, `-` and `_`, for example `mymaster`",
         ));
     }
+    if let Some(max) = redis.maxmemory
+        && max.bytes() >= redis.resources.limits.memory.bytes()
+    {
+        out.push(Finding::new(
+            Code::RedisMaxmemoryOverLimit,
+            "redis.maxmemory",
+            format!(
+                "maxmemory {max} is not below the data nodes' memory limit {}",
+                redis.resources.limits.memory
+            ),
+            format!(
+                "lower it, for example to {} (half the limit), or leave it unset",
+                half(redis.resources.limits.memory)
+            ),
+        ));
+    }
     if s.placement == Placement::NodeLabels && s.count > file.capacity.nodes && s.count >= 3 {
         out.push(Finding::new(
             Code::SentinelsShareNodes,
@@ -128,4 +144,9 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
             "run the Sentinels on at least as many hosts as there are Sentinels",
         ));
     }
+}
+
+/// Half a size, for the help text.
+fn half(size: crate::units::ByteSize) -> crate::units::ByteSize {
+    crate::units::ByteSize::from_bytes(size.bytes() / 2)
 }

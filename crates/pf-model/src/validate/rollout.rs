@@ -62,6 +62,17 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
             ));
         }
     }
+    if let Some(n) = file.restart.max_attempts {
+        out.push(Finding::new(
+            Code::RestartAttemptsBounded,
+            "restart.max-attempts",
+            format!(
+                "after {n} failed restart(s) within {}, Swarm never restarts the service again, even once the cause is gone",
+                file.restart.window
+            ),
+            "remove `max-attempts`: `restart.delay` still spaces the restarts of a crash loop",
+        ));
+    }
     if file.monitoring.grafana && file.monitoring.grafana_admin_password_secret.is_none() {
         out.push(Finding::new(
             Code::GrafanaWithoutAdminSecret,

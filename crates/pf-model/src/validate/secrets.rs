@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use super::Finding;
 use crate::codes::Code;
-use crate::model::TopologyFile;
+use crate::model::{SecretsAs, TopologyFile};
 use crate::secret_like::{name_looks_secret, url_has_password};
 use crate::units::SecretName;
 
@@ -35,6 +35,23 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
     {
         refs.push(("monitoring.grafana-admin-password-secret".into(), grafana));
     }
+    if file.monitoring.prometheus {
+        if let Some(htpasswd) = &file.monitoring.web_htpasswd_secret {
+            refs.push(("monitoring.web-htpasswd-secret".into(), htpasswd));
+        }
+        for (i, r) in file
+            .monitoring
+            .alertmanager
+            .iter()
+            .flat_map(|a| a.receivers.iter())
+            .enumerate()
+        {
+            refs.push((
+                format!("monitoring.alertmanager.receivers[{i}].webhook-url-secret"),
+                &r.webhook_url_secret,
+            ));
+        }
+    }
     for (i, svc) in file.services.iter().enumerate() {
         for (j, s) in svc.secrets.iter().enumerate() {
             refs.push((format!("services[{i}].secrets[{j}]"), s));
@@ -44,7 +61,7 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
         used.insert(name);
         if !file.secrets.contains_key(*name) {
             let declared: Vec<&str> = file.secrets.keys().map(|k| k.as_str()).collect();
-            let help = match crate::load::closest(name.as_str(), &declared) {
+            let help = match pf_diag::closest(name.as_str(), &declared) {
                 Some(near) => format!(
                     "did you mean `{near}`? otherwise add `{name} = \"what it holds\"` under `[secrets]`"
                 ),
@@ -113,6 +130,20 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
                     ),
                 ));
             }
+        }
+    }
+    for (i, svc) in file.services.iter().enumerate() {
+        let has_secrets = !svc.secrets.is_empty() || !svc.connects_to.is_empty();
+        if svc.secrets_as == SecretsAs::Env && has_secrets && svc.command.is_empty() {
+            out.push(Finding::new(
+                Code::SecretsAsEnvWithoutCommand,
+                format!("services[{i}].name"),
+                format!(
+                    "`{}` gets its secrets as environment variables through a shim, which must then run the image's own command, but `command` is not set",
+                    svc.name
+                ),
+                "set `command` (and `entrypoint`, if the image has one) to the image's own (`docker image inspect`), or `secrets-as = \"file\"` if the app reads `<NAME>_FILE`",
+            ));
         }
     }
 }

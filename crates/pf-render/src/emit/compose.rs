@@ -100,7 +100,7 @@ fn service<'a>(plan: &'a Plan, instance: &'a Instance, d: &'a Deployment) -> Ser
     });
     Service {
         container_name: Some(&instance.container),
-        hostname: Some(&instance.host),
+        hostname: Some(&instance.name),
         ports: d
             .ports
             .iter()
@@ -117,9 +117,10 @@ fn service<'a>(plan: &'a Plan, instance: &'a Instance, d: &'a Deployment) -> Ser
         volumes,
         depends_on,
         // Compose's `restart` cannot bound attempts for "always"; it can for on-failure.
-        restart: Some(match restart.condition {
-            RestartCondition::Any => "unless-stopped".to_owned(),
-            RestartCondition::OnFailure => format!("on-failure:{}", restart.max_attempts),
+        restart: Some(match (restart.condition, restart.max_attempts) {
+            (RestartCondition::Any, _) => "unless-stopped".to_owned(),
+            (RestartCondition::OnFailure, Some(n)) => format!("on-failure:{n}"),
+            (RestartCondition::OnFailure, None) => "on-failure".to_owned(),
         }),
         deploy: Deploy {
             resources: Resources::of(&d.resources),

@@ -33,7 +33,42 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
         next_upstream_timeout: lb.next_upstream_timeout.to_string(),
         lb_instances: cx.plan.lb.replicas,
         monitoring: monitoring.is_some(),
-        grafana: monitoring.is_some_and(|m| m.settings.grafana),
+        grafana: monitoring.is_some_and(|m| m.grafana.is_some()),
+        alertmanager: monitoring
+            .and_then(|m| m.settings.alertmanager.as_ref())
+            .map(|a| {
+                a.receivers
+                    .iter()
+                    .map(|r| ReceiverCx {
+                        name: r.name.to_string(),
+                        severity: match r.min_severity {
+                            pf_model::model::AlertSeverity::Warning => {
+                                "warnings and critical alerts"
+                            }
+                            pf_model::model::AlertSeverity::Critical => "critical alerts",
+                        },
+                        secret: r.webhook_url_secret.to_string(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        alertmanager_target: monitoring
+            .and_then(|m| m.alertmanager.as_ref())
+            .map(|a| a.container.clone())
+            .unwrap_or_default(),
+        web: monitoring
+            .and_then(|m| m.web.as_ref())
+            .map(|w| {
+                w.routes
+                    .iter()
+                    .map(|r| WebCx {
+                        path: r.path.clone(),
+                        basic_auth: r.basic_auth,
+                        secret: w.htpasswd_secret.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
         sentinels: cx.plan.redis.sentinels.len(),
         lag: LagCx {
             warning: lag.warning.to_string(),
@@ -44,6 +79,50 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
         env_example: files::ENV_EXAMPLE,
         setup_swarm: files::SETUP_SWARM,
         ha_setup: files::HA_SETUP,
+        connect_timeout: lb.connect_timeout.nginx(),
+        lb_update_order: cx
+            .plan
+            .lb
+            .instance
+            .deployment
+            .as_ref()
+            .map_or("", |d| d.update_order.as_str()),
+        restart_delay: cx.plan.restart.delay.to_string(),
+        restart_capped: cx.plan.restart.max_attempts.is_some(),
+        app_env: cx
+            .plan
+            .apps
+            .iter()
+            .map(|a| AppEnvCx {
+                name: a.name.clone(),
+                env: a.secrets_env.is_some(),
+                secrets: !a.secrets.is_empty(),
+                shim: a
+                    .secrets_env
+                    .as_ref()
+                    .map(|e| e.file.artifact.clone())
+                    .unwrap_or_default(),
+                variables_text: code_list(a.secrets.iter().map(|s| s.to_ascii_uppercase()), ", "),
+                file_variables_text: code_list(
+                    a.secrets
+                        .iter()
+                        .map(|s| format!("{}_FILE", s.to_ascii_uppercase())),
+                    ", ",
+                ),
+                urls_text: match a.secrets_env.as_ref().map(|e| &e.urls) {
+                    Some(urls) if !urls.is_empty() => format!(
+                        ", adds the PostgreSQL password, URL-encoded, to {}",
+                        code_list(urls.iter().cloned(), " and ")
+                    ),
+                    _ => String::new(),
+                },
+                exec: a
+                    .secrets_env
+                    .as_ref()
+                    .map(|e| e.exec.join(" "))
+                    .unwrap_or_default(),
+            })
+            .collect(),
         ops,
     };
     bundle.add(
@@ -75,11 +154,54 @@ struct ReadmeCx {
     lb_instances: u32,
     monitoring: bool,
     grafana: bool,
+    /// Alertmanager's receivers; empty without Alertmanager.
+    alertmanager: Vec<ReceiverCx>,
+    /// Where `docker logs` finds Alertmanager.
+    alertmanager_target: String,
+    /// The monitoring UIs behind the load balancer.
+    web: Vec<WebCx>,
     sentinels: usize,
     lag: LagCx,
     env_example: &'static str,
     setup_swarm: &'static str,
     ha_setup: &'static str,
+    connect_timeout: String,
+    /// How nginx is updated (Swarm).
+    lb_update_order: &'static str,
+    restart_delay: String,
+    restart_capped: bool,
+    app_env: Vec<AppEnvCx>,
+}
+
+/// How an app service gets its secrets.
+#[derive(Serialize)]
+struct AppEnvCx {
+    name: String,
+    /// `secrets-as = "env"` through the shim.
+    env: bool,
+    secrets: bool,
+    shim: String,
+    /// `` `SECRET_KEY`, `REDIS_PASSWORD` ``.
+    variables_text: String,
+    file_variables_text: String,
+    /// What it adds to the PostgreSQL URLs, or empty.
+    urls_text: String,
+    /// The program the shim runs.
+    exec: String,
+}
+
+#[derive(Serialize)]
+struct ReceiverCx {
+    name: String,
+    severity: &'static str,
+    secret: String,
+}
+
+#[derive(Serialize)]
+struct WebCx {
+    path: String,
+    basic_auth: bool,
+    secret: String,
 }
 
 #[derive(Serialize)]
@@ -152,20 +274,39 @@ fn describe(cx: &Cx<'_>, path: &str) -> String {
         files::REDIS_MASTER_CONF => "redis.conf template of the initial master",
         files::REDIS_REPLICA_CONF => "redis.conf template of the replicas",
         files::REDIS_ENTRYPOINT => {
-            "Redis entrypoint: copies the template into the volume once, adds the password"
+            "Redis entrypoint: rebuilds the config in the volume from the template at every start, keeps the replication state, adds the password"
         }
         files::SENTINEL_ENTRYPOINT => {
-            "Sentinel entrypoint: copies its template into the writable volume once (Sentinel rewrites it)"
+            "Sentinel entrypoint: rebuilds the config in the writable volume from its template at every start, keeps Sentinel's state, adds the password"
+        }
+        files::REDIS_EXPORTER_ENTRYPOINT => {
+            "Redis exporter entrypoint: the password secret as the JSON password file the exporter reads"
         }
         files::PROMETHEUS => "Prometheus scrape configuration",
         files::ALERTS => {
-            "alert rules: targets down, replication lag, Redis replicas, resource usage"
+            "alert rules: targets down, roles after failover, replication lag, 5xx share, resource usage"
         }
         files::GRAFANA_DATASOURCE => "Grafana data source provisioning (Prometheus)",
-        files::SETUP_SWARM => {
-            "Swarm setup: --init, --label-nodes, --create-secrets, --deploy, --status"
+        files::GRAFANA_DASHBOARDS => {
+            "Grafana dashboard provisioning: the dashboards below, read-only"
         }
-        files::HA_SETUP => "Compose setup: --compose, --check, --status, --test-failover",
+        files::ALERTMANAGER => "Alertmanager routes and webhook receivers (URLs read from secrets)",
+        files::NGINX_METRICS => {
+            "njs handler: each load balancer task's own metrics at /metrics on the status port"
+        }
+        files::SETUP_SWARM => {
+            "Swarm setup: --init, --label-nodes, --create-secrets, --deploy (in steps), --status"
+        }
+        files::HA_SETUP => {
+            if cx.plan.is_swarm() {
+                "the guide's ha-setup.sh: --secrets, --swarm (through setup-swarm.sh), --check, --status, --test-failover"
+            } else {
+                "the guide's ha-setup.sh: --secrets (owners and modes), --compose, --check, --status, --test-failover"
+            }
+        }
+        files::SSL_SETUP => {
+            "the guide's ssl-setup.sh: the certificate and key from files (import) or self-signed for staging, checked"
+        }
         files::HEALTH_CHECK => "the guide's health checks with this topology's names",
         files::FAILOVER_TEST => {
             "the guide's failover tests: backend, Redis Sentinel, PostgreSQL promotion"
@@ -177,16 +318,40 @@ fn describe(cx: &Cx<'_>, path: &str) -> String {
             "the scheduled backup: a verified dump from a standby on this host, copied outside the bundle, the newest N kept"
         }
         _ => {
+            if let Some(app) = cx.plan.apps.iter().find(|a| {
+                a.secrets_env
+                    .as_ref()
+                    .is_some_and(|e| e.file.artifact == path)
+            }) {
+                return format!(
+                    "entrypoint of {}: exports its secrets from their files as variables, then runs its command",
+                    app.name
+                );
+            }
             return match path
                 .strip_prefix("redis/sentinel-")
                 .and_then(|rest| rest.strip_suffix(".conf"))
             {
                 Some(n) => format!("sentinel.conf template of redis-sentinel-{n} (its own myid)"),
-                None => format!("generated for stack {stack}"),
+                None => match path
+                    .strip_prefix("monitoring/dashboards/")
+                    .and_then(|rest| rest.strip_suffix(".json"))
+                {
+                    Some(tier) => format!("Grafana dashboard of the {tier} tier"),
+                    None => format!("generated for stack {stack}"),
+                },
             };
         }
     };
     text.to_owned()
+}
+
+/// Each item in backquotes, joined by `sep`.
+fn code_list(items: impl Iterator<Item = String>, sep: &str) -> String {
+    items
+        .map(|i| format!("`{i}`"))
+        .collect::<Vec<_>>()
+        .join(sep)
 }
 
 /// `redis-sentinel-1` -> `redis_sentinel_1`: Mermaid ids allow no dashes.
@@ -325,9 +490,22 @@ fn mermaid(cx: &Cx<'_>) -> String {
     if let Some(monitoring) = &plan.monitoring {
         m.push("    prometheus[\"prometheus + exporters\"]".into());
         m.push(format!("    prometheus -.->|scrape| {}", id(&lb.name)));
-        m.push(format!("    prometheus -.->|scrape| {}", id(&primary.name)));
-        m.push(format!("    prometheus -.->|scrape| {}", id(&master.name)));
-        if monitoring.settings.grafana {
+        for member in plan.postgres.members() {
+            m.push(format!(
+                "    prometheus -.->|scrape| {}",
+                id(&member.instance.name)
+            ));
+        }
+        for node in plan.redis.nodes() {
+            m.push(format!(
+                "    prometheus -.->|scrape| {}",
+                id(&node.instance.name)
+            ));
+        }
+        if monitoring.alertmanager.is_some() {
+            m.push("    prometheus -.->|alerts| alertmanager[\"alertmanager\"]".into());
+        }
+        if monitoring.grafana.is_some() {
             m.push("    grafana[\"grafana\"] --> prometheus".into());
         }
     }

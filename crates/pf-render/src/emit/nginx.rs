@@ -44,6 +44,9 @@ struct Ctx<'a> {
     next_upstream: String,
     next_upstream_tries: u32,
     next_upstream_timeout: String,
+    connect_timeout: String,
+    worker_processes: u32,
+    cpu_limit: String,
     keepalive: u32,
     upstreams: Vec<Upstream<'a>>,
     /// Some route is `/`; otherwise a catch-all `location /` answers 404,
@@ -52,6 +55,27 @@ struct Ctx<'a> {
     status_port: u16,
     status_allow: Vec<String>,
     read: Option<Read<'a>>,
+    /// The monitoring block (containers only): metrics handler, UIs.
+    monitoring: Option<Monitoring>,
+}
+
+#[derive(Serialize)]
+struct Monitoring {
+    /// Where nginx reads `nginx/metrics.js`.
+    script: String,
+    metrics_path: &'static str,
+    htpasswd_secret: String,
+    htpasswd: String,
+    web: Vec<WebUi>,
+}
+
+#[derive(Serialize)]
+struct WebUi {
+    path: String,
+    upstream: String,
+    server: String,
+    basic_auth: bool,
+    realm: String,
 }
 
 #[derive(Serialize)]
@@ -74,6 +98,7 @@ struct Upstream<'a> {
     zone_size: String,
     servers: Vec<String>,
     route: &'a str,
+    locations: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -136,6 +161,9 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
             .join(" "),
         next_upstream_tries: lb.next_upstream_tries,
         next_upstream_timeout: lb.next_upstream_timeout.nginx(),
+        connect_timeout: lb.connect_timeout.nginx(),
+        worker_processes: plan.worker_processes,
+        cpu_limit: format!("{} CPU", lb.resources.limits.cpus),
         keepalive: UPSTREAM_KEEPALIVE,
         upstreams: plan
             .routes
@@ -145,6 +173,7 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
                 zone_size: zone_size.clone(),
                 servers: servers(&r.upstream),
                 route: &r.route,
+                locations: &r.locations,
             })
             .collect(),
         root_routed: plan.routes.iter().any(|r| r.route == "/"),
@@ -160,6 +189,37 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
                 r.keepalive.idle_secs, r.keepalive.interval_secs, r.keepalive.count
             ),
         }),
+        monitoring: cx
+            .plan
+            .monitoring
+            .as_ref()
+            .filter(|_| local.is_none())
+            .map(|m| Monitoring {
+                script: m.files.nginx_metrics.path.display().to_string(),
+                metrics_path: crate::plan::NGINX_METRICS_PATH,
+                htpasswd_secret: m
+                    .web
+                    .as_ref()
+                    .map(|w| w.htpasswd_secret.clone())
+                    .unwrap_or_default(),
+                htpasswd: m
+                    .web
+                    .as_ref()
+                    .map(|w| w.htpasswd_file.display().to_string())
+                    .unwrap_or_default(),
+                web: m
+                    .web
+                    .iter()
+                    .flat_map(|w| &w.routes)
+                    .map(|r| WebUi {
+                        path: r.path.clone(),
+                        upstream: r.upstream.clone(),
+                        server: r.server.to_string(),
+                        basic_auth: r.basic_auth,
+                        realm: format!("{} {}", cx.plan.stack, r.server.host),
+                    })
+                    .collect(),
+            }),
     };
     let text = crate::templates::render("nginx/load-balancer.conf", &ctx)?;
     bundle.add(&plan.config.artifact, &text);

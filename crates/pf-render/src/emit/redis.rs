@@ -1,7 +1,8 @@
 //! Redis data nodes and Sentinels: one redis.conf template per role, one
-//! sentinel.conf template per Sentinel, and the two entrypoints that copy a
-//! template into the writable data volume once and add the password from the
-//! secret file on every start. No rendered file holds a password.
+//! sentinel.conf template per Sentinel, and the two entrypoints that rebuild
+//! the writable copy in the data volume from the template at every start,
+//! keeping the state Sentinel wrote, and add the password from the secret
+//! file. No rendered file holds a password.
 
 use std::path::Path;
 
@@ -30,7 +31,12 @@ struct DataNode<'a> {
     min_replicas_to_write: u32,
     /// Seconds.
     min_replicas_max_lag: u64,
-    maxmemory: Option<String>,
+    memory_limit: String,
+    maxmemory: String,
+    maxmemory_derived: bool,
+    maxmemory_policy: &'static str,
+    replica_buffer_hard: String,
+    replica_buffer_soft: String,
     /// `<master host> <port>` for replicas.
     replicaof: Option<&'a str>,
 }
@@ -40,9 +46,12 @@ struct DataNode<'a> {
 struct SentinelConf<'a> {
     index: u32,
     count: usize,
+    name: &'a str,
     host: &'a str,
     /// Local target: plain processes on this machine.
     local: bool,
+    /// Sentinels resolve and announce host names (else only addresses).
+    hostnames: bool,
     /// The address it binds: all addresses in a container, its own
     /// loopback address on the local target.
     listen: String,
@@ -90,7 +99,12 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
             appendonly: if redis.appendonly { "yes" } else { "no" },
             min_replicas_to_write: redis.min_replicas_to_write,
             min_replicas_max_lag: redis.min_replicas_max_lag.as_secs_ceil(),
-            maxmemory: redis.maxmemory.map(|m| memory(m.bytes())),
+            memory_limit: redis.resources.limits.memory.to_string(),
+            maxmemory: memory(plan.memory.maxmemory.bytes()),
+            maxmemory_derived: plan.memory.derived,
+            maxmemory_policy: redis.maxmemory_policy.as_str(),
+            replica_buffer_hard: memory(plan.memory.replica_buffer_hard.bytes()),
+            replica_buffer_soft: memory(plan.memory.replica_buffer_soft.bytes()),
             replicaof,
         };
         render("redis/data-node.conf", &ctx)
@@ -129,8 +143,10 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
         let ctx = SentinelConf {
             index: sentinel.index,
             count: plan.sentinels.len(),
+            name: &sentinel.instance.name,
             host: &sentinel.instance.host,
             local,
+            hostnames: plan.addressing.hostnames(),
             listen: sentinel.instance.listen.to_string(),
             port: s.port,
             data_dir: data_dir(&sentinel.instance),

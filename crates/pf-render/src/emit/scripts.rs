@@ -23,12 +23,15 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
         (files::HEALTH_CHECK, "scripts/health-check.sh"),
         (files::FAILOVER_TEST, "scripts/failover-test.sh"),
         (files::BACKUP_RUN, "scripts/backup.sh"),
+        // The guide's entry point on both targets (`--compose`, `--swarm`).
+        (files::HA_SETUP, "scripts/ha-setup.sh"),
     ];
-    scripts.push(if cx.plan.is_swarm() {
-        (files::SETUP_SWARM, "scripts/setup-swarm.sh")
-    } else {
-        (files::HA_SETUP, "scripts/ha-setup.sh")
-    });
+    if cx.plan.is_swarm() {
+        scripts.push((files::SETUP_SWARM, "scripts/setup-swarm.sh"));
+    }
+    if cx.plan.lb.tls.is_some() {
+        scripts.push((files::SSL_SETUP, "scripts/ssl-setup.sh"));
+    }
     for (path, template) in scripts {
         bundle.add(path, &templates::render_value(template, &ctx)?);
     }
@@ -45,6 +48,13 @@ pub(crate) struct ScriptsCx {
     pub(crate) compose_file: &'static str,
     pub(crate) health_check: &'static str,
     pub(crate) failover_test: &'static str,
+    pub(crate) setup_swarm: &'static str,
+    /// `scripts/ssl-setup.sh`, or empty without TLS.
+    pub(crate) ssl_setup: &'static str,
+    /// The certificate and key secrets (TLS on).
+    pub(crate) tls: Option<TlsCx>,
+    /// The load balancer's edge nodes (Swarm, host-mode ports).
+    pub(crate) edge: Option<EdgeCx>,
     /// `capacity.nodes`: nodes `--label-nodes` needs.
     pub(crate) nodes_required: u32,
     /// The default of SECRETS_DIR, relative to the bundle folder.
@@ -56,6 +66,8 @@ pub(crate) struct ScriptsCx {
     pub(crate) secrets: Vec<SecretCx>,
     /// Stateful instances pinned with node labels, in assignment order.
     pub(crate) labelled: Vec<LabelCx>,
+    /// The services of each deploy step, space-separated (Swarm).
+    pub(crate) steps: Vec<String>,
     pub(crate) lb: LbCx,
     pub(crate) apps: Vec<AppCx>,
     pub(crate) pg: PgCx,
@@ -74,6 +86,30 @@ pub(crate) struct SecretCx {
     pub(crate) description: String,
     /// The guide's variable (`POSTGRES_PASSWORD`).
     pub(crate) env: String,
+    /// `service:uid:gid` of each container that reads it, space-separated;
+    /// uid and gid `any` for an image whose user is unknown.
+    pub(crate) readers: String,
+    /// The same for people: `postgres-primary (uid 999), backend (any uid)`.
+    pub(crate) readers_text: String,
+    /// One of the stack's own passwords, which `ha-setup.sh --secrets` may
+    /// generate (not an app's key or the certificate).
+    pub(crate) generate: bool,
+}
+
+/// TLS files for ssl-setup.sh.
+#[derive(Debug, Serialize)]
+pub(crate) struct TlsCx {
+    pub(crate) certificate: String,
+    pub(crate) key: String,
+    pub(crate) server_name: String,
+}
+
+/// The load balancer's edge nodes.
+#[derive(Debug, Serialize)]
+pub(crate) struct EdgeCx {
+    /// `promptforge.edge`.
+    pub(crate) key: String,
+    pub(crate) count: u32,
 }
 
 /// A node label of one stateful instance.
@@ -174,6 +210,8 @@ pub(crate) struct RedisCx {
     pub(crate) quorum: u32,
     pub(crate) down_after: String,
     pub(crate) failover_timeout: String,
+    /// Sentinels know the nodes by name (else by fixed address).
+    pub(crate) hostnames: bool,
     /// down-after + failover-timeout, whole seconds rounded up.
     pub(crate) budget_secs: u64,
     /// The initial master first, then the replicas.
@@ -186,6 +224,20 @@ impl ScriptsCx {
         let plan = cx.plan;
         let stack = plan.stack.clone();
         let secrets_dir = files::secrets_dir(&stack);
+        let pg_settings = &plan.postgres.settings;
+        let mut generated = vec![
+            pg_settings.password_secret.to_string(),
+            pg_settings.replication_password_secret.to_string(),
+            plan.redis.settings.password_secret.to_string(),
+        ];
+        if let Some(m) = &plan.monitoring {
+            generated.extend(
+                m.settings
+                    .grafana_admin_password_secret
+                    .iter()
+                    .map(ToString::to_string),
+            );
+        }
         let secrets = plan
             .secrets
             .iter()
@@ -195,6 +247,17 @@ impl ScriptsCx {
                 file: format!("{secrets_dir}/{}", s.name),
                 description: s.description.clone(),
                 env: s.env.clone(),
+                readers: s
+                    .readers
+                    .iter()
+                    .map(|r| match r.owner {
+                        Some(o) => format!("{}:{}:{}", r.service, o.uid, o.gid),
+                        None => format!("{}:any:any", r.service),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                readers_text: readers_text(&s.readers),
+                generate: generated.contains(&s.name),
             })
             .collect();
         let labelled = plan
@@ -204,6 +267,15 @@ impl ScriptsCx {
                     instance: i.name.clone(),
                     key: key.clone(),
                 })
+            })
+            .collect();
+        let steps = (1..=crate::plan::steps(plan.services().map(|(_, d)| d)))
+            .map(|step| {
+                plan.services()
+                    .filter(|(_, d)| d.update_step == step)
+                    .map(|(i, _)| i.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
             })
             .collect();
         let lb = &plan.lb.settings;
@@ -219,12 +291,28 @@ impl ScriptsCx {
             compose_file: files::COMPOSE,
             health_check: files::HEALTH_CHECK,
             failover_test: files::FAILOVER_TEST,
+            setup_swarm: files::SETUP_SWARM,
+            ssl_setup: if lb.tls.is_some() {
+                files::SSL_SETUP
+            } else {
+                ""
+            },
+            tls: lb.tls.as_ref().map(|t| TlsCx {
+                certificate: t.certificate_secret.to_string(),
+                key: t.key_secret.to_string(),
+                server_name: lb.server_name.clone(),
+            }),
+            edge: plan.lb.edge.as_ref().map(|e| EdgeCx {
+                key: e.label.clone(),
+                count: e.count,
+            }),
             nodes_required: plan.capacity.nodes,
             backups_dir: files::backups_dir(&stack),
             backup: files::BACKUP_RUN,
             secrets_dir,
             secrets,
             labelled,
+            steps,
             lb: LbCx {
                 instance: (&plan.lb.instance).into(),
                 status_port: lb.status.port,
@@ -277,6 +365,7 @@ impl ScriptsCx {
                 quorum: sentinel.quorum,
                 down_after: sentinel.down_after.to_string(),
                 failover_timeout: sentinel.failover_timeout.to_string(),
+                hostnames: redis.addressing.hostnames(),
                 budget_secs: (sentinel.down_after.as_millis()
                     + sentinel.failover_timeout.as_millis())
                 .div_ceil(1000),
@@ -288,5 +377,27 @@ impl ScriptsCx {
                     .collect(),
             },
         }
+    }
+}
+
+/// `postgres-primary (uid 999), backend (its image's user)`; the services
+/// of a Compose tier (`backend1`, `backend2`) share one entry.
+fn readers_text(readers: &[crate::plan::SecretReader]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    for r in readers {
+        let who = match r.owner {
+            Some(o) if o.uid == 0 => "root".to_owned(),
+            Some(o) => format!("uid {}", o.uid),
+            None => "its image's user".to_owned(),
+        };
+        let entry = format!("{} ({who})", r.service);
+        if !out.contains(&entry) {
+            out.push(entry);
+        }
+    }
+    if out.is_empty() {
+        "no container".to_owned()
+    } else {
+        out.join(", ")
     }
 }

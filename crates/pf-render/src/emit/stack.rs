@@ -9,7 +9,8 @@ use pf_model::model::{RollbackFailureAction, UpdateFailureAction};
 
 use super::yaml::{
     Deploy, File, FileObject, Lint, Mount, ObjectRef, Ordered, Placement, Port, Resources,
-    RestartPolicy, Service, UpdateConfig, Volume, data_volume, network, publish_mode, tmpfs,
+    RestartPolicy, SecretRef, Service, UpdateConfig, Volume, data_volume, network, publish_mode,
+    tmpfs,
 };
 use super::{Cx, artifact_key, yaml_text};
 use crate::bundle::Bundle;
@@ -21,6 +22,9 @@ use crate::plan::{Deployment, Instance, Plan};
 /// v3.9 is the lowest version with everything used here
 /// (`deploy.resources.limits.pids`; `max_replicas_per_node` is 3.8).
 const VERSION: &str = "3.9";
+
+/// Read-only for the owner: a secret mounted for the user that reads it.
+const SECRET_MODE: u32 = 0o400;
 
 pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> {
     let plan = cx.plan;
@@ -93,18 +97,31 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
 fn service<'a>(plan: &'a Plan, instance: &'a Instance, d: &'a Deployment) -> Service<'a> {
     let rollout = &plan.rollout;
     let restart = &plan.restart;
-    let constraints: Vec<String> = d
-        .placement
-        .node_label
-        .iter()
-        .map(|label| format!("node.labels.{label} == true"))
-        .collect();
+    let constraints = d.placement.constraints();
     let placement = (!constraints.is_empty() || d.placement.max_replicas_per_node.is_some())
         .then_some(Placement {
             constraints,
             max_replicas_per_node: d.placement.max_replicas_per_node,
         });
+    // Owned by the user that reads them, readable by nobody else (the TLS
+    // key, the replication password); root-owned 0444 where the image's
+    // user is unknown.
+    let secrets = d
+        .secrets
+        .iter()
+        .map(|s| match d.secret_reader {
+            Some(owner) => SecretRef::Long {
+                source: s,
+                target: s,
+                uid: owner.uid.to_string(),
+                gid: owner.gid.to_string(),
+                mode: SECRET_MODE,
+            },
+            None => SecretRef::Short(s),
+        })
+        .collect();
     Service {
+        secrets,
         ports: d
             .ports
             .iter()
@@ -137,7 +154,7 @@ fn service<'a>(plan: &'a Plan, instance: &'a Instance, d: &'a Deployment) -> Ser
                 condition: restart.condition.as_str(),
                 delay: restart.delay.to_string(),
                 max_attempts: restart.max_attempts,
-                window: restart.window.to_string(),
+                window: restart.max_attempts.map(|_| restart.window.to_string()),
             }),
             update_config: Some(UpdateConfig {
                 parallelism: rollout.parallelism,

@@ -133,7 +133,7 @@ pub(crate) struct Service<'a> {
     pub(crate) environment: LiteralMap<'a>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) ports: Vec<Port>,
-    pub(crate) networks: Networks<'a>,
+    pub(crate) networks: ServiceNetworks<'a>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub(crate) read_only: bool,
     /// Compose only: `docker stack deploy` ignores it.
@@ -144,7 +144,7 @@ pub(crate) struct Service<'a> {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) configs: Vec<ObjectRef>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub(crate) secrets: Vec<&'a str>,
+    pub(crate) secrets: Vec<SecretRef<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) healthcheck: Option<Healthcheck<'a>>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -158,31 +158,46 @@ pub(crate) struct Service<'a> {
     pub(crate) deploy: Deploy,
 }
 
-/// The networks of a service: a list of names, or, when the service has
-/// aliases, the long form with the aliases on the data network.
+/// The networks of a service: a list, or a map where one attachment needs
+/// more than a name: the aliases of a PostgreSQL member (`postgres-primary`
+/// follows the primary) or, on Compose, a fixed address; both are on the
+/// data network.
 #[derive(Debug, Default)]
-pub(crate) struct Networks<'a> {
-    names: Vec<&'a str>,
-    /// The network the aliases are on, and the aliases.
-    aliases: Option<(&'a str, &'a [String])>,
+pub(crate) struct ServiceNetworks<'a> {
+    pub(crate) names: Vec<&'a str>,
+    /// The name of the data network, which carries the aliases and the
+    /// fixed address.
+    pub(crate) data: &'a str,
+    /// More names the service answers to on the data network.
+    pub(crate) aliases: &'a [String],
+    /// The fixed address on the data network.
+    pub(crate) fixed: Option<std::net::Ipv4Addr>,
 }
 
-/// One network of a service in the long form.
+/// One network of a service, map form.
 #[derive(Debug, Serialize)]
-struct ServiceNetwork<'a> {
+struct Attachment<'a> {
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     aliases: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ipv4_address: Option<String>,
 }
 
-impl Serialize for Networks<'_> {
+impl Serialize for ServiceNetworks<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self.aliases {
-            None => s.collect_seq(&self.names),
-            Some((on, aliases)) => s.collect_map(self.names.iter().map(|n| {
-                let aliases: &[String] = if *n == on { aliases } else { &[] };
-                (n, ServiceNetwork { aliases })
-            })),
+        if self.aliases.is_empty() && self.fixed.is_none() {
+            return s.collect_seq(&self.names);
         }
+        s.collect_map(self.names.iter().map(|n| {
+            let data = *n == self.data;
+            (
+                n,
+                Attachment {
+                    aliases: if data { self.aliases } else { &[] },
+                    ipv4_address: self.fixed.filter(|_| data).map(|ip| ip.to_string()),
+                },
+            )
+        }))
     }
 }
 
@@ -214,6 +229,23 @@ pub(crate) struct ObjectRef {
     pub(crate) source: String,
     pub(crate) target: String,
     pub(crate) mode: u32,
+}
+
+/// A secret mounted into a service: by name (Docker's default, root-owned
+/// mode 0444; Compose bind-mounts the host file as it is), or owned by the
+/// user that reads it with mode 0400 (Swarm).
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub(crate) enum SecretRef<'a> {
+    Short(&'a str),
+    Long {
+        source: &'a str,
+        target: &'a str,
+        /// Strings in the v3 schema.
+        uid: String,
+        gid: String,
+        mode: u32,
+    },
 }
 
 /// Health check of the local process only.
@@ -281,13 +313,16 @@ pub(crate) struct Reservations {
     pub(crate) memory: String,
 }
 
-/// `deploy.restart_policy`.
+/// `deploy.restart_policy`. Without `max_attempts` Swarm restarts for as
+/// long as it takes; `window` only counts attempts, so it goes with it.
 #[derive(Debug, Serialize)]
 pub(crate) struct RestartPolicy {
     pub(crate) condition: &'static str,
     pub(crate) delay: String,
-    pub(crate) max_attempts: u32,
-    pub(crate) window: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) max_attempts: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) window: Option<String>,
 }
 
 /// `deploy.update_config` / `rollback_config`.
@@ -325,6 +360,10 @@ pub(crate) struct Ipam {
 #[derive(Debug, Serialize)]
 pub(crate) struct Subnet {
     pub(crate) subnet: String,
+    /// Where Docker picks addresses of its own; the rest of the subnet is
+    /// for fixed addresses.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) ip_range: Option<String>,
 }
 
 /// A named volume (defaults).
@@ -352,18 +391,19 @@ impl<'a> Service<'a> {
             entrypoint: Literals(&d.entrypoint),
             command: Literals(&d.command),
             environment: LiteralMap(&d.environment),
-            networks: Networks {
+            networks: ServiceNetworks {
                 names: d
                     .networks
                     .iter()
                     .map(|n| plan.networks.get(*n).name.as_str())
                     .collect(),
-                aliases: (!d.aliases.is_empty())
-                    .then_some((plan.networks.data.name.as_str(), d.aliases.as_slice())),
+                data: plan.networks.data.name.as_str(),
+                aliases: &d.aliases,
+                fixed: d.address,
             },
             sysctls: d.sysctls.clone(),
             read_only: d.read_only,
-            secrets: d.secrets.iter().map(String::as_str).collect(),
+            secrets: d.secrets.iter().map(|s| SecretRef::Short(s)).collect(),
             healthcheck: d.healthcheck.as_ref().map(|h| Healthcheck {
                 test: Literals(&h.test),
                 interval: h.interval.to_string(),
@@ -440,6 +480,7 @@ pub(crate) fn network(n: &NetworkPlan) -> Network {
                 .iter()
                 .map(|s| Subnet {
                     subnet: s.to_string(),
+                    ip_range: n.ip_range.map(|r| r.to_string()),
                 })
                 .collect(),
         },

@@ -3,16 +3,18 @@
 
 use std::collections::BTreeMap;
 
-use pf_model::model::{AppService, Connection};
+use pf_model::model::{AppService, Connection, SecretsAs, UpdateOrder};
 use pf_model::units::Duration;
 use pf_model::{TopologyFile, naming};
 use serde::Serialize;
 
 use super::deployment::{Deployment, EndpointMode, check, shell};
-use super::instance::{Instance, Kind, Namer};
+use super::instance::{BundleFile, EXECUTABLE, Instance, Kind, Namer};
 use super::local::AppAddresses;
+use super::network::Net;
 use super::postgres::PgPlan;
 use super::redis::RedisPlan;
+use crate::files::{self, mount};
 
 /// A stateless app service.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -33,6 +35,35 @@ pub struct AppPlan {
     pub environment: BTreeMap<String, String>,
     /// Secrets mounted into the service, sorted.
     pub secrets: Vec<String>,
+    /// `secrets-as = "env"` in containers: the shim that exports each
+    /// secret from its file, then runs the service's own program.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secrets_env: Option<SecretsEnv>,
+}
+
+/// The entrypoint shim of an app that reads its secrets from environment
+/// variables (the guide's app: `SECRET_KEY`, `DATABASE_URL` with the
+/// password). The values are read from the secret files when the container
+/// starts; no generated file holds one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub struct SecretsEnv {
+    /// The shim, run as the container's entrypoint.
+    pub file: BundleFile,
+    /// Each variable it exports (`SECRET_KEY`), read from the file named by
+    /// `<NAME>_FILE`.
+    pub variables: Vec<String>,
+    /// The variable holding the PostgreSQL owner's password, which the shim
+    /// adds, URL-encoded, to each of `urls`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url_password: Option<String>,
+    /// PostgreSQL URL variables (`DATABASE_URL`, `DATABASE_REPLICA_URL`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub urls: Vec<String>,
+    /// What it runs after exporting: the topology's `entrypoint` and
+    /// `command`, the image's own program.
+    pub exec: Vec<String>,
 }
 
 impl AppPlan {
@@ -66,12 +97,19 @@ impl AppPlan {
                     port: namer.port(s.port),
                     environment: BTreeMap::new(),
                     secrets: Vec::new(),
+                    secrets_env: None,
                     settings: s.clone(),
                     name,
                     instances,
                 };
                 app.connect(t, namer, &shared);
                 if namer.containers() {
+                    app.secrets_env = app.secrets_env(t, namer);
+                    let files: Vec<BundleFile> =
+                        app.secrets_env.iter().map(|e| e.file.clone()).collect();
+                    for i in &mut app.instances {
+                        i.files.clone_from(&files);
+                    }
                     let deployment = app.deployment(t, namer, postgres, redis);
                     for i in &mut app.instances {
                         i.deployment = Some(deployment.clone());
@@ -125,6 +163,40 @@ impl AppPlan {
         self.secrets = secrets;
     }
 
+    /// The shim of `secrets-as = "env"`, when the service has secrets.
+    fn secrets_env(&self, t: &TopologyFile, namer: &Namer<'_>) -> Option<SecretsEnv> {
+        let spec = &self.settings;
+        if spec.secrets_as != SecretsAs::Env || self.secrets.is_empty() {
+            return None;
+        }
+        let postgres = spec.connects_to.contains(&Connection::Postgres);
+        let urls: Vec<String> = ["DATABASE_URL", "DATABASE_REPLICA_URL"]
+            .into_iter()
+            .filter(|v| postgres && self.environment.contains_key(*v))
+            .map(str::to_owned)
+            .collect();
+        Some(SecretsEnv {
+            file: namer.file(
+                &files::app_secrets_env(&self.name),
+                mount::APP_SECRETS_ENV,
+                EXECUTABLE,
+            ),
+            variables: self
+                .secrets
+                .iter()
+                .map(|s| s.to_ascii_uppercase())
+                .collect(),
+            url_password: (!urls.is_empty()).then(|| t.postgres.password_secret.env_stem()),
+            urls,
+            exec: spec
+                .entrypoint
+                .iter()
+                .chain(&spec.command)
+                .cloned()
+                .collect(),
+        })
+    }
+
     /// The deployment every instance of this app shares.
     fn deployment(
         &self,
@@ -142,15 +214,44 @@ impl AppPlan {
             t.rollout.rollback.order,
         );
         d.replicas = if namer.swarm() { spec.replicas } else { 1 };
+        // The data network only for an app that talks to a data service:
+        // anything on it can reach PostgreSQL, Redis and the Sentinels.
+        if spec.connects_to.is_empty() {
+            d.networks.retain(|n| *n != Net::Data);
+        }
         // nginx must see every task, not one VIP (least_conn, passive
         // checks and next-upstream need the individual peers).
         d.endpoint_mode = EndpointMode::Dnsrr;
         d.environment = self.environment.clone();
         d.secrets = self.secrets.clone();
+        // The shim runs the image's program: the topology names it, since a
+        // container's entrypoint replaces the image's entrypoint and command.
+        match &self.secrets_env {
+            Some(shim) => {
+                d.entrypoint = std::iter::once(shim.file.path.display().to_string())
+                    .chain(spec.entrypoint.iter().cloned())
+                    .collect();
+                d.command.clone_from(&spec.command);
+            }
+            None => {
+                d.entrypoint.clone_from(&spec.entrypoint);
+                d.command.clone_from(&spec.command);
+            }
+        }
         let nodes = t.capacity.nodes;
         if namer.swarm() && nodes > 1 && spec.replicas > 1 {
             // Spread, while leaving room to reschedule when one node is lost.
-            d.placement.max_replicas_per_node = Some(spec.replicas.div_ceil(nodes - 1));
+            let mut per_node = spec.replicas.div_ceil(nodes - 1);
+            if d.update_order == UpdateOrder::StartFirst
+                || d.rollback_order == UpdateOrder::StartFirst
+            {
+                // A start-first batch runs `parallelism` new tasks next to
+                // the old ones: the nodes must hold them all, or the new
+                // tasks stay pending and the update never finishes.
+                let batch = t.rollout.batch().min(spec.replicas);
+                per_node = per_node.max((spec.replicas + batch).div_ceil(nodes));
+            }
+            d.placement.max_replicas_per_node = Some(per_node);
         }
         // One quoted shell word: a query's `&` or any other character of
         // the path is data for curl, never shell syntax (validation keeps

@@ -6,11 +6,15 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use std::net::Ipv4Addr;
+
+pub use pf_model::model::EndpointMode;
 use pf_model::model::{Limits, PublishMode, Reservations, Resources, UpdateOrder};
 use pf_model::units::{ByteSize, Cpus, Duration};
 use serde::Serialize;
 
 use super::network::Net;
+use super::users::{FileOwner, secret_reader};
 
 /// One service (Swarm) or one container (Compose).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -33,6 +37,10 @@ pub struct Deployment {
     /// member when the topology names another primary.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<String>,
+    /// Its fixed address on the data network (Compose, for instances that
+    /// others must reach by address while it is stopped).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<Ipv4Addr>,
     /// A read-only root file system, with a tmpfs at each of `tmpfs`.
     pub read_only: bool,
     /// Writable in-memory folders of a read-only instance.
@@ -57,6 +65,11 @@ pub struct Deployment {
     /// Kernel settings of its own network namespace (`net.*`), by name.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub sysctls: BTreeMap<String, String>,
+    /// The user that reads them, where the image says (Swarm mounts them
+    /// owned by it, mode 0400; `None`: root-owned, mode 0444, readable by
+    /// whatever user the image runs as).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_reader: Option<FileOwner>,
     /// Health check of the instance's own process.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub healthcheck: Option<Healthcheck>,
@@ -69,33 +82,17 @@ pub struct Deployment {
     pub update_order: UpdateOrder,
     /// The same for rollbacks.
     pub rollback_order: UpdateOrder,
+    /// The step of a staged deploy in which it is updated (Swarm,
+    /// `setup-swarm.sh --deploy`): 1 for stateless services, k for the k-th
+    /// member of a stateful group, so no deploy restarts two members of a
+    /// quorum or replication group at once.
+    pub update_step: u32,
     /// Where the scheduler may put it (Swarm).
     #[serde(skip_serializing_if = "NodePlacement::is_free")]
     pub placement: NodePlacement,
     /// Compose: start only after these services are healthy.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<String>,
-}
-
-/// How a Swarm service name resolves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum EndpointMode {
-    /// One virtual IP in front of the tasks: the name resolves while no
-    /// task runs.
-    Vip,
-    /// DNS round robin: the name resolves to each task's own address.
-    Dnsrr,
-}
-
-impl EndpointMode {
-    /// The Compose-file spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Vip => "vip",
-            Self::Dnsrr => "dnsrr",
-        }
-    }
 }
 
 /// A published port.
@@ -125,12 +122,28 @@ pub struct NodePlacement {
     /// At most this many tasks on one node.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_replicas_per_node: Option<u32>,
+    /// Only on the nodes of a group, each carrying this label set to `true`
+    /// (`promptforge.edge`: the load balancer's edge nodes, labelled by
+    /// `setup-swarm.sh --label-nodes`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_group: Option<String>,
 }
 
 impl NodePlacement {
     /// No constraint at all.
     pub fn is_free(&self) -> bool {
-        self.node_label.is_none() && self.max_replicas_per_node.is_none()
+        self.node_label.is_none()
+            && self.max_replicas_per_node.is_none()
+            && self.node_group.is_none()
+    }
+
+    /// The Swarm constraints: the instance's own node, its group's nodes.
+    pub fn constraints(&self) -> Vec<String> {
+        self.node_label
+            .iter()
+            .chain(&self.node_group)
+            .map(|label| format!("node.labels.{label} == true"))
+            .collect()
     }
 }
 
@@ -162,12 +175,14 @@ impl Deployment {
         rollback_order: UpdateOrder,
     ) -> Self {
         Self {
+            secret_reader: secret_reader(kind, &image),
             image,
             replicas: 1,
             stateful: false,
             endpoint_mode: EndpointMode::Vip,
             networks: super::network::default_networks(kind),
             aliases: Vec::new(),
+            address: None,
             read_only: false,
             tmpfs: Vec::new(),
             entrypoint: Vec::new(),
@@ -181,6 +196,7 @@ impl Deployment {
             resources,
             update_order: order,
             rollback_order,
+            update_step: 1,
             placement: NodePlacement::default(),
             depends_on: Vec::new(),
         }

@@ -64,6 +64,8 @@ pub enum Kind {
     Exporter,
     /// Prometheus.
     Prometheus,
+    /// Alertmanager.
+    Alertmanager,
     /// Grafana.
     Grafana,
 }
@@ -137,6 +139,8 @@ pub(super) struct Namer<'a> {
     pub(super) stack: &'a str,
     pub(super) target: &'a Target,
     pub(super) local: Option<(&'a LocalOptions, &'a LocalPlan)>,
+    /// The stack's networks (fixed addresses come from the data network).
+    pub(super) networks: &'a super::network::Networks,
 }
 
 impl Namer<'_> {
@@ -187,6 +191,24 @@ impl Namer<'_> {
                 files: Vec::new(),
                 deployment: None,
             },
+        }
+    }
+
+    /// The fixed address of data-network slot `slot`, where the target has
+    /// fixed addresses (Compose).
+    pub(super) fn fixed_address(&self, slot: u32) -> Option<Ipv4Addr> {
+        self.networks.fixed_address(slot)
+    }
+
+    /// Gives a container instance the fixed address of `slot` on the data
+    /// network, where the target has them: others then reach it by that
+    /// address (`host`), which needs no DNS and survives its stop. Its
+    /// deployment, made later, takes the address from `host`.
+    pub(super) fn pin(&self, instance: &mut Instance, slot: u32) {
+        if self.containers()
+            && let Some(ip) = self.fixed_address(slot)
+        {
+            instance.host = ip.to_string();
         }
     }
 

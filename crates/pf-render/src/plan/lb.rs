@@ -5,7 +5,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 
-use pf_model::model::{LoadBalancer, PublishMode};
+use pf_model::model::{LoadBalancer, PublishMode, UpdateOrder};
 use pf_model::units::{Cidr, Duration, ImageRef};
 use pf_model::{TopologyFile, naming};
 use serde::Serialize;
@@ -51,6 +51,13 @@ pub struct LbPlan {
     pub https_port: u16,
     /// Status port as the target binds it.
     pub status_port: u16,
+    /// nginx worker processes: the CPU limit rounded up (`auto` would start
+    /// one per CPU of the host, whatever the container may use).
+    pub worker_processes: u32,
+    /// The edge nodes nginx runs on (Swarm, host-mode ports); `None`
+    /// elsewhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edge: Option<EdgeNodes>,
     /// Who may read the status page: the topology's list, with the
     /// loopback network standing in for the overlay subnet locally.
     pub status_allow: Vec<Cidr>,
@@ -99,6 +106,18 @@ impl Scheme {
     }
 }
 
+/// The nodes that run nginx when its ports are published in host mode:
+/// the addresses DNS or an external balancer send clients to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub struct EdgeNodes {
+    /// The node label set to `true` on each (`promptforge.edge`).
+    pub label: String,
+    /// How many nodes `setup-swarm.sh --label-nodes` labels.
+    pub count: u32,
+}
+
 /// A URL prefix routed to an app service.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -106,6 +125,10 @@ impl Scheme {
 pub struct Route {
     /// URL prefix (`/api`).
     pub route: String,
+    /// The nginx `location`s serving it: `= /api` and `/api/` for a prefix
+    /// without a trailing slash, so `/apifoo` is not routed here; the route
+    /// alone when it ends in `/`.
+    pub locations: Vec<String>,
     /// Health path of the service.
     pub health_path: String,
     /// Where requests go.
@@ -174,6 +197,7 @@ impl LbPlan {
             .iter()
             .map(|app| Route {
                 route: app.settings.route.clone(),
+                locations: locations(&app.settings.route),
                 health_path: app.settings.health_path.clone(),
                 upstream: Upstream {
                     name: app.name.clone(),
@@ -209,13 +233,14 @@ impl LbPlan {
         let config = namer.file(files::NGINX_CONF, mount::NGINX_CONF, READ_ONLY);
         instance.files = vec![config.clone()];
         let replicas = if namer.swarm() { lb.instances } else { 1 };
+        let edge = (namer.swarm() && lb.publish_mode == PublishMode::Host).then(|| EdgeNodes {
+            label: format!("{}.{}", namer.stack, naming::EDGE_LABEL),
+            count: lb.edge_node_count(),
+        });
         if namer.containers() {
-            instance.deployment = Some(deployment(
-                t,
-                namer,
-                replicas,
-                read.as_ref().map(|r| r.keepalive),
-            ));
+            let mut d = deployment(t, namer, replicas, read.as_ref().map(|r| r.keepalive));
+            d.placement.node_group = edge.as_ref().map(|e| e.label.clone());
+            instance.deployment = Some(d);
         }
         Self {
             instance,
@@ -224,6 +249,8 @@ impl LbPlan {
             http_port: namer.port(lb.http_port),
             https_port: namer.port(lb.https_port),
             status_port: namer.port(lb.status.port),
+            worker_processes: worker_processes(lb),
+            edge,
             status_allow: lb
                 .status
                 .allow
@@ -265,12 +292,21 @@ fn deployment(
     read: Option<Keepalive>,
 ) -> Deployment {
     let lb = &t.load_balancer;
+    let mut order = lb.update_order.unwrap_or(t.rollout.order);
+    let mut rollback_order = t.rollout.rollback.order;
+    // With host-mode ports a start-first task needs an edge node without
+    // nginx; where there is none it would stay pending and the update or
+    // rollback never finish (validation: lb-start-first-overridden).
+    if namer.swarm() && !lb.start_first_fits(t.rollout.batch()) {
+        order = UpdateOrder::StopFirst;
+        rollback_order = UpdateOrder::StopFirst;
+    }
     let mut d = Deployment::new(
         Kind::LoadBalancer,
         lb.image.to_string(),
         lb.resources.clone(),
-        lb.update_order.unwrap_or(t.rollout.order),
-        t.rollout.rollback.order,
+        order,
+        rollback_order,
     );
     d.replicas = replicas;
     // On one host there is no routing mesh: Compose binds the host's ports.
@@ -340,4 +376,22 @@ fn official_nginx(image: &ImageRef) -> bool {
         image.repository(),
         "nginx" | "library/nginx" | "docker.io/library/nginx"
     )
+}
+
+/// `= /api` and `/api/`: a prefix location `/api` would also match
+/// `/apifoo`. A route ending in `/` (and `/` itself) is its own prefix.
+fn locations(route: &str) -> Vec<String> {
+    if route.ends_with('/') {
+        vec![route.to_owned()]
+    } else {
+        vec![format!("= {route}"), format!("{route}/")]
+    }
+}
+
+/// One worker per CPU of the limit, rounded up: nginx's `auto` counts the
+/// host's CPUs, and workers beyond the limit only contend for it.
+fn worker_processes(lb: &LoadBalancer) -> u32 {
+    u32::try_from(lb.resources.limits.cpus.millis().div_ceil(1000))
+        .unwrap_or(u32::MAX)
+        .max(1)
 }

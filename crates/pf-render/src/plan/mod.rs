@@ -25,7 +25,9 @@ mod monitoring;
 mod network;
 mod postgres;
 mod redis;
+mod rollout;
 mod secrets;
+mod users;
 mod waivers;
 
 pub use apps::AppPlan;
@@ -33,11 +35,19 @@ pub use deployment::{Deployment, EndpointMode, Healthcheck, NodePlacement, PortB
 pub use instance::{BundleFile, DataDir, Endpoint, Instance, Kind};
 pub use lb::{Entry, LbPlan, ReadEndpoint, Route, Scheme, TlsFiles, Upstream};
 pub use local::{LocalPlan, PortRemap};
-pub use monitoring::{Job, MonitoringFiles, MonitoringPlan, ScrapeJob};
+pub(crate) use monitoring::NGINX_METRICS_PATH;
+pub use monitoring::{
+    Job, MemberExporter, MonitoringFiles, MonitoringPlan, ScrapeJob, ScrapeTarget, WebAccess,
+    WebRoute, redis_uri,
+};
 pub use network::{Driver, Net, NetworkPlan, Networks};
 pub use postgres::{Keepalive, PgFiles, PgMember, PgPlan, PgRole};
-pub use redis::{RedisFiles, RedisNode, RedisPlan, RedisRole, SentinelPlan, TemplateDefaults};
+pub use redis::{
+    Addressing, RedisFiles, RedisNode, RedisPlan, RedisRole, SentinelPlan, TemplateDefaults,
+};
+pub use rollout::steps;
 pub use secrets::SecretPlan;
+pub use users::{FileOwner, SecretReader};
 pub use waivers::Waiver;
 
 use pf_model::Topology;
@@ -100,24 +110,35 @@ impl Plan {
         let local_plan = target
             .local_options()
             .map(|options| (options, local::LocalPlan::new(t, options)));
-        let namer = Namer {
-            stack: &stack,
-            target: &target,
-            local: local_plan.as_ref().map(|(o, l)| (*o, l)),
-        };
-        let subnet = if namer.local.is_some() {
+        let subnet = if local_plan.is_some() {
             local::subnet()
         } else {
             t.network.subnet
         };
-        let postgres = PgPlan::new(t, &namer);
-        let redis = RedisPlan::new(t, &namer);
+        let networks = Networks::new(subnet, &target, t.network.encrypted);
+        let namer = Namer {
+            stack: &stack,
+            target: &target,
+            local: local_plan.as_ref().map(|(o, l)| (*o, l)),
+            networks: &networks,
+        };
+        let mut postgres = PgPlan::new(t, &namer);
+        let mut redis = RedisPlan::new(t, &namer);
+        rollout::assign(
+            postgres
+                .members_mut()
+                .map(|m| &mut m.instance)
+                .chain(redis.instances_mut()),
+            t.network.endpoint_mode,
+        );
         let lb_instance = LbPlan::instance(&namer);
         let apps = AppPlan::all(t, &namer, &postgres, &redis, &lb_instance.host);
-        let lb = LbPlan::new(t, &namer, lb_instance, &apps, &postgres, subnet);
+        let mut lb = LbPlan::new(t, &namer, lb_instance, &apps, &postgres, subnet);
         let monitoring = MonitoringPlan::new(t, &namer, &lb, &postgres, &redis);
+        if let Some(m) = &monitoring {
+            m.equip(&mut lb);
+        }
         let secrets = SecretPlan::all(t, &namer);
-        let networks = Networks::new(subnet, &target, t.network.encrypted);
         let mut plan = Self {
             origin: topology.origin().to_owned(),
             stack: stack.clone(),
@@ -136,6 +157,7 @@ impl Plan {
             local: local_plan.map(|(_, l)| l),
             target,
         };
+        users::readers(&mut plan);
         plan.waivers = waivers::of(&plan);
         plan
     }

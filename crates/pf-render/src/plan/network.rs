@@ -5,6 +5,8 @@
 //! subnet, so every allow-list written for that subnet (pg_hba.conf, the
 //! nginx status endpoint) still covers both.
 
+use std::net::{IpAddr, Ipv4Addr};
+
 use pf_model::units::Cidr;
 use serde::Serialize;
 
@@ -44,6 +46,15 @@ pub struct NetworkPlan {
     /// Its half of the subnet; `None` when the subnet is a single address.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subnet: Option<Cidr>,
+    /// Where Docker picks the addresses of containers that have no fixed
+    /// one (Compose data network: the lower half of `subnet`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_range: Option<Cidr>,
+    /// Where the plan picks fixed addresses (Compose data network: the
+    /// upper half of `subnet`, outside `ip_range`, so Docker never hands
+    /// one of them to another container).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixed_range: Option<Cidr>,
     /// No route out, nothing published.
     pub internal: bool,
     /// Containers outside the stack may attach (a person's debug shell).
@@ -81,6 +92,15 @@ impl Networks {
     pub(super) fn new(subnet: Cidr, target: &Target, encrypted: bool) -> Self {
         let swarm = *target == Target::Swarm;
         let (low, high) = subnet.halves().unzip();
+        // Compose only: a stopped container's name stops resolving, so the
+        // instances others must reach while it is down get fixed IPv4
+        // addresses (Swarm has no fixed addresses; its VIPs keep resolving).
+        let (ip_range, fixed_range) = match low.and_then(Cidr::halves) {
+            Some((dynamic, fixed)) if *target == Target::Compose && fixed.addr().is_ipv4() => {
+                (Some(dynamic), Some(fixed))
+            }
+            _ => (None, None),
+        };
         let driver = if swarm {
             Driver::Overlay
         } else {
@@ -91,6 +111,8 @@ impl Networks {
                 name: format!("{BASE}-front"),
                 driver,
                 subnet: high,
+                ip_range: None,
+                fixed_range: None,
                 internal: false,
                 attachable: false,
                 encrypted: swarm && encrypted,
@@ -99,13 +121,29 @@ impl Networks {
                 name: format!("{BASE}-data"),
                 driver,
                 subnet: low,
+                ip_range,
+                fixed_range,
                 internal: true,
-                // Lets a person attach a debug container (psql, redis-cli);
-                // Compose networks are attachable anyway.
-                attachable: swarm,
+                // Nothing outside the stack may join the data network: the
+                // ops scripts `docker exec` into running tasks instead.
+                attachable: false,
                 encrypted: swarm && encrypted,
             },
         }
+    }
+
+    /// The fixed address of the `n`th (0-based) instance that needs one,
+    /// on the data network; `None` where the target has no fixed addresses.
+    pub(super) fn fixed_address(&self, n: u32) -> Option<Ipv4Addr> {
+        let range = self.data.fixed_range?;
+        let IpAddr::V4(base) = range.addr() else {
+            return None;
+        };
+        let size = range.ipv4_size()?;
+        // The first address of the range is skipped: it reads like a
+        // network address although it is an ordinary host of the subnet.
+        let offset = n.checked_add(1)?;
+        (u64::from(offset) < size).then(|| Ipv4Addr::from(u32::from(base) + offset))
     }
 
     /// A network by its role.
@@ -119,7 +157,8 @@ impl Networks {
 
 /// The networks an instance of `kind` joins unless its tier says
 /// otherwise: the front network for the load balancer and the apps, the
-/// data network for everything that is not the load balancer.
+/// data network for everything that is not the load balancer (an app
+/// leaves it when it connects to no data service).
 pub(super) fn default_networks(kind: Kind) -> Vec<Net> {
     let mut out = Vec::new();
     if matches!(kind, Kind::LoadBalancer | Kind::App) {

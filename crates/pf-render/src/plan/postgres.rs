@@ -310,6 +310,18 @@ impl PgPlan {
             .collect()
     }
 
+    /// The primary, then the other members in order, to change. The deploy
+    /// steps follow this order: on a first deploy the standbys clone from a
+    /// primary deployed in an earlier step, instead of waiting for one that
+    /// a later step would start.
+    pub(super) fn members_mut(&mut self) -> impl Iterator<Item = &mut PgMember> {
+        let (primary, others): (Vec<_>, Vec<_>) = self
+            .members
+            .iter_mut()
+            .partition(|m| m.role == PgRole::Primary);
+        primary.into_iter().chain(others)
+    }
+
     /// The member backups read from.
     pub fn backup_member(&self) -> &PgMember {
         self.members

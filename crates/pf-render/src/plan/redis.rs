@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use pf_model::model::{Placement, Redis};
-use pf_model::units::Duration;
+use pf_model::units::{ByteSize, Duration};
 use pf_model::{TopologyFile, naming};
 use serde::Serialize;
 
@@ -28,8 +28,13 @@ pub struct RedisPlan {
     pub replicas: Vec<RedisNode>,
     /// The Sentinels.
     pub sentinels: Vec<SentinelPlan>,
-    /// Password file of every data node (and of the Sentinels' `auth-pass`).
+    /// Password file of every data node and Sentinel (Sentinel's own
+    /// `requirepass`, `sentinel-pass` and `auth-pass`).
     pub password_file: PathBuf,
+    /// How data nodes and Sentinels name each other.
+    pub addressing: Addressing,
+    /// Memory settings of the data nodes.
+    pub memory: RedisMemory,
     /// What the master's template says before its entrypoint adjusts it.
     pub master_template: TemplateDefaults,
     /// What the replicas' template says: the first replica's values, or on
@@ -40,6 +45,65 @@ pub struct RedisPlan {
     /// The area's shared files.
     pub files: RedisFiles,
 }
+
+/// How Redis data nodes and Sentinels name each other: what `replicaof`,
+/// `sentinel monitor`, the announced addresses and every client of the
+/// Sentinels use. Sentinel resolves names in its event loop, so a name
+/// that stops resolving while its instance is down must never reach it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Addressing {
+    /// Host names (`resolve-hostnames yes`, `announce-hostnames yes`):
+    /// Swarm service names, which keep resolving to their virtual IP while
+    /// a task is down (endpoint mode `vip`; with `dnsrr` they do not).
+    Names,
+    /// Fixed addresses (`resolve-hostnames no`): Compose containers on the
+    /// data network's fixed range, loopback addresses on the local target.
+    /// Nothing is ever looked up.
+    Addresses,
+}
+
+impl Addressing {
+    /// `yes` when Sentinels resolve and announce host names.
+    pub fn hostnames(self) -> bool {
+        self == Self::Names
+    }
+}
+
+/// Memory settings of the data nodes, derived from the container limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub struct RedisMemory {
+    /// `maxmemory`: the topology's, or half the memory limit (a fork for an
+    /// AOF rewrite or a replica's full sync can double the data set).
+    pub maxmemory: ByteSize,
+    /// True when `maxmemory` was derived from the limit.
+    pub derived: bool,
+    /// `client-output-buffer-limit replica` hard limit: an eighth of the
+    /// limit (Redis's default, 256 MB, alone would fill half of a 512 MB
+    /// container).
+    pub replica_buffer_hard: ByteSize,
+    /// The soft limit, allowed for 60 s: a sixteenth of the limit.
+    pub replica_buffer_soft: ByteSize,
+}
+
+impl RedisMemory {
+    fn new(r: &Redis) -> Self {
+        let limit = r.resources.limits.memory.bytes();
+        Self {
+            maxmemory: r.maxmemory.unwrap_or(ByteSize::from_bytes(limit / 2)),
+            derived: r.maxmemory.is_none(),
+            replica_buffer_hard: ByteSize::from_bytes(limit / 8),
+            replica_buffer_soft: ByteSize::from_bytes(limit / 16),
+        }
+    }
+}
+
+/// Fixed-address slots on the data network (Compose): data nodes from 0,
+/// Sentinels from 32 (at most 17 data nodes and 15 Sentinels).
+const NODE_SLOTS: u32 = 0;
+const SENTINEL_SLOTS: u32 = 32;
 
 /// One Redis data node.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -119,6 +183,21 @@ impl RedisPlan {
         };
         let password_file = namer.secret_file(r.password_secret.as_str());
         let names = naming::redis_instances(r.replicas);
+        // Every instance of the group has a fixed address, or none has.
+        let fixed = namer.fixed_address(NODE_SLOTS + r.replicas).is_some()
+            && namer
+                .fixed_address(SENTINEL_SLOTS + r.sentinel.count.saturating_sub(1))
+                .is_some();
+        let addressing = if namer.containers() && !fixed {
+            Addressing::Names
+        } else {
+            Addressing::Addresses
+        };
+        let pin = |instance: &mut Instance, slot: u32| {
+            if fixed {
+                namer.pin(instance, slot);
+            }
+        };
         let node = |name: &str, index: u32, role: RedisRole| {
             let mut instance = namer.instance(
                 name,
@@ -126,6 +205,7 @@ impl RedisPlan {
                 address(group::REDIS, index),
                 Some(mount::REDIS_DATA),
             );
+            pin(&mut instance, NODE_SLOTS + index - 1);
             let template = match role {
                 RedisRole::Master => &files.master_conf,
                 RedisRole::Replica => &files.replica_conf,
@@ -149,6 +229,7 @@ impl RedisPlan {
                     address(group::SENTINEL, index),
                     Some(mount::REDIS_DATA),
                 );
+                pin(&mut instance, SENTINEL_SLOTS + index - 1);
                 let template = namer.file(
                     &files::sentinel_conf(index),
                     mount::SENTINEL_TEMPLATE,
@@ -206,6 +287,8 @@ impl RedisPlan {
             replicas,
             sentinels,
             password_file,
+            addressing,
+            memory: RedisMemory::new(r),
             master_template,
             replica_template,
             files,
@@ -215,6 +298,14 @@ impl RedisPlan {
     /// The initial master, then the replicas.
     pub fn nodes(&self) -> impl Iterator<Item = &RedisNode> {
         std::iter::once(&self.master).chain(&self.replicas)
+    }
+
+    /// Every data node, then every Sentinel, to change.
+    pub(super) fn instances_mut(&mut self) -> impl Iterator<Item = &mut Instance> {
+        std::iter::once(&mut self.master)
+            .chain(&mut self.replicas)
+            .map(|n| &mut n.instance)
+            .chain(self.sentinels.iter_mut().map(|s| &mut s.instance))
     }
 }
 
@@ -248,6 +339,8 @@ impl Deployments<'_> {
             d.placement.node_label = Some(format!("{}.{}", self.namer.stack, instance.name));
         }
         d.secrets = vec![r.password_secret.to_string()];
+        // A pinned container's host is its fixed address (`Namer::pin`).
+        d.address = instance.host.parse().ok();
         d
     }
 
@@ -260,18 +353,24 @@ impl Deployments<'_> {
         d.entrypoint = vec![mount::REDIS_ENTRYPOINT.to_owned()];
         d.environment
             .insert("REDIS_ANNOUNCE_HOST".to_owned(), instance.host.clone());
-        d.healthcheck = check(
+        d.healthcheck = self.ping(r.port);
+        d.depends_on.extend(master.map(str::to_owned));
+        d
+    }
+
+    /// Healthy only when the server answers exactly `PONG` to an
+    /// authenticated PING: `-e` makes an error reply (NOAUTH, LOADING) fail
+    /// redis-cli, and the comparison fails on anything else it prints.
+    fn ping(&self, port: u16) -> Option<super::deployment::Healthcheck> {
+        check(
             shell(format!(
-                "REDISCLI_AUTH=\"$(cat {})\" redis-cli -e -p {} ping | grep -q PONG",
+                "[ \"$(REDISCLI_AUTH=\"$(cat {})\" redis-cli -e -p {port} ping)\" = PONG ]",
                 self.password_file.display(),
-                r.port
             )),
             10,
             3,
             Duration::from_secs(20),
-        );
-        d.depends_on.extend(master.map(str::to_owned));
-        d
+        )
     }
 
     /// A Sentinel: starts after the master it monitors.
@@ -279,12 +378,7 @@ impl Deployments<'_> {
         let s = &self.t.redis.sentinel;
         let mut d = self.base(instance, s.placement, &s.resources, s.update_order);
         d.entrypoint = vec![mount::SENTINEL_ENTRYPOINT.to_owned()];
-        d.healthcheck = check(
-            shell(format!("redis-cli -e -p {} ping | grep -q PONG", s.port)),
-            10,
-            3,
-            Duration::from_secs(20),
-        );
+        d.healthcheck = self.ping(s.port);
         d.depends_on.push(master.to_owned());
         d
     }

@@ -6,6 +6,7 @@ use pf_model::TopologyFile;
 use serde::Serialize;
 
 use super::instance::Namer;
+use super::users::SecretReader;
 
 /// A declared secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -20,6 +21,10 @@ pub struct SecretPlan {
     pub env: String,
     /// Where the processes of this target read it.
     pub file: PathBuf,
+    /// The services that mount it, each with the user that reads it (none
+    /// on the local target).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub readers: Vec<SecretReader>,
 }
 
 impl SecretPlan {
@@ -32,6 +37,7 @@ impl SecretPlan {
                 description: description.clone(),
                 env: name.env_stem(),
                 file: namer.secret_file(name.as_str()),
+                readers: Vec::new(),
             })
             .collect()
     }

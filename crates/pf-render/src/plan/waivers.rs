@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use pf_lint::Rule;
 use pf_model::model::RestartCondition;
 use serde::Serialize;
 
@@ -18,7 +19,7 @@ use crate::target::Target;
 #[non_exhaustive]
 pub struct Waiver {
     /// The lint rule.
-    pub rule: &'static str,
+    pub rule: Rule,
     /// Services of the stack or compose file it applies to.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub services: Vec<String>,
@@ -47,51 +48,55 @@ pub(super) fn of(plan: &Plan) -> Vec<Waiver> {
     };
     let mut out = Vec::new();
     // Only for services or files that exist: an unused waiver is a finding.
-    let mut add =
-        |rule: &'static str, services: Vec<String>, files: Vec<String>, reason: String| {
-            if !services.is_empty() || !files.is_empty() {
-                out.push(Waiver {
-                    rule,
-                    services,
-                    files,
-                    reason,
-                });
-            }
-        };
+    let mut add = |rule: Rule, services: Vec<String>, files: Vec<String>, reason: String| {
+        if !services.is_empty() || !files.is_empty() {
+            out.push(Waiver {
+                rule,
+                services,
+                files,
+                reason,
+            });
+        }
+    };
     let mut whole_file: Option<Waiver> = None;
 
     add(
-        "capabilities-not-dropped",
+        Rule::CapabilitiesNotDropped,
         names(&|_, _| true),
         Vec::new(),
         "no image of this stack documents the capabilities it needs (docker-library/docs for nginx, postgres and redis say nothing; the entrypoints chown and switch users), so none are dropped rather than guessed".to_owned(),
     );
     add(
-        "root-fs-writable",
+        Rule::RootFsWritable,
         names(&|_, d| !d.read_only),
         Vec::new(),
         "the image does not document where it writes; only the official nginx image does (docker-library/docs nginx, \"Running nginx in read-only mode\"), and the load balancer is read-only".to_owned(),
     );
     add(
-        "user-not-set",
+        Rule::UserNotSet,
         names(&|i, _| matches!(i.kind, Kind::LoadBalancer | Kind::Postgres | Kind::Redis | Kind::Sentinel)),
         Vec::new(),
         "the official image starts as root and drops privileges itself: nginx workers run as `nginx` (docker-library/docs nginx, \"User and group id\"); the PostgreSQL and Redis entrypoints fix data-folder ownership, then switch users with gosu (docker-entrypoint.sh)".to_owned(),
     );
     add(
-        "user-not-set",
+        Rule::UserNotSet,
         names(&|i, _| i.kind == Kind::App),
         Vec::new(),
         "the user is the image's choice: the topology does not say which users the app images support".to_owned(),
     );
     add(
-        "user-not-set",
-        names(&|i, _| matches!(i.kind, Kind::Exporter | Kind::Prometheus | Kind::Grafana)),
+        Rule::UserNotSet,
+        names(&|i, _| {
+            matches!(
+                i.kind,
+                Kind::Exporter | Kind::Prometheus | Kind::Alertmanager | Kind::Grafana
+            )
+        }),
         Vec::new(),
         "the monitoring images choose their own user in their Dockerfiles; overriding it would change who owns their data".to_owned(),
     );
     add(
-        "healthcheck-missing",
+        Rule::HealthcheckMissing,
         names(&|_, d| d.healthcheck.is_none()),
         Vec::new(),
         "the exporter images document no health-check command (some are built FROM scratch, without a shell); Prometheus scrapes each exporter and monitoring/alerts.yml alerts when `up == 0`".to_owned(),
@@ -114,13 +119,13 @@ pub(super) fn of(plan: &Plan) -> Vec<Waiver> {
         }
     };
     add(
-        "single-replica-stateless",
+        Rule::SingleReplicaStateless,
         names(&|i, d| i.kind == Kind::Exporter && instances(d) < 2),
         Vec::new(),
         "one exporter per target: a second copy would double every series; Prometheus alerts when it is down and the orchestrator restarts it".to_owned(),
     );
     add(
-        "single-replica-stateless",
+        Rule::SingleReplicaStateless,
         names(&|i, d| i.kind == Kind::LoadBalancer && instances(d) < 2),
         Vec::new(),
         if swarm {
@@ -130,7 +135,7 @@ pub(super) fn of(plan: &Plan) -> Vec<Waiver> {
         },
     );
     add(
-        "single-replica-stateless",
+        Rule::SingleReplicaStateless,
         names(&|i, d| {
             i.kind == Kind::App && !d.stateful && i.data.is_none() && instances(d) < 2
         }),
@@ -139,7 +144,7 @@ pub(super) fn of(plan: &Plan) -> Vec<Waiver> {
     );
     if swarm {
         add(
-            "replicas-not-spread",
+            Rule::ReplicasNotSpread,
             names(&|_, d| d.replicas > 1 && d.placement.max_replicas_per_node.is_none()),
             Vec::new(),
             format!(
@@ -149,33 +154,27 @@ pub(super) fn of(plan: &Plan) -> Vec<Waiver> {
         );
         if !plan.networks.data.encrypted {
             whole_file = Some(Waiver {
-                rule: "overlay-unencrypted",
+                rule: Rule::OverlayUnencrypted,
                 services: Vec::new(),
                 files: Vec::new(),
                 reason: "the topology sets `network.encrypted = false` (the topology check warns `network-unencrypted`)".to_owned(),
             });
         }
     } else {
-        if plan.restart.condition == RestartCondition::Any {
-            add(
-                "restart-policy-unbounded",
-                names(&|_, _| true),
-                Vec::new(),
-                "the topology's `restart.condition` is `any`: an HA service must come back after any exit, and Docker Engine bounds only `on-failure` (the CIS 5.15 trade-off)".to_owned(),
-            );
-        }
         add(
-            "port-not-bound-to-host-ip",
+            Rule::PortNotBoundToHostIp,
             names(&|i, _| i.kind == Kind::LoadBalancer),
             Vec::new(),
             "the load balancer is the public entry point and the topology names no listen address: it serves every interface of the host".to_owned(),
         );
     }
 
+    restart_waiver(plan, swarm, &mut add, names(&|_, _| true));
+
     let redis = &plan.redis;
     let password = redis.password_file.display();
     add(
-        "redis-auth-missing",
+        Rule::RedisAuthMissing,
         Vec::new(),
         vec![
             redis.files.master_conf.artifact.clone(),
@@ -186,7 +185,7 @@ pub(super) fn of(plan: &Plan) -> Vec<Waiver> {
         ),
     );
     add(
-        "redis-replica-auth-missing",
+        Rule::RedisReplicaAuthMissing,
         Vec::new(),
         vec![redis.files.replica_conf.artifact.clone()],
         format!(
@@ -199,7 +198,7 @@ pub(super) fn of(plan: &Plan) -> Vec<Waiver> {
         .map(|s| s.template.artifact.clone())
         .collect();
     add(
-        "sentinel-auth-pass-missing",
+        Rule::SentinelAuthPassMissing,
         Vec::new(),
         sentinel_files.clone(),
         format!(
@@ -207,14 +206,16 @@ pub(super) fn of(plan: &Plan) -> Vec<Waiver> {
         ),
     );
     add(
-        "sentinel-without-password",
+        Rule::SentinelWithoutPassword,
         Vec::new(),
         sentinel_files,
-        "clients discover the master through Sentinel without a password; Sentinel listens only on the internal data network".to_owned(),
+        format!(
+            "the template holds no password: sentinel-entrypoint.sh appends requirepass and `sentinel sentinel-pass` from {password} at every start"
+        ),
     );
     let encrypted = plan.networks.data.encrypted;
     add(
-        "pg-hba-tcp-without-tls",
+        Rule::PgHbaTcpWithoutTls,
         Vec::new(),
         vec![plan.postgres.files.hba.artifact.clone()],
         if swarm && encrypted {
@@ -227,4 +228,40 @@ pub(super) fn of(plan: &Plan) -> Vec<Waiver> {
     );
     out.extend(whole_file);
     out
+}
+
+/// CIS Docker 5.15 asks for bounded restarts; an HA service must come back
+/// after any failure. Swarm enforces a cap for good: once `max_attempts`
+/// is reached within `window`, it never restarts the task again, even after
+/// the cause is gone, until the next service update (moby/moby#32416,
+/// #34007). So every service restarts without a cap, spaced by the delay,
+/// unless the topology sets `restart.max-attempts` (the topology check then
+/// warns `restart-attempts-bounded`).
+fn restart_waiver(
+    plan: &Plan,
+    swarm: bool,
+    add: &mut impl FnMut(Rule, Vec<String>, Vec<String>, String),
+    all: Vec<String>,
+) {
+    let r = &plan.restart;
+    let bounded = match (swarm, r.condition) {
+        (true, _) => r.max_attempts.is_some(),
+        // Docker Engine bounds only on-failure:N.
+        (false, RestartCondition::Any) => false,
+        (false, RestartCondition::OnFailure) => r.max_attempts.is_some(),
+    };
+    if bounded {
+        return;
+    }
+    let why = if swarm {
+        format!(
+            "the guide promises automatic restart, and Swarm gives a capped service up for good (after `max_attempts` within `window`, until the next service update), even once the cause is gone; restarts are spaced by `delay: {}` instead (the CIS 5.15 trade-off)",
+            r.delay
+        )
+    } else if r.condition == RestartCondition::Any {
+        "the topology's `restart.condition` is `any`: an HA service must come back after any exit, and Docker Engine bounds only `on-failure` (the CIS 5.15 trade-off)".to_owned()
+    } else {
+        "the guide promises automatic restart: a container that gave up after N failures stays down once the cause is gone (the CIS 5.15 trade-off)".to_owned()
+    };
+    add(Rule::RestartPolicyUnbounded, all, Vec::new(), why);
 }

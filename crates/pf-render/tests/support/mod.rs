@@ -86,14 +86,26 @@ pub fn write_bundle(bundle: &Bundle, dir: &Path) {
 /// How to get a tool that is missing.
 fn install_hint(name: &str) -> &'static str {
     match name {
-        "nginx" => "a current nginx (>= 1.27.3) extracted from Debian unstable into .tools/",
+        "nginx" => {
+            "a current nginx (>= 1.27.3) with the njs module, extracted from Debian unstable into .tools/"
+        }
+        "amtool" => {
+            "amtool (>= 0.26) of Debian unstable's prometheus-alertmanager, extracted into .tools/"
+        }
         "compose-spec-validate" => "the compose-spec JSON schema validator (npm) in .tools/",
         "postgres" | "initdb" | "pg_ctl" | "psql" | "pg_basebackup" => "Debian package postgresql",
         "redis-server" | "redis-cli" => "Debian package redis-server",
         "redis-sentinel" => "Debian package redis-sentinel",
+        "prometheus-redis-exporter" => "Debian package prometheus-redis-exporter",
+        "ip" => "Debian package iproute2",
+        "unshare" | "nsenter" => "Debian package util-linux",
         "promtool" => "Debian package prometheus",
         "shellcheck" => "Debian package shellcheck",
         "docker" => "the Docker CLI (Debian package docker.io)",
+        "setpriv" => "Debian package util-linux",
+        "openssl" => "Debian package openssl",
+        "dash" => "Debian package dash",
+        "busybox" => "Debian package busybox",
         _ => "the tool",
     }
 }
@@ -101,7 +113,9 @@ fn install_hint(name: &str) -> &'static str {
 /// The path of a real tool, or a panic that says how to install it.
 pub fn tool(name: &str) -> PathBuf {
     let candidates: Vec<PathBuf> = match name {
-        "nginx" | "compose-spec-validate" => vec![root().join(".tools/bin").join(name)],
+        "nginx" | "compose-spec-validate" | "amtool" => {
+            vec![root().join(".tools/bin").join(name)]
+        }
         "postgres" | "initdb" | "pg_ctl" | "pg_basebackup" => {
             let mut v: Vec<PathBuf> = ["17", "16", "15"]
                 .iter()

@@ -17,7 +17,7 @@ const SECRET_PARTS: &[&str] = &["PASSWORD", "PASSWD", "SECRET", "TOKEN", "CREDEN
 /// in `_FILE` holds a path to a secret file, not a secret.
 ///
 /// ```
-/// use pf_model::secret_like::name_looks_secret;
+/// use pf_diag::secret_like::name_looks_secret;
 /// assert!(name_looks_secret("DB_PASS"));
 /// assert!(name_looks_secret("GEMINI_API_KEY"));
 /// assert!(!name_looks_secret("KEYCLOAK_URL"));
@@ -38,7 +38,7 @@ pub fn name_looks_secret(name: &str) -> bool {
 /// `docker inspect` and in logs.
 ///
 /// ```
-/// use pf_model::secret_like::url_has_password;
+/// use pf_diag::secret_like::url_has_password;
 /// assert!(url_has_password("postgresql://u:pw@db/x"));
 /// assert!(!url_has_password("postgresql://u@db/x"));
 /// assert!(!url_has_password("https://example.org/a:b@c"));
@@ -129,7 +129,7 @@ mod tests {
 /// the line a secret-in-environment diagnostic points at.
 ///
 /// ```
-/// use pf_model::secret_like::mask_line;
+/// use pf_diag::secret_like::mask_line;
 /// assert_eq!(mask_line(r#"DB_PASSWORD = "hunter2""#), r#"DB_PASSWORD = "*******""#);
 /// assert_eq!(mask_line(r#"URL = "postgres://u:pw@db/x""#), r#"URL = "postgres://u:**@db/x""#);
 /// ```

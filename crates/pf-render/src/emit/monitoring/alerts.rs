@@ -1,58 +1,45 @@
-//! Prometheus scrape configuration, alert rules built from the topology's
-//! thresholds, and the Grafana data source.
+//! Alert rules built from the topology's thresholds.
 //!
-//! Only metrics the pinned exporters really export are used:
+//! Only metrics the pinned exporters really export are used, and every
+//! PostgreSQL member and Redis data node has its own exporter, labelled
+//! `member` with the member's name, so rules select on the role the
+//! metrics report now, not on the role a member had at start:
 //!
-//! - postgres_exporter (v0.16, connected to the primary only) exports one
-//!   row of `pg_stat_replication` per standby as
+//! - postgres_exporter (v0.16) exports `pg_up` and
+//!   `pg_replication_is_replica` on every member; on the primary, one row
+//!   of `pg_stat_replication` per standby as
 //!   `pg_stat_replication_pg_wal_lsn_diff` (bytes between the primary's
 //!   current WAL position and the standby's replay position) and
 //!   `pg_stat_replication_pg_current_wal_lsn_bytes` (the primary's WAL
 //!   position), labelled with `application_name`, which is the standby's
 //!   `cluster_name`, i.e. its slot name. Its time columns (`replay_lag`..)
-//!   are discarded by the exporter, and `pg_replication_lag_seconds` is
-//!   always 0 on a primary, so time lag is derived: bytes behind divided by
-//!   the rate the primary writes WAL.
-//! - redis_exporter watches the initial master: `redis_up`,
-//!   `redis_connected_slaves`, `redis_instance_info{role}`, memory.
-//! - nginx-prometheus-exporter reads stub_status, which has no status
-//!   codes: `nginx_up` is all it can alert on.
+//!   are discarded by the exporter, so time lag is derived: bytes behind
+//!   divided by the rate the primary writes WAL.
+//! - redis_exporter: `redis_up`, `redis_instance_info{role}`,
+//!   `redis_connected_slaves`, `redis_master_link_up` (replicas), memory.
+//! - each nginx task (`nginx/metrics.js`): its stub_status, and proxied
+//!   responses by upstream and status class
+//!   (`nginx_upstream_responses_total{upstream,code}`).
 
 use std::collections::BTreeMap;
 
 use pf_model::units::Duration;
 use serde::Serialize;
 
-use super::Cx;
+use super::super::Cx;
 use crate::bundle::Bundle;
 use crate::error::RenderError;
 use crate::plan::{Job, MonitoringPlan};
 
-pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> {
-    let Some(m) = &cx.plan.monitoring else {
-        return Ok(());
-    };
-    let files = &m.files;
-    bundle.add(
-        &files.prometheus.artifact,
-        &yaml(&files.prometheus.artifact, &prometheus(cx, m))?,
-    );
-    let alerts = yaml(&files.alerts.artifact, &alerts(cx, m))?;
-    bundle.add(
-        &files.alerts.artifact,
-        &format!("{ALERTS_PREAMBLE}{alerts}"),
-    );
-    if let Some(datasource) = &files.grafana_datasource {
-        bundle.add(
-            &datasource.artifact,
-            &yaml(&datasource.artifact, &grafana(m))?,
-        );
-    }
+pub(super) fn emit(
+    cx: &Cx<'_>,
+    m: &MonitoringPlan,
+    bundle: &mut Bundle,
+) -> Result<(), RenderError> {
+    let file = &m.files.alerts.artifact;
+    let alerts = super::yaml(file, &alerts(cx, m))?;
+    bundle.add(file, &format!("{ALERTS_PREAMBLE}{alerts}"));
     Ok(())
-}
-
-fn yaml(artifact: &str, value: &impl Serialize) -> Result<String, RenderError> {
-    super::yaml_text(artifact, value)
 }
 
 /// Why some alerts of the guide are missing, said where people look for them.
@@ -62,56 +49,10 @@ const ALERTS_PREAMBLE: &str = "\
 # alerts here are those the exporters measure: Redis memory against
 # maxmemory and PostgreSQL connections against max_connections, above
 # monitoring.alerts.resource-usage. Add cAdvisor for container limits.
-# HTTP 5xx rates: nginx stub_status has no status codes; NginxDown is what
-# the nginx exporter can tell.
+# Alerts carry `member` (the PostgreSQL member or Redis node, from its
+# exporter) or `instance` (an nginx task's address) and `severity`, which
+# monitoring/alertmanager.yml routes on when Alertmanager runs.
 ";
-
-#[derive(Serialize)]
-struct PromConfig {
-    global: Global,
-    rule_files: Vec<String>,
-    scrape_configs: Vec<ScrapeConfig>,
-}
-
-#[derive(Serialize)]
-struct Global {
-    scrape_interval: String,
-    evaluation_interval: String,
-    external_labels: BTreeMap<&'static str, String>,
-}
-
-#[derive(Serialize)]
-struct ScrapeConfig {
-    job_name: &'static str,
-    static_configs: Vec<StaticConfig>,
-}
-
-#[derive(Serialize)]
-struct StaticConfig {
-    targets: Vec<String>,
-}
-
-fn prometheus(cx: &Cx<'_>, m: &MonitoringPlan) -> PromConfig {
-    let interval = prom_duration(m.settings.scrape_interval);
-    PromConfig {
-        global: Global {
-            scrape_interval: interval.clone(),
-            evaluation_interval: interval,
-            external_labels: BTreeMap::from([("stack", cx.plan.stack.clone())]),
-        },
-        rule_files: vec![m.files.alerts.path.display().to_string()],
-        scrape_configs: m
-            .jobs
-            .iter()
-            .map(|j| ScrapeConfig {
-                job_name: j.job.name(),
-                static_configs: vec![StaticConfig {
-                    targets: vec![j.target.to_string()],
-                }],
-            })
-            .collect(),
-    }
-}
 
 #[derive(Serialize)]
 struct RuleFile {
@@ -169,7 +110,6 @@ impl Rules {
 
 fn alerts(cx: &Cx<'_>, m: &MonitoringPlan) -> RuleFile {
     let stack = &cx.plan.stack;
-    let lb = &cx.plan.lb.instance;
     let r = Rules {
         for_: prom_duration(m.settings.alerts.for_duration),
     };
@@ -188,17 +128,7 @@ fn alerts(cx: &Cx<'_>, m: &MonitoringPlan) -> RuleFile {
         },
         Group {
             name: format!("{stack}-nginx"),
-            rules: vec![r.rule(
-                "NginxDown",
-                "critical",
-                "nginx_up == 0".into(),
-                "nginx stub_status is unreachable".into(),
-                format!(
-                    "The nginx exporter cannot read http://{}/nginx_status: the load balancer \
-                     ({}) is down or its status endpoint fails.",
-                    m.nginx_status, lb.container
-                ),
-            )],
+            rules: nginx_rules(cx, &r),
         },
         Group {
             name: format!("{stack}-resources"),
@@ -214,24 +144,63 @@ fn target_rules(m: &MonitoringPlan, r: &Rules) -> Vec<Rule> {
         .map(|j| {
             let (alert, what) = match j.job {
                 Job::Prometheus => ("PrometheusSelfScrapeFailing", "itself"),
-                Job::Nginx => ("NginxExporterDown", "the nginx exporter"),
-                Job::Postgres => ("PostgresExporterDown", "the PostgreSQL exporter"),
-                Job::Redis => ("RedisExporterDown", "the Redis exporter"),
+                Job::Nginx => ("NginxMetricsDown", "a load balancer task's /metrics"),
+                Job::Postgres => ("PostgresExporterDown", "a PostgreSQL exporter"),
+                Job::Redis => ("RedisExporterDown", "a Redis exporter"),
+                Job::Alertmanager => ("AlertmanagerDown", "Alertmanager"),
             };
-            let (job, service) = (j.job.name(), &j.service);
+            let job = j.job.name();
+            let who = if j.targets.iter().any(|t| t.member.is_some()) {
+                "the exporter of {{ $labels.member }} is down or failing its health check"
+            } else {
+                "the service is down or failing its health check"
+            };
             r.rule(
                 alert,
                 "critical",
                 format!("up{{job=\"{job}\"}} == 0"),
                 format!("Prometheus cannot scrape {what} (job {job})"),
                 format!(
-                    "Target {{{{ $labels.instance }}}} of job {job} failed its scrapes: the {service} \
-                     service is down or failing its health check, and the alerts that depend on \
-                     its metrics are blind."
+                    "Target {{{{ $labels.instance }}}} of job {job} failed its scrapes: {who}, and \
+                     the alerts that depend on its metrics are blind."
                 ),
             )
         })
         .collect()
+}
+
+fn nginx_rules(cx: &Cx<'_>, r: &Rules) -> Vec<Rule> {
+    let lb = &cx.plan.lb;
+    let tasks = lb.replicas;
+    let mut rules = vec![r.rule(
+        "NginxTasksMissing",
+        "critical",
+        format!("(count(up{{job=\"nginx\"}} == 1) or vector(0)) < {tasks}"),
+        format!("Fewer than {tasks} load balancer tasks answer"),
+        format!(
+            "Only {{{{ $value }}}} of {tasks} tasks of {} serve /metrics on port {}: a task is down, \
+             restarting, or cannot be scheduled.",
+            lb.instance.container, lb.settings.status.port
+        ),
+    )];
+    for (level, ratio) in [("warning", "0.01"), ("critical", "0.05")] {
+        rules.push(
+            r.rule(
+                &format!("UpstreamErrors{}", title(level)),
+                level,
+                format!(
+                    "sum by (upstream) (rate(nginx_upstream_responses_total{{code=\"5xx\"}}[5m])) \
+                 / sum by (upstream) (rate(nginx_upstream_responses_total[5m])) > {ratio}"
+                ),
+                format!("More than {ratio} of the responses of {{{{ $labels.upstream }}}} are 5xx"),
+                "{{ $value | humanizePercentage }} of the requests nginx proxied to \
+             {{ $labels.upstream }} in the last 5 minutes ended in a 5xx status (the app's own \
+             or nginx's 502/504 when no instance answered)."
+                    .into(),
+            ),
+        );
+    }
+    rules
 }
 
 fn postgres_rules(cx: &Cx<'_>, m: &MonitoringPlan, r: &Rules) -> Vec<Rule> {
@@ -244,25 +213,42 @@ fn postgres_rules(cx: &Cx<'_>, m: &MonitoringPlan, r: &Rules) -> Vec<Rule> {
         "pg_stat_replication_pg_wal_lsn_diff / deriv(pg_stat_replication_pg_current_wal_lsn_bytes[{}])",
         prom_duration(Duration::from_secs(window_secs))
     );
-    let mut rules = vec![r.rule(
-        "PostgresPrimaryDown",
-        "critical",
-        "pg_up == 0".into(),
-        format!(
-            "PostgreSQL primary {} ({}) is unreachable",
-            pg.primary_host, primary.name
+    let members = pg.members().count();
+    let mut rules = vec![
+        r.rule(
+            "PostgresDown",
+            "critical",
+            "pg_up == 0".into(),
+            "PostgreSQL {{ $labels.member }} is unreachable".into(),
+            format!(
+                "The exporter of {{{{ $labels.member }}}} cannot connect to it on port {} \
+                 (database {}): the server is down or refusing connections. If it is the \
+                 primary (postgres.primary names {}), writes fail; promotion of a replica is \
+                 manual (see the bundle README, \"PostgreSQL failover\").",
+                pg.settings.port, pg.settings.database, primary.name
+            ),
         ),
-        format!(
-            "The PostgreSQL exporter cannot connect to {}:{}/{}: the primary (postgres.primary \
-             names {}, {}) is down or refusing connections. Promotion of a replica is manual \
-             (see the bundle README, \"PostgreSQL failover\").",
-            pg.primary_host,
-            pg.settings.port,
-            pg.settings.database,
-            primary.name,
-            primary.container
+        r.rule(
+            "PostgresNoPrimary",
+            "critical",
+            "count(pg_replication_is_replica == 0) < 1 or absent(pg_replication_is_replica == 0)"
+                .into(),
+            "No PostgreSQL member is a primary".into(),
+            format!(
+                "None of the {members} members answers as a primary: writes fail until one is \
+                 promoted (the bundle README, \"PostgreSQL failover\")."
+            ),
         ),
-    )];
+        r.rule(
+            "PostgresSeveralPrimaries",
+            "critical",
+            "count(pg_replication_is_replica == 0) > 1".into(),
+            "{{ $value }} PostgreSQL members accept writes".into(),
+            "More than one member is a primary: a promoted replica and an old primary that came \
+             back. Stop the one clients must not use before they write to both."
+                .into(),
+        ),
+    ];
     if pg.replicas().is_empty() {
         return rules;
     }
@@ -351,54 +337,88 @@ fn postgres_rules(cx: &Cx<'_>, m: &MonitoringPlan, r: &Rules) -> Vec<Rule> {
 
 fn redis_rules(cx: &Cx<'_>, r: &Rules) -> Vec<Rule> {
     let redis = &cx.plan.redis;
-    let master = &redis.master.instance;
+    let initial = &redis.master.instance;
     let replicas = redis.replicas.len();
-    let mut rules = vec![r.rule(
-        "RedisDown",
-        "critical",
-        "redis_up == 0".into(),
-        format!("Redis node {} is unreachable", master.host),
-        format!(
-            "The Redis exporter cannot reach {}:{}: the node ({}) is down or rejects the \
-             password. Sentinel fails over after {}.",
-            master.host, redis.settings.port, master.container, redis.settings.sentinel.down_after
+    let master = "redis_instance_info{role=\"master\"} == 1";
+    let mut rules = vec![
+        r.rule(
+            "RedisDown",
+            "critical",
+            "redis_up == 0".into(),
+            "Redis node {{ $labels.member }} is unreachable".into(),
+            format!(
+                "The exporter of {{{{ $labels.member }}}} cannot reach it on port {}: the node is \
+                 down or rejects the password. If it was the master, Sentinel fails over after {}.",
+                redis.settings.port, redis.settings.sentinel.down_after
+            ),
         ),
-    )];
+        r.rule(
+            "RedisNoMaster",
+            "critical",
+            format!("absent({master})"),
+            "No Redis node reports the master role".into(),
+            format!(
+                "No node answers as master of {}: writes fail. Ask a Sentinel what it sees: \
+                 SENTINEL get-master-addr-by-name {}.",
+                redis.settings.master_name, redis.settings.master_name
+            ),
+        ),
+        r.rule(
+            "RedisSeveralMasters",
+            "critical",
+            format!("count({master}) > 1"),
+            "{{ $value }} Redis nodes report the master role".into(),
+            "More than one node is a master: an old master came back before Sentinel \
+             reconfigured it, or the Sentinels disagree. Writes to the wrong one are lost."
+                .into(),
+        ),
+    ];
+    if replicas >= 1 {
+        rules.push(
+            r.rule(
+                "RedisReplicaLinkDown",
+                "critical",
+                "redis_master_link_up == 0".into(),
+                "Redis replica {{ $labels.member }} is not linked to its master".into(),
+                "{{ $labels.member }} is a replica whose link to the master is down: it serves \
+             stale data and cannot be promoted safely."
+                    .into(),
+            ),
+        );
+        rules.push(
+            r.rule(
+                "RedisMasterWithoutReplicas",
+                "critical",
+                format!("redis_connected_slaves == 0 and on(instance) ({master})"),
+                "Redis master {{ $labels.member }} has no connected replica".into(),
+                "The master has no replica connected: Sentinel has nothing to promote if it fails."
+                    .into(),
+            ),
+        );
+    }
     if replicas >= 2 {
         rules.push(r.rule(
             "RedisReplicasMissing",
             "warning",
-            format!("redis_connected_slaves < {replicas}"),
+            format!("redis_connected_slaves < {replicas} and on(instance) ({master})"),
             format!("Redis master has fewer than {replicas} connected replicas"),
             format!(
-                "{} has {{{{ $value }}}} of {replicas} replicas connected.",
-                master.host
-            ),
-        ));
-    }
-    if replicas >= 1 {
-        rules.push(r.rule(
-            "RedisMasterWithoutReplicas",
-            "critical",
-            "redis_connected_slaves == 0".into(),
-            format!("Redis node {} has no connected replica", master.host),
-            format!(
-                "{} has no replica connected: Sentinel has nothing to promote if it fails. If \
-                 {} is itself a replica now (see RedisMasterMoved), ask a Sentinel for the \
-                 master: SENTINEL get-master-addr-by-name {}.",
-                master.host, master.host, redis.settings.master_name
+                "{{{{ $labels.member }}}} has {{{{ $value }}}} of {replicas} replicas connected."
             ),
         ));
     }
     rules.push(r.rule(
         "RedisMasterMoved",
         "warning",
-        "redis_instance_info{role!=\"master\"} == 1".into(),
-        format!("{} is no longer the Redis master", master.host),
         format!(
-            "Sentinel failed over: {} now runs as {{{{ $labels.role }}}}. The exporter keeps \
-             watching {}, so replication alerts describe a replica until it is master again.",
-            master.host, master.host
+            "redis_instance_info{{role=\"master\", member!=\"{}\"}} == 1",
+            initial.name
+        ),
+        "Sentinel moved the Redis master to {{ $labels.member }}".into(),
+        format!(
+            "Sentinel failed over: {{{{ $labels.member }}}} is the master now, not {}. Nothing \
+             to do if the group is healthy; the exporters follow the roles.",
+            initial.name
         ),
     ));
     rules
@@ -423,51 +443,17 @@ fn resource_rules(cx: &Cx<'_>, m: &MonitoringPlan, r: &Rules) -> Vec<Rule> {
             "PostgresConnectionsHigh",
             "warning",
             format!(
-                "sum by (instance, job) (pg_stat_activity_count) / on(instance, job) \
-                 max by (instance, job) (pg_settings_max_connections) > {fraction}"
+                "sum by (instance, job, member) (pg_stat_activity_count) / on(instance, job, member) \
+                 max by (instance, job, member) (pg_settings_max_connections) > {fraction}"
             ),
             format!("PostgreSQL uses more than {percent}% of max_connections"),
             format!(
-                "{{{{ $value | humanizePercentage }}}} of max_connections ({}) on the primary \
-                 are in use (monitoring.alerts.resource-usage).",
+                "{{{{ $value | humanizePercentage }}}} of max_connections ({}) on \
+                 {{{{ $labels.member }}}} are in use (monitoring.alerts.resource-usage).",
                 cx.plan.postgres.settings.max_connections
             ),
         ),
     ]
-}
-
-#[derive(Serialize)]
-struct GrafanaProvisioning {
-    #[serde(rename = "apiVersion")]
-    api_version: u32,
-    datasources: Vec<GrafanaDatasource>,
-}
-
-#[derive(Serialize)]
-struct GrafanaDatasource {
-    name: &'static str,
-    #[serde(rename = "type")]
-    kind: &'static str,
-    access: &'static str,
-    url: String,
-    #[serde(rename = "isDefault")]
-    is_default: bool,
-    editable: bool,
-}
-
-fn grafana(m: &MonitoringPlan) -> GrafanaProvisioning {
-    GrafanaProvisioning {
-        api_version: 1,
-        datasources: vec![GrafanaDatasource {
-            name: "Prometheus",
-            kind: "prometheus",
-            access: "proxy",
-            url: format!("http://{}", m.prometheus_endpoint),
-            is_default: true,
-            // Provisioned: edits in the UI would be lost on restart.
-            editable: false,
-        }],
-    }
 }
 
 /// Prometheus duration syntax; the canonical form (`1m30s`, `500ms`) is valid.
