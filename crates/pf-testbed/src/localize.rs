@@ -45,6 +45,10 @@ pub struct Localized {
 
 const WHY_IMAGE: &str = "local look-alike image, nothing is pulled";
 const WHY_APP: &str = "local stand-in answering the service's routes and health path";
+const WHY_PROGRAM: &str = "the topology names its app's own program; the stand-in runs its own (the secrets-env shim still runs first)";
+/// The stand-in image's program (containers/images/app/Dockerfile) and the
+/// arguments the tier's per-service image gives it (containers/lib/images.sh).
+const STANDIN_ENTRYPOINT: [&str; 2] = ["python3", "/usr/local/bin/standin.py"];
 const WHY_GRAFANA: &str = "Grafana is not packaged in Debian: skipped";
 const WHY_CAPACITY: &str = "the test machine";
 const WHY_RESERVATION: &str = "scaled so every reservation fits on one test node";
@@ -95,6 +99,9 @@ pub fn localize(
     for (i, s) in spec.services.iter().enumerate() {
         let to = images.app(s.name.as_str())?;
         edit.service_image(i, &s.image, to);
+        if !s.entrypoint.is_empty() || !s.command.is_empty() {
+            edit.service_program(i, s);
+        }
     }
     let m = &spec.monitoring;
     if m.prometheus {
@@ -208,6 +215,32 @@ impl Edit<'_> {
     fn image(&mut self, path: &[&str], from: &ImageRef, to: &ImageRef, why: &'static str) {
         if from != to {
             self.set(path, &from.to_string(), Value::from(to.to_string()), why);
+        }
+    }
+
+    /// Points an app's `entrypoint` and `command` at the stand-in: the
+    /// topology's own program (gunicorn, ...) is not in the stand-in image.
+    fn service_program(&mut self, i: usize, s: &pf_model::model::AppService) {
+        let entrypoint: Vec<String> = STANDIN_ENTRYPOINT.map(str::to_owned).to_vec();
+        let command = vec![
+            s.name.as_str().to_owned(),
+            s.port.to_string(),
+            s.route.to_string(),
+            s.health_path.to_string(),
+        ];
+        for (key, from, to) in [
+            ("entrypoint", &s.entrypoint, entrypoint),
+            ("command", &s.command, command),
+        ] {
+            let item = service(self.doc, i);
+            let array: toml_edit::Array = to.iter().map(String::as_str).collect();
+            put(&mut item[key], Value::Array(array));
+            self.changes.push(Change {
+                key: format!("services[{i}].{key}"),
+                from: format!("{from:?}"),
+                to: format!("{to:?}"),
+                why: WHY_PROGRAM,
+            });
         }
     }
 
