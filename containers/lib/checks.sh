@@ -75,9 +75,11 @@ expected_sync() {
 check_postgres() {
     local want=${FACT[pg_replicas]} rows n sync
     sync=$(expected_sync)
-    if ! locate postgres-primary; then
-        record PostgreSQL "replicas stream from the primary" "no running postgres-primary" "$want streaming" fail
-        dep_fail postgres "a running postgres-primary"
+    # Members are postgres-1 ..; postgres.primary names the primary.
+    local primary=${FACT[pg_primary]}
+    if ! locate "$primary"; then
+        record PostgreSQL "replicas stream from the primary" "no running $primary" "$want streaming" fail
+        dep_fail postgres "a running $primary (the primary)"
         return
     fi
     rows=""
@@ -95,7 +97,7 @@ check_postgres() {
         "$want streaming, sync_state $sync" test "$n" -ge "$want"
     [[ $LAST_RESULT == pass ]] || dep_fail postgres "PostgreSQL replicas streaming"
     local svc state
-    for svc in $(services_like 'postgres-replica(-[0-9]+)?'); do
+    for svc in ${FACT[pg_standbys]}; do
         if locate "$svc"; then
             state=$(psql_in "$CTR_NODE" "$CTR_ID" "SELECT pg_is_in_recovery() || ' ' || COALESCE((SELECT status FROM pg_stat_wal_receiver), 'no wal receiver')" 2>&1 | head -n1 || true)
         else

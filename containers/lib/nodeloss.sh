@@ -9,7 +9,7 @@
 
 nodeloss_run() {
     local logd=$1 victim="" svc node
-    for svc in redis-master postgres-primary; do
+    for svc in redis-master "${FACT[pg_primary]}"; do
         if locate "$svc" && [[ $CTR_NODE != n1 ]]; then
             victim=$CTR_NODE
             break
@@ -18,7 +18,7 @@ nodeloss_run() {
     victim=${victim:-${NODES[-1]}}
     local lost_redis=0 lost_pg=0 old_master
     locate redis-master && [[ $CTR_NODE == "$victim" ]] && lost_redis=1
-    locate postgres-primary && [[ $CTR_NODE == "$victim" ]] && lost_pg=1
+    locate "${FACT[pg_primary]}" && [[ $CTR_NODE == "$victim" ]] && lost_pg=1
     old_master=$(nodeloss_sentinel_view "" || true)
     log "node loss: stopping the engine of $victim (Redis master there: $lost_redis, PostgreSQL primary there: $lost_pg)"
     local start
@@ -36,7 +36,8 @@ nodeloss_run() {
     wait "$stopper" || true
     record "node loss" "engine of $victim stopped (dockerd's own shutdown)" "$(since "$start")s" "-" info
     if ((lost_pg == 1)); then
-        node=$(node_of postgres-replica || echo n1)
+        # shellcheck disable=SC2086 # one member name per word
+        node=$(node_running ${FACT[pg_standbys]} || echo n1)
         bundle_script "$node" "node loss: failover-test.sh --postgres" "$logd/nodeloss-postgres.log" \
             "$BUNDLE/scripts/failover-test.sh" --postgres
     else
@@ -127,7 +128,7 @@ nodeloss_redis() {
 # The primary was not lost: it must still accept a write.
 nodeloss_pg_writes() {
     local out=""
-    if locate postgres-primary; then
+    if locate "${FACT[pg_primary]}"; then
         out=$(psql_in "$CTR_NODE" "$CTR_ID" "CREATE TEMP TABLE pf_nodeloss(x int); INSERT INTO pf_nodeloss VALUES (1); SELECT 'written'" 2>&1 | tail -n1 || true)
     fi
     check_row "node loss" "PostgreSQL primary (not on the lost node) accepts a write" "${out:-not running}" "written" \

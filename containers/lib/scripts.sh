@@ -62,7 +62,7 @@ bundle_postgres_test() {
     local logd=$1
     if ((${DRILL_PROMOTED:-0} == 1)); then
         record "failover-test.sh --postgres" "exit status" \
-            "skipped: the drill's postgres scenario promoted the replica (same procedure: pg_ctl promote)" "-" skip
+            "skipped: the drill's postgres scenario promoted a standby (same procedure: the member script's --promote)" "-" skip
         return
     fi
     if skip_unless "failover-test.sh --postgres" "exit status" postgres; then

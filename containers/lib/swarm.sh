@@ -177,11 +177,12 @@ swarm_bundle_scripts() {
         bundle_script "$node" "health-check.sh on $node" "$logd/health-check-$node.log" "$dir/health-check.sh"
     done
     # Each failover test acts on containers of the node it runs on: run it
-    # where the load balancer, a Sentinel, the PostgreSQL replica runs.
+    # where the load balancer, a Sentinel, a PostgreSQL standby runs.
     NODE_BACKEND=$(node_running nginx || echo n1)
     # shellcheck disable=SC2046 # one service name per word
     NODE_REDIS=$(node_running $(services_like 'redis-sentinel-[0-9]+') || echo n1)
-    NODE_POSTGRES=$(node_of postgres-replica || echo n1)
+    # shellcheck disable=SC2086 # one member name per word
+    NODE_POSTGRES=$(node_running ${FACT[pg_standbys]} || echo n1)
     bundle_tests "$logd"
 }
 

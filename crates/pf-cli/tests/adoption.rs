@@ -223,7 +223,7 @@ fn try_repo_lints_exactly_the_lintable_files_of_a_bundle() {
     for expected in [
         "docker-stack.yml",
         "nginx/load-balancer.conf",
-        "postgresql/primary/pg_hba.conf",
+        "postgresql/pg_hba.conf",
         "redis/master.conf",
         "redis/replica.conf",
         "redis/sentinel-1.conf",

@@ -384,6 +384,39 @@ fn missing_replication_hba_line_fails_and_names_it() {
     assert_clean(&run, false);
 }
 
+/// An old primary that comes back as a writer after the failover (what
+/// the old runbook let happen) is caught: two members accept writes at
+/// once, and the old primary does not rejoin.
+#[test]
+fn an_old_primary_that_writes_again_fails_the_postgres_scenario() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let run = run_dir("writer");
+    let out = drill(
+        PROD,
+        &run,
+        &["--scenario", "postgres"],
+        Some("old-primary-writes"),
+    );
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("FAULT INJECTED: old-primary-writes"), "{all}");
+    let table = text(&out.stdout);
+    let row = |what: &str| {
+        table
+            .lines()
+            .find(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("no `{what}` row in\n{table}"))
+            .to_owned()
+    };
+    let writers = row("members accepting writes at once");
+    assert!(
+        writers.contains("2 at once, postgres-1 and postgres-2") && writers.ends_with("FAIL"),
+        "{writers}"
+    );
+    assert!(row("rejoins as a standby").ends_with("FAIL"), "{table}");
+    assert_clean(&run, false);
+}
+
 /// Sentinels with another password than the data nodes never see a healthy
 /// master: the drill fails and points at `sentinel auth-pass`.
 #[test]

@@ -64,7 +64,10 @@ fn deployed_prod(edit: impl Fn(&mut Vec<serde_json::Value>)) -> (Vec<String>, St
             .flatten()
             .map(|s| {
                 // Short syntax, or long syntax with the reader's uid and mode.
-                let source = s.as_str().or_else(|| s["source"].as_str()).expect("secret source");
+                let source = s
+                    .as_str()
+                    .or_else(|| s["source"].as_str())
+                    .expect("secret source");
                 serde_json::json!({"SecretName": secret_name(source)})
             })
             .collect();

@@ -7,11 +7,12 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
+use pf_model::Topology;
 use pf_render::Plan;
 
 use crate::cancel::Cancel;
 use crate::layout::Layout;
-use crate::setup::Users;
+use crate::setup::{Faults, Users};
 use crate::tools::Tools;
 
 /// Receives progress lines while the drill runs.
@@ -25,6 +26,9 @@ pub trait Progress: Sync {
 pub(crate) struct Ctx<'a> {
     /// Where every process runs and what it reads: the renderer's plan.
     pub(crate) plan: Plan,
+    /// The topology the plan was made from (a scenario edits it, as a
+    /// person does for a failover, and renders again).
+    pub(crate) topology: Topology,
     /// Logs and budgets.
     pub(crate) layout: Layout,
     pub(crate) tools: Tools,
@@ -41,6 +45,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) sentinel_password: String,
     /// libpq password file of the owner role, for connections over TCP.
     pub(crate) owner_passfile: PathBuf,
+    /// The faults injected into the bundle (also when it is rendered again).
+    pub(crate) faults: Faults,
     /// Every secret value; replaced by `<secret>` in all output.
     secrets: Vec<String>,
 }
@@ -48,6 +54,7 @@ pub(crate) struct Ctx<'a> {
 impl<'a> Ctx<'a> {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
+        topology: Topology,
         plan: Plan,
         layout: Layout,
         tools: Tools,
@@ -60,6 +67,7 @@ impl<'a> Ctx<'a> {
     ) -> Self {
         let owner_passfile = layout.local.secrets_dir.join("drill-owner.pgpass");
         Self {
+            topology,
             plan,
             layout,
             tools,
@@ -71,6 +79,7 @@ impl<'a> Ctx<'a> {
             sentinel_password_file,
             sentinel_password: String::new(),
             owner_passfile,
+            faults: Faults::default(),
             secrets,
         }
     }

@@ -87,7 +87,7 @@ pub(crate) fn data_dir(i: &Instance) -> &Path {
 /// An address and port the drill binds or starts a server on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Listener {
-    /// What listens there (`nginx status`, `postgres-replica`).
+    /// What listens there (`nginx status`, `postgres-2`).
     pub(crate) name: String,
     /// The kind of instance.
     pub(crate) kind: Kind,

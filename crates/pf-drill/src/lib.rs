@@ -114,6 +114,7 @@ pub fn run(
     preflight(&plan, need_web, need_redis, need_pg)?;
     let prepared = setup::prepare(&plan, &layout, &users, &tools, faults, &options.cancel)?;
     let mut ctx = Ctx::new(
+        topology.clone(),
         plan,
         layout,
         tools,
@@ -124,6 +125,7 @@ pub fn run(
         prepared.secrets,
         prepared.sentinel_password_file,
     );
+    ctx.faults = faults;
     ctx.read_passwords()?;
     ctx.say(
         "setup",

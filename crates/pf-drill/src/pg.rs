@@ -1,7 +1,8 @@
-//! PostgreSQL: the primary set up the way the official image does on first
-//! start (initdb with the owner as superuser, the rendered configuration,
-//! the application database, the rendered init script), replicas started by
-//! the rendered replica script, and queries over the socket or over TCP.
+//! PostgreSQL: every member started by the rendered member script, as the
+//! stack starts it (the primary's initialises the cluster the way the
+//! official image does: initdb with the owner as superuser, the rendered
+//! configuration, the application database, the rendered init script; the
+//! others clone it), and queries over the socket or over TCP.
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -12,7 +13,6 @@ use rustix::process::Signal;
 
 use crate::ctx::Ctx;
 use crate::error::{Failure, finding};
-use crate::layout;
 use crate::proc::{self, Proc};
 
 /// How long a server may take to accept connections after it started.
@@ -22,12 +22,10 @@ const CLONE_LIMIT: Duration = Duration::from_secs(180);
 /// One query.
 const QUERY_LIMIT: Duration = Duration::from_secs(20);
 
-/// The PostgreSQL processes.
+/// The PostgreSQL processes, one per member in the plan's order.
 #[derive(Debug)]
 pub(crate) struct PgTier {
-    pub(crate) primary: Option<Proc>,
-    /// In the plan's order.
-    pub(crate) replicas: Vec<Option<Proc>>,
+    pub(crate) members: Vec<Option<Proc>>,
 }
 
 /// The socket folder of a local PostgreSQL server (the layout checked
@@ -40,7 +38,7 @@ pub(crate) fn socket_dir(m: &PgMember) -> &Path {
 fn hint(log: &str) -> &'static str {
     if log.contains("no pg_hba.conf entry for replication connection") {
         "\n  hint: pg_hba.conf must allow the replication role: a `host replication <role> <subnet> \
-         scram-sha-256` line before any broader line (bundle/postgresql/primary/pg_hba.conf)"
+         scram-sha-256` line before any broader line (bundle/postgresql/pg_hba.conf)"
     } else if log.contains("password authentication failed") {
         "\n  hint: a password does not match its secret file"
     } else if log.contains("replication slot") && log.contains("does not exist") {
@@ -115,137 +113,81 @@ pub(crate) fn tcp_psql(ctx: &Ctx<'_>, addr: IpAddr) -> std::process::Command {
 }
 
 impl PgTier {
-    /// Sets up and starts the primary, then every replica.
+    /// Starts the member the topology names primary (its entrypoint
+    /// initialises the cluster, as the image does on an empty volume), then
+    /// every other member (each clones it).
     pub(crate) fn start(ctx: &Ctx<'_>) -> Result<Self, Failure> {
-        let mut tier = Self {
-            primary: None,
-            replicas: Vec::new(),
-        };
         let plan = &ctx.plan.postgres;
-        let pg = &plan.settings;
-        let primary = &plan.primary;
-        let name = &primary.instance.name;
-        ctx.say("setup", &format!("{name}: initdb"));
-        let mut initdb = ctx.command(ctx.tools.pg_bin.join("initdb"), true);
-        initdb
-            .arg("-D")
-            .arg(layout::data_dir(&primary.instance))
-            .args([
-                "-U",
-                pg.owner.as_str(),
-                "--auth-local=trust",
-                "--auth-host=scram-sha-256",
-            ])
-            .args(["--no-sync", "--no-locale", "-E", "UTF8"])
-            .arg(format!("--pwfile={}", plan.password_file.display()));
-        let (ok, out, err) = proc::run(&mut initdb, START_LIMIT, &ctx.cancel)?;
-        if !ok {
-            return finding(format!(
-                "{name}: initdb failed: {}",
-                ctx.scrub(&format!("{out}{err}"))
-            ));
-        }
-        tier.primary = Some(start_primary(ctx)?);
-        wait_ready(ctx, primary, tier.primary.as_mut(), START_LIMIT)?;
-
-        // What the image's docker_setup_db and init scripts do.
-        if pg.database.as_str() != "postgres" {
-            sql(
-                ctx,
-                primary,
-                "postgres",
-                &format!("CREATE DATABASE \"{}\"", pg.database),
-            )?;
-        }
+        let mut tier = Self {
+            members: plan.members().map(|_| None).collect(),
+        };
+        let primary = plan.primary();
         ctx.say(
             "setup",
-            &format!("{name}: running the rendered init-replication.sh"),
+            &format!(
+                "{}: the rendered member script initialises a new cluster",
+                primary.instance.name
+            ),
         );
-        let mut init = ctx.command(&plan.files.init.path, true);
-        init.env("PGHOST", socket_dir(primary))
-            .env("PGPORT", pg.port.to_string())
-            .env("PGUSER", pg.owner.as_str())
-            .env("PGDATABASE", pg.database.as_str());
-        let (ok, out, err) = proc::run(&mut init, START_LIMIT, &ctx.cancel)?;
-        if !ok {
-            return finding(format!(
-                "{name}: the rendered init-replication.sh failed: {}",
-                ctx.scrub(&format!("{out}{err}"))
-            ));
-        }
-        if let Some(line) = out.lines().last() {
-            ctx.say("setup", &format!("{name}: {line}"));
-        }
-
-        for r in &plan.replicas {
+        let index = index_of(ctx, primary);
+        let mut p = start_member(ctx, primary, &primary.instance.name)?;
+        wait_ready(ctx, primary, Some(&mut p), START_LIMIT)?;
+        tier.members[index] = Some(p);
+        for r in plan.replicas() {
             ctx.say(
                 "setup",
                 &format!(
-                    "{}: cloning the primary with the rendered bootstrap-replica.sh",
-                    r.instance.name
+                    "{}: the rendered member script clones {}",
+                    r.instance.name, primary.instance.name
                 ),
             );
-            let mut p = start_replica(ctx, r)?;
+            let mut p = start_member(ctx, r, &primary.instance.name)?;
             wait_ready(ctx, r, Some(&mut p), CLONE_LIMIT)?;
-            tier.replicas.push(Some(p));
+            tier.members[index_of(ctx, r)] = Some(p);
         }
         Ok(tier)
     }
 
     /// Stops every server (fast shutdown, then SIGKILL).
     pub(crate) fn stop(&mut self, ctx: &Ctx<'_>) {
-        for p in self.replicas.iter_mut().flatten() {
-            p.stop(proc::STOP_GRACE, Some(&ctx.cancel));
-        }
-        if let Some(p) = self.primary.as_mut() {
+        for p in self.members.iter_mut().flatten() {
             p.stop(proc::STOP_GRACE, Some(&ctx.cancel));
         }
     }
 
     /// Every process, for the leftover check.
     pub(crate) fn procs(&self) -> impl Iterator<Item = &Proc> {
-        self.primary.iter().chain(self.replicas.iter().flatten())
+        self.members.iter().flatten()
     }
 }
 
-/// `postgres -c config_file=<primary conf>` with PGDATA, as the stack runs it.
-fn start_primary(ctx: &Ctx<'_>) -> Result<Proc, Failure> {
-    let pg = &ctx.plan.postgres;
-    let primary = &pg.primary.instance;
-    let mut cmd = ctx.command(ctx.tools.pg_bin.join("postgres"), true);
-    cmd.arg("-c")
-        .arg(format!(
-            "config_file={}",
-            pg.files.primary_conf.path.display()
-        ))
-        .env("PGDATA", layout::data_dir(primary));
-    Ok(Proc::spawn(
-        &primary.name,
-        cmd,
-        &ctx.layout.logs.join(format!("{}.log", primary.name)),
-        Signal::INT,
-    )?)
+/// The position of `m` among the plan's members.
+pub(crate) fn index_of(ctx: &Ctx<'_>, m: &PgMember) -> usize {
+    ctx.plan
+        .postgres
+        .members()
+        .position(|x| x.instance.name == m.instance.name)
+        .unwrap_or(0)
 }
 
-/// The rendered replica script with only PG_SLOT, as the stack runs it: it
-/// clones the primary on first start, then execs PostgreSQL.
-pub(crate) fn start_replica(ctx: &Ctx<'_>, r: &PgMember) -> Result<Proc, Failure> {
-    let Some(bootstrap) = &ctx.plan.postgres.files.bootstrap else {
-        return finding("the plan has no replica start script (a bug)");
-    };
-    let mut cmd = ctx.command(&bootstrap.path, true);
-    cmd.env("PG_SLOT", &r.slot);
+/// The rendered member script with only PG_MEMBER and PG_PRIMARY, as the
+/// stack runs it: it decides the member's role, prepares its data folder
+/// (initdb, clone, rewind, promotion) and execs PostgreSQL.
+pub(crate) fn start_member(ctx: &Ctx<'_>, m: &PgMember, primary: &str) -> Result<Proc, Failure> {
+    let mut cmd = ctx.command(&ctx.plan.postgres.files.member.path, true);
+    cmd.env("PG_MEMBER", &m.instance.name)
+        .env("PG_PRIMARY", primary);
     Ok(Proc::spawn(
-        &r.instance.name,
+        &m.instance.name,
         cmd,
-        &ctx.layout.logs.join(format!("{}.log", r.instance.name)),
+        &ctx.layout.logs.join(format!("{}.log", m.instance.name)),
         Signal::INT,
     )?)
 }
 
 /// Waits until the server answers a query over its socket; a server that
 /// exits first is a finding with the end of its log.
-fn wait_ready(
+pub(crate) fn wait_ready(
     ctx: &Ctx<'_>,
     node: &PgMember,
     mut p: Option<&mut Proc>,

@@ -79,13 +79,17 @@ impl Users {
 ///   file, so a stopped backend fails client requests;
 /// - `slow-connect`: `proxy_connect_timeout 5s;` (nginx's default, the
 ///   bundles' value before issue 13), so a killed backend holds requests
-///   for 5 s.
+///   for 5 s;
+/// - `old-primary-writes`: the rendered member script starts an old primary
+///   as a primary again instead of rejoining (what the old runbook let
+///   happen), so the redeploy of the postgres scenario makes two writers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Faults {
     pub(crate) no_replication_hba: bool,
     pub(crate) wrong_sentinel_auth: bool,
     pub(crate) no_next_upstream: bool,
     pub(crate) slow_connect: bool,
+    pub(crate) old_primary_writes: bool,
 }
 
 /// The variable tests set to inject faults.
@@ -102,10 +106,11 @@ impl Faults {
                 "wrong-sentinel-auth" => f.wrong_sentinel_auth = true,
                 "no-next-upstream" => f.no_next_upstream = true,
                 "slow-connect" => f.slow_connect = true,
+                "old-primary-writes" => f.old_primary_writes = true,
                 other => {
                     return Err(DrillError::env(format!(
                         "{FAULT_VARIABLE}: unknown fault `{other}` (known: no-replication-hba, \
-                         wrong-sentinel-auth, no-next-upstream, slow-connect)"
+                         wrong-sentinel-auth, no-next-upstream, slow-connect, old-primary-writes)"
                     )));
                 }
             }
@@ -130,7 +135,48 @@ impl Faults {
         if self.slow_connect {
             v.push("slow-connect (`proxy_connect_timeout 5s;` in the nginx file)");
         }
+        if self.old_primary_writes {
+            v.push(
+                "old-primary-writes (the member script starts an old primary as a primary again)",
+            );
+        }
         v
+    }
+
+    /// The bundle file `path` of `plan` as the faults change it.
+    pub(crate) fn apply(&self, plan: &Plan, path: &str, text: &str) -> String {
+        let mut text = text.to_owned();
+        if path == plan.postgres.files.hba.artifact && self.no_replication_hba {
+            text = text
+                .lines()
+                .filter(|l| !l.starts_with("host replication"))
+                .map(|l| format!("{l}\n"))
+                .collect();
+        }
+        if path == plan.lb.config.artifact && (self.no_next_upstream || self.slow_connect) {
+            text = text
+                .lines()
+                .map(|l| {
+                    let t = l.trim_start();
+                    let indent = &l[..l.len() - t.len()];
+                    if self.no_next_upstream && t.starts_with("proxy_next_upstream ") {
+                        format!("{indent}proxy_next_upstream off;\n")
+                    } else if self.slow_connect && t.starts_with("proxy_connect_timeout ") {
+                        format!("{indent}proxy_connect_timeout 5s;\n")
+                    } else {
+                        format!("{l}\n")
+                    }
+                })
+                .collect();
+        }
+        if path == plan.postgres.files.member.artifact && self.old_primary_writes {
+            text = text.replacen(
+                "        # An old primary: never a writer again without a promotion.\n",
+                "        run primary\n",
+                1,
+            );
+        }
+        text
     }
 }
 
@@ -196,10 +242,6 @@ pub(crate) fn prepare(
         mkdir(dir, 0o700)?;
         users.give_to_postgres(dir)?;
     }
-    if let Some(socket_dir) = &pg.primary.socket_dir {
-        mkdir(socket_dir, 0o700)?;
-        users.give_to_postgres(socket_dir)?;
-    }
 
     let tls: Vec<&str> = plan
         .lb
@@ -242,30 +284,7 @@ pub(crate) fn prepare(
     let bundle = pf_render::emit(plan)
         .map_err(|e| DrillError::env(format!("rendering the local bundle failed (a bug): {e}")))?;
     for a in bundle.artifacts() {
-        let mut text = a.contents.clone();
-        if a.path == pg.files.hba.artifact && faults.no_replication_hba {
-            text = text
-                .lines()
-                .filter(|l| !l.starts_with("host replication"))
-                .map(|l| format!("{l}\n"))
-                .collect();
-        }
-        if a.path == plan.lb.config.artifact && (faults.no_next_upstream || faults.slow_connect) {
-            text = text
-                .lines()
-                .map(|l| {
-                    let t = l.trim_start();
-                    let indent = &l[..l.len() - t.len()];
-                    if faults.no_next_upstream && t.starts_with("proxy_next_upstream ") {
-                        format!("{indent}proxy_next_upstream off;\n")
-                    } else if faults.slow_connect && t.starts_with("proxy_connect_timeout ") {
-                        format!("{indent}proxy_connect_timeout 5s;\n")
-                    } else {
-                        format!("{l}\n")
-                    }
-                })
-                .collect();
-        }
+        let text = faults.apply(plan, &a.path, &a.contents);
         write(&local.bundle_dir.join(&a.path), &text, a.mode)?;
     }
     Ok(Prepared {

@@ -148,7 +148,7 @@ fn the_catalog_catches_a_broken_bundle() {
             Rule::NginxStatusOpen,
         ),
         (
-            "postgresql/primary/pg_hba.conf",
+            "postgresql/pg_hba.conf",
             "host all all 172.26.0.0/16 scram-sha-256",
             "host all all 0.0.0.0/0 md5",
             Rule::PgHbaWeakAuth,

@@ -42,7 +42,7 @@ pf_diag::catalog! {
         "Service names become Swarm services, Compose services, container names and DNS names; they must be unique. Rename one."),
     /// A name that collides with a generated one.
     ReservedServiceName = ("reserved-service-name", Error, "an app service name collides with a name the generator uses",
-        "The generator creates `nginx-lb`, `postgres-primary`, `postgres-replica-N`, `redis-master`, `redis-replica-N`, `redis-sentinel-N`, monitoring services, and Compose instances `<name>N` for every app service. An app service named like one of them would shadow it in DNS. Pick another name."),
+        "The generator creates `nginx-lb`, `postgres-N` (with the network aliases `postgres-primary` and `postgres-replica`), `redis-master`, `redis-replica-N`, `redis-sentinel-N`, monitoring services, and Compose instances `<name>N` for every app service. An app service named like one of them would shadow it in DNS. Pick another name."),
     /// Two services routed at one prefix.
     DuplicateRoute = ("duplicate-route", Error, "two app services are routed at the same URL prefix",
         "nginx would only ever use the first `location` with that prefix, so the second service would get no traffic. Give each service its own `route`."),
@@ -135,6 +135,9 @@ pf_diag::catalog! {
         "`maxmemory` bounds the data set only; the replica output buffers, client buffers, fragmentation and the fork of an AOF rewrite or full sync need memory on top of it. At or above the container limit the kernel kills Redis before it refuses a write or evicts a key. Lower `maxmemory` (half the limit leaves room for a fork), or leave it unset to get half the limit."),
 
     // ---- PostgreSQL -------------------------------------------------------
+    /// `primary` names no member.
+    PgPrimaryOutOfRange = ("pg-primary-out-of-range", Error, "`postgres.primary` names no member of the cluster",
+        "Members are numbered `postgres-1` .. `postgres-<replicas + 1>`; `primary` is the number of the one that runs as the primary. A larger number names nothing, and no member would start as a writer."),
     /// Too few WAL senders.
     PgWalSendersTooLow = ("pg-wal-senders-too-low", Error, "`max-wal-senders` is below replicas + 2",
         "Each streaming replica holds a WAL sender; a `pg_basebackup -X stream` for a new or rebuilt replica needs two more. With fewer, bootstrapping a replica fails with `number of requested standby connections exceeds max_wal_senders`."),
@@ -240,6 +243,10 @@ pf_diag::catalog! {
     /// A limit below its reservation.
     LimitsBelowReservations = ("limits-below-reservations", Error, "a limit is below its reservation",
         "Docker rejects a memory reservation above the limit, and a CPU reservation above the limit can never be used. Raise the limit or lower the reservation."),
+
+    /// More members of a replication group than nodes.
+    StatefulMembersShareNodes = ("stateful-members-share-nodes", Warning, "more PostgreSQL members or Redis data nodes than nodes, so some share a node",
+        "With `placement = \"node-labels\"`, `setup-swarm.sh --label-nodes` pins each member to a node round-robin; with more members than `capacity.nodes`, two members of one group (a primary and its only replica, say) land on one node and one node failure takes both. Add nodes or lower the replicas. On a single Compose host this is unavoidable: the warning says so rather than hiding it."),
 
     // ---- Network -------------------------------------------------------------
     /// Subnet too small for every task.

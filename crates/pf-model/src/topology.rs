@@ -25,6 +25,18 @@ impl Topology {
     pub fn origin(&self) -> &str {
         &self.origin
     }
+
+    /// This topology with `edit` applied, validated again; it keeps its
+    /// origin (diagnostics point into the edited settings' TOML). The
+    /// failover drill uses it the way a person edits the file: another
+    /// `postgres.primary`, then a new render.
+    pub fn edited(&self, edit: impl FnOnce(&mut TopologyFile)) -> Checked {
+        let mut spec = self.spec.clone();
+        edit(&mut spec);
+        let text = toml::to_string(&spec).unwrap_or_default();
+        let source = SourceMap::new(&text, &self.origin);
+        spec.validate_with(&source)
+    }
 }
 
 /// The result of validation: every diagnostic, and the topology when no

@@ -257,3 +257,81 @@ fn too_many_instances_are_refused() {
         errors(&t)
     );
 }
+
+/// Members of a replication group pinned by node labels need a node each:
+/// three PostgreSQL members on two nodes, or three Redis data nodes on two,
+/// are reported at the replica count; `placement = "anywhere"` and a group
+/// that fits are not.
+#[test]
+fn stateful_members_on_fewer_nodes_are_reported() {
+    let shared = |text: &str| -> Vec<String> {
+        warnings(text)
+            .into_iter()
+            .filter(|w| w.starts_with("stateful-members-share-nodes "))
+            .collect()
+    };
+    let two_nodes = PROD.replace("nodes = 3", "nodes = 2");
+    assert_eq!(
+        shared(&two_nodes),
+        Vec::<String>::new(),
+        "2 members on 2 nodes fit"
+    );
+    let pg = two_nodes.replacen("replicas = 1\ndatabase", "replicas = 2\ndatabase", 1);
+    assert_eq!(
+        shared(&pg),
+        ["stateful-members-share-nodes postgres.replicas"]
+    );
+    let redis = two_nodes.replacen("replicas = 1\nmaster-name", "replicas = 2\nmaster-name", 1);
+    assert_eq!(
+        shared(&redis),
+        ["stateful-members-share-nodes redis.replicas"]
+    );
+    let anywhere = pg.replacen(
+        "stop-grace-period = \"2m\"",
+        "stop-grace-period = \"2m\"\nplacement = \"anywhere\"",
+        1,
+    );
+    assert_eq!(shared(&anywhere), Vec::<String>::new());
+}
+
+/// `postgres.primary` names a member: 1 ..= replicas + 1. A topology edited
+/// in code is validated again and keeps its origin.
+#[test]
+fn postgres_primary_names_a_member() {
+    assert_one(
+        &edit(Some("postgres"), "replicas", "replicas = 1\nprimary = 3"),
+        "pg-primary-out-of-range",
+        "primary = 3",
+    );
+    let topology = pf_model::from_str(PROD, "prod.toml")
+        .expect("loads")
+        .validate()
+        .topology
+        .expect("valid");
+    let moved = topology.edited(|t| t.postgres.primary = 2);
+    let moved = moved.topology.expect("member 2 exists");
+    assert_eq!(moved.spec().postgres.primary, 2);
+    assert_eq!(moved.origin(), "prod.toml");
+    let checked = topology.edited(|t| t.postgres.primary = 3);
+    assert!(checked.topology.is_none());
+    assert!(
+        checked
+            .diagnostics
+            .iter()
+            .any(|d| d.code.name() == "pg-primary-out-of-range" && d.location.file == "prod.toml")
+    );
+    // Every member name is reserved, its exporter's, and the aliases that
+    // follow the roles.
+    for name in [
+        "postgres-7",
+        "postgres-7-exporter",
+        "postgres-primary",
+        "postgres-replica",
+    ] {
+        assert_one(
+            &edit(Some("[services]"), "name", &format!("name = \"{name}\"")),
+            "reserved-service-name",
+            &format!("name = \"{name}\""),
+        );
+    }
+}

@@ -27,16 +27,16 @@ pub(crate) fn secrets_dir(stack: &str) -> String {
 /// The complete nginx configuration of the load balancer.
 pub(crate) const NGINX_CONF: &str = "nginx/load-balancer.conf";
 
-/// postgresql.conf of the primary.
-pub(crate) const PG_PRIMARY_CONF: &str = "postgresql/primary/postgresql.conf";
-/// pg_hba.conf, shared by primary and replicas (a promoted replica needs it).
-pub(crate) const PG_HBA: &str = "postgresql/primary/pg_hba.conf";
-/// Init script run once on the primary: replication role and slots.
-pub(crate) const PG_INIT: &str = "postgresql/primary/init-replication.sh";
-/// postgresql.conf of the standbys.
-pub(crate) const PG_REPLICA_CONF: &str = "postgresql/replica/postgresql.conf";
-/// Replica entrypoint: base backup into an empty data folder, then start.
-pub(crate) const PG_BOOTSTRAP: &str = "postgresql/replica/bootstrap-replica.sh";
+/// postgresql.conf of a member that starts as the primary.
+pub(crate) const PG_PRIMARY_CONF: &str = "postgresql/primary.conf";
+/// postgresql.conf of a member that starts as a standby.
+pub(crate) const PG_STANDBY_CONF: &str = "postgresql/standby.conf";
+/// pg_hba.conf of every member.
+pub(crate) const PG_HBA: &str = "postgresql/pg_hba.conf";
+/// Init script run once on a new cluster: replication role, grants, slots.
+pub(crate) const PG_INIT: &str = "postgresql/init-replication.sh";
+/// Entrypoint of every member: decides primary or standby, then starts.
+pub(crate) const PG_MEMBER: &str = "postgresql/member.sh";
 
 /// redis.conf template of the master.
 pub(crate) const REDIS_MASTER_CONF: &str = "redis/master.conf";
@@ -91,19 +91,30 @@ pub(crate) const HEALTH_CHECK: &str = "scripts/health-check.sh";
 pub(crate) const FAILOVER_TEST: &str = "scripts/failover-test.sh";
 /// Backup taken from a replica.
 pub(crate) const BACKUP: &str = "scripts/backup-from-replica.sh";
+/// The scheduled backup: a verified dump from a standby, kept outside the bundle.
+pub(crate) const BACKUP_RUN: &str = "scripts/backup.sh";
+
+/// Where `scripts/backup.sh` keeps dumps by default, relative to the
+/// bundle folder: outside it, like the secrets, because pf-render replaces
+/// the bundle folder on every render.
+pub(crate) fn backups_dir(stack: &str) -> String {
+    format!("../{stack}-backups")
+}
 
 /// Mount points inside containers.
 pub(crate) mod mount {
     /// nginx main configuration.
     pub(crate) const NGINX_CONF: &str = "/etc/nginx/nginx.conf";
-    /// PostgreSQL configuration file (`-c config_file=`).
-    pub(crate) const PG_CONF: &str = "/etc/postgresql/postgresql.conf";
+    /// PostgreSQL configuration of a primary (`-c config_file=`).
+    pub(crate) const PG_PRIMARY_CONF: &str = "/etc/postgresql/primary.conf";
+    /// PostgreSQL configuration of a standby (`-c config_file=`).
+    pub(crate) const PG_STANDBY_CONF: &str = "/etc/postgresql/standby.conf";
     /// PostgreSQL client authentication file (`hba_file`).
     pub(crate) const PG_HBA: &str = "/etc/postgresql/pg_hba.conf";
     /// Init scripts run by the official image on first start.
     pub(crate) const PG_INIT: &str = "/docker-entrypoint-initdb.d/10-init-replication.sh";
-    /// Replica entrypoint.
-    pub(crate) const PG_BOOTSTRAP: &str = "/usr/local/bin/bootstrap-replica.sh";
+    /// Entrypoint of every PostgreSQL member.
+    pub(crate) const PG_MEMBER: &str = "/usr/local/bin/postgres-member.sh";
     /// Backup script inside a replica.
     pub(crate) const BACKUP: &str = "/usr/local/bin/backup-from-replica.sh";
     /// Read-only template of a Redis data node's configuration.

@@ -53,9 +53,9 @@ use pf_model::Topology;
 /// # let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../topologies/prod.toml")).unwrap();
 /// # let topology = pf_model::from_str(&text, "topologies/prod.toml").unwrap().validate().topology.unwrap();
 /// let plan = pf_render::plan(&topology, pf_render::Target::local());
-/// let primary = &plan.postgres.primary.instance;
+/// let primary = &plan.postgres.primary().instance;
 /// assert_eq!(primary.listen.to_string(), "127.0.2.1");
-/// assert!(primary.data.as_ref().unwrap().path.ends_with("data/postgres-primary"));
+/// assert!(primary.data.as_ref().unwrap().path.ends_with("data/postgres-1"));
 /// // The same plan is what gets written.
 /// let bundle = pf_render::emit(&plan).unwrap();
 /// assert!(bundle.get(&plan.lb.config.artifact).is_some());

@@ -26,7 +26,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "postgres/postgresql.conf",
     "postgres/pg_hba.conf",
     "postgres/init-replication.sh",
-    "postgres/bootstrap-replica.sh",
+    "postgres/member.sh",
     "postgres/backup-from-replica.sh",
     "redis/data-node.conf",
     "redis/sentinel.conf",
@@ -39,6 +39,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "scripts/ssl-setup.sh",
     "scripts/health-check.sh",
     "scripts/failover-test.sh",
+    "scripts/backup.sh",
     "docs/README.md",
     "docs/env.example",
 ];

@@ -421,6 +421,67 @@ fn a_replica_missing_from_pg_stat_replication_alerts() {
     }
 }
 
+/// An invalidated slot (`wal_status = lost`, postgres_exporter's
+/// `pg_replication_slot_wal_status`) alerts as critical, named by its slot;
+/// a slot that keeps its WAL does not.
+#[test]
+fn an_invalidated_replication_slot_alerts() {
+    for (t, target, bundle, spec) in monitored() {
+        if spec.postgres.max_slot_wal_keep_size.is_none() {
+            continue;
+        }
+        let w = write(&bundle);
+        let alerts_text = &bundle.get(ALERTS).expect("alerts").contents;
+        let interval = spec.monitoring.scrape_interval.as_millis() / 1000;
+        let eval = spec.monitoring.alerts.for_duration.as_millis() / 1000 + 60;
+        let samples = eval / interval + 5;
+        let (summary, description) = annotations(alerts_text, "PostgresReplicationSlotLost");
+        let expand = |s: &str| s.replace("{{ $labels.slot_name }}", "postgres_2");
+        let series = |slot: &str, status: &str| {
+            json!({
+                "series": format!(
+                    "pg_replication_slot_wal_status{{job=\"postgres\",slot_name=\"{slot}\",slot_type=\"physical\",wal_status=\"{status}\"}}"
+                ),
+                "values": format!("1x{samples}"),
+            })
+        };
+        let doc = json!({
+            "rule_files": [w.alerts.display().to_string()],
+            "evaluation_interval": format!("{interval}s"),
+            "tests": [{
+                "interval": format!("{interval}s"),
+                "input_series": [series("postgres_2", "lost"), series("postgres_3", "reserved")],
+                "alert_rule_test": [
+                    {
+                        "eval_time": format!("{eval}s"),
+                        "alertname": "PostgresReplicationSlotLost",
+                        "exp_alerts": [{
+                            "exp_labels": {
+                                "job": "postgres",
+                                "slot_name": "postgres_2",
+                                "slot_type": "physical",
+                                "wal_status": "lost",
+                                "severity": "critical",
+                            },
+                            "exp_annotations": {
+                                "summary": expand(&summary),
+                                "description": expand(&description),
+                            },
+                        }],
+                    },
+                    {
+                        "eval_time": format!("{eval}s"),
+                        "alertname": "PostgresReplicationSlotUnreserved",
+                        "exp_alerts": [],
+                    },
+                ],
+            }],
+        });
+        let (ok, out) = run_unit_test(&doc, w.alerts.parent().expect("dir"));
+        assert!(ok, "{t} ({target}): promtool test rules:\n{out}\n{doc:#}");
+    }
+}
+
 const ALERTMANAGER: &str = "monitoring/alertmanager.yml";
 
 fn amtool(file: &Path) -> (bool, String) {

@@ -372,14 +372,36 @@ fn swarm_upstreams_follow_tasks_and_compose_lists_instances() {
         text.contains("ip_hash;") && text.contains("host mode"),
         "{text}"
     );
+    // Keepalive probes on both legs of the read endpoint, well under IPVS's
+    // 900 s: on accepted sockets by nginx itself, on the upstream sockets
+    // by the kernel settings of nginx's own network namespace.
     assert!(
-        text.contains("stream {") && text.contains("listen 5433;"),
+        text.contains("stream {")
+            && text.contains("listen 5433 so_keepalive=60s:10s:6;")
+            && text.contains("proxy_socket_keepalive on;"),
         "{text}"
     );
-    assert!(
-        text.contains("server postgres-replica-3:5432 resolve"),
-        "{text}"
-    );
+    let stack = &large.get("docker-stack.yml").expect("stack").contents;
+    let nginx_service = stack
+        .split("\n  postgres-1:")
+        .next()
+        .and_then(|head| head.split("\n  nginx:\n").nth(1))
+        .expect("the nginx service");
+    for sysctl in [
+        "net.ipv4.tcp_keepalive_time: '60'",
+        "net.ipv4.tcp_keepalive_intvl: '10'",
+        "net.ipv4.tcp_keepalive_probes: '6'",
+    ] {
+        assert!(nginx_service.contains(sysctl), "{sysctl}:\n{nginx_service}");
+    }
+    // The read endpoint balances over the members that are not the primary.
+    for member in ["postgres-2", "postgres-3", "postgres-4"] {
+        assert!(
+            text.contains(&format!("server {member}:5432 resolve")),
+            "{member}: {text}"
+        );
+    }
+    assert!(!text.contains("server postgres-1:5432"), "{text}");
 }
 
 #[test]
@@ -857,11 +879,7 @@ fn read_endpoint_balances_and_fails_over_replicas() {
     let (text, mut backends) = servers_on_loopback(&text);
     let read = ports[&5433];
     let _nginx = Nginx::start(tmp.path(), &text, read);
-    let replicas = [
-        "postgres-replica",
-        "postgres-replica-2",
-        "postgres-replica-3",
-    ];
+    let replicas = ["postgres-2", "postgres-3", "postgres-4"];
 
     // One TCP session each; the fake replica answers its name.
     let session = || {
@@ -882,15 +900,10 @@ fn read_endpoint_balances_and_fails_over_replicas() {
     for r in replicas {
         assert!(backends[r].hits() >= 1, "{r} got no session: {names:?}");
     }
-    backends
-        .get_mut("postgres-replica")
-        .expect("replica")
-        .kill();
+    backends.get_mut("postgres-2").expect("replica").kill();
     let names: Vec<String> = (0..9).map(|_| session()).collect();
     assert!(
-        names
-            .iter()
-            .all(|n| n == "postgres-replica-2" || n == "postgres-replica-3"),
+        names.iter().all(|n| n == "postgres-3" || n == "postgres-4"),
         "{names:?}"
     );
 }

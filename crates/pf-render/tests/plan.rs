@@ -139,45 +139,37 @@ fn needles(plan: &Plan) -> Vec<(String, String)> {
         }
     }
     let pg = &plan.postgres;
-    let conf = &pg.files.primary_conf.artifact;
-    let primary = &pg.primary;
-    v.push((
-        conf.clone(),
-        format!("listen_addresses = '{}'", primary.instance.listen),
-    ));
-    v.push((
-        conf.clone(),
-        format!(
-            "unix_socket_directories = '{}'",
-            dir(primary.socket_dir.as_deref())
-        ),
-    ));
-    v.push((conf.clone(), format!("\nport = {}\n", pg.settings.port)));
-    v.push((
-        conf.clone(),
-        format!("hba_file = '{}'", pg.files.hba.path.display()),
-    ));
-    if let Some(bootstrap) = &pg.files.bootstrap {
-        let b = &bootstrap.artifact;
-        for r in &pg.replicas {
-            v.push((b.clone(), format!("listen_address='{}'", r.instance.listen)));
-            v.push((
-                b.clone(),
-                format!("socket_dir='{}'", dir(r.socket_dir.as_deref())),
-            ));
-            v.push((
-                b.clone(),
-                format!(
-                    "default_pgdata='{}'",
-                    dir(r.instance.data.as_ref().map(|d| d.path.as_path()))
-                ),
-            ));
-        }
+    for conf in [
+        &pg.files.primary_conf.artifact,
+        &pg.files.standby_conf.artifact,
+    ] {
+        v.push((conf.clone(), format!("\nport = {}\n", pg.settings.port)));
         v.push((
-            b.clone(),
+            conf.clone(),
+            format!("hba_file = '{}'", pg.files.hba.path.display()),
+        ));
+    }
+    // The member script gives each member what its container would have
+    // had: its address, socket folder and data folder, by its name.
+    let member = &pg.files.member.artifact;
+    for m in pg.members() {
+        v.push((
+            member.clone(),
             format!(
-                "primary_host=\"${{PG_PRIMARY_HOST:-{}}}\"",
-                primary.instance.listen
+                "    {})\n        m_host='{}'",
+                m.instance.name, m.instance.listen
+            ),
+        ));
+        v.push((member.clone(), format!("m_listen='{}'", m.instance.listen)));
+        v.push((
+            member.clone(),
+            format!("m_socket='{}'", dir(m.socket_dir.as_deref())),
+        ));
+        v.push((
+            member.clone(),
+            format!(
+                "m_data='{}'",
+                dir(m.instance.data.as_ref().map(|d| d.path.as_path()))
             ),
         ));
     }
@@ -239,4 +231,45 @@ fn a_drifted_address_is_caught() {
             "bind 127.0.3.9\n".to_owned()
         )]
     );
+}
+
+/// A deploy in steps starts the member `postgres.primary` names first, so the
+/// standbys of a new cluster find a primary to clone instead of waiting for
+/// one a later step would start; the other members follow one per step.
+#[test]
+fn the_primary_is_deployed_in_the_first_step() {
+    let t = topology("examples/large-multi-host.toml");
+    for primary in [1, 3] {
+        let moved = t
+            .edited(|s| s.postgres.primary = primary)
+            .topology
+            .expect("valid");
+        let plan = pf_render::plan(&moved, Target::Swarm);
+        let steps: Vec<(String, u32)> = plan
+            .postgres
+            .members()
+            .map(|m| {
+                let d = m.instance.deployment.as_ref().expect("deployment");
+                (m.instance.name.clone(), d.update_step)
+            })
+            .collect();
+        let want: Vec<(String, u32)> = match primary {
+            1 => vec![
+                ("postgres-1", 1),
+                ("postgres-2", 2),
+                ("postgres-3", 3),
+                ("postgres-4", 4),
+            ],
+            _ => vec![
+                ("postgres-1", 2),
+                ("postgres-2", 3),
+                ("postgres-3", 1),
+                ("postgres-4", 4),
+            ],
+        }
+        .into_iter()
+        .map(|(n, s)| (n.to_owned(), s))
+        .collect();
+        assert_eq!(steps, want, "postgres.primary = {primary}");
+    }
 }

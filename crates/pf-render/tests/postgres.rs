@@ -1,10 +1,13 @@
 //! The PostgreSQL artifacts against a real PostgreSQL (15 on the CI
-//! machine): `postgres -C` reads every rendered setting back, a primary
-//! boots with the rendered files, the rendered init script creates the
-//! replication role and slots, the rendered replica entrypoint clones a
-//! standby that streams under its slot name, the backup script dumps it,
-//! and the standby is promoted. Negative: without the `host replication`
-//! lines the clone is refused. shellcheck checks every emitted script.
+//! machine): `postgres -C` reads every rendered setting back; the rendered
+//! member entrypoint decides each member's role, and the tests start the
+//! servers it asks for: a new cluster with the rendered files and init
+//! script, a clone that streams under its slot name, a backup restored
+//! into a scratch server, a promotion that refuses while the primary
+//! answers, the old primary rejoining with pg_rewind, a promotion by the
+//! topology that waits out the fence, an invalidated slot cloned again.
+//! Negative: without the `host replication` lines the clone is refused.
+//! shellcheck checks every emitted script.
 
 mod support;
 
@@ -17,11 +20,11 @@ use pf_model::TopologyFile;
 use pf_model::model::SyncMode;
 use pf_render::{Bundle, Target};
 
-const PRIMARY_CONF: &str = "postgresql/primary/postgresql.conf";
-const HBA: &str = "postgresql/primary/pg_hba.conf";
-const INIT: &str = "postgresql/primary/init-replication.sh";
-const REPLICA_CONF: &str = "postgresql/replica/postgresql.conf";
-const BOOTSTRAP: &str = "postgresql/replica/bootstrap-replica.sh";
+const PRIMARY_CONF: &str = "postgresql/primary.conf";
+const STANDBY_CONF: &str = "postgresql/standby.conf";
+const HBA: &str = "postgresql/pg_hba.conf";
+const INIT: &str = "postgresql/init-replication.sh";
+const MEMBER: &str = "postgresql/member.sh";
 const BACKUP: &str = "scripts/backup-from-replica.sh";
 
 /// Secret values used only here; none may show up in a file or a log.
@@ -195,8 +198,9 @@ fn spec(relative: &str) -> TopologyFile {
     checked.topology.expect("valid topology").spec().clone()
 }
 
+/// Every member's slot, in order (`postgres_1`, ...).
 fn slots(t: &TopologyFile) -> Vec<String> {
-    pf_model::naming::postgres_instances(t.postgres.replicas)[1..]
+    pf_model::naming::postgres_instances(t.postgres.replicas)
         .iter()
         .map(|n| pf_model::naming::slot_name(n))
         .collect()
@@ -222,19 +226,15 @@ struct Server {
     log: PathBuf,
     /// Role the checks connect as (over the socket, `local all all trust`).
     user: String,
+    /// Cleared once the test crashed or stopped it: nothing left to stop.
+    running: bool,
 }
 
 impl Server {
-    /// Starts a server on an existing data directory with `conf` as its
-    /// configuration file.
-    fn start(
-        data: PathBuf,
-        conf: &Path,
-        port: u16,
-        socket_dir: &Path,
-        user: &str,
-        extra: &str,
-    ) -> Self {
+    /// Starts a server on an existing data directory with `args` (`-c
+    /// name=value` pairs, the configuration file among them), as the
+    /// member script hands them to the image's entrypoint.
+    fn start(data: PathBuf, port: u16, socket_dir: &Path, user: &str, args: &[String]) -> Self {
         let log = data.with_extension("log");
         let mut server = Self {
             data,
@@ -243,7 +243,13 @@ impl Server {
             port,
             log,
             user: user.to_owned(),
+            running: true,
         };
+        // pg_ctl runs postgres through the shell: one quoted word per argument.
+        let options: Vec<String> = args
+            .iter()
+            .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
+            .collect();
         let out = run_bounded(
             as_pg(support::tool("pg_ctl"))
                 .arg("-D")
@@ -251,7 +257,7 @@ impl Server {
                 .arg("-l")
                 .arg(&server.log)
                 .arg("-o")
-                .arg(format!("-c config_file={} {extra}", conf.display()))
+                .arg(options.join(" "))
                 .args(["-w", "-t", "30", "start"]),
             Duration::from_secs(40),
         );
@@ -263,6 +269,30 @@ impl Server {
             server.log_text()
         );
         server
+    }
+
+    /// SIGKILL to the postmaster: a crashed host.
+    fn crash(&mut self) {
+        self.running = false;
+        if let Some(pid) = self.pid.clone() {
+            let _ = Command::new("kill").args(["-KILL", &pid]).status();
+            wait_for("the killed server to exit", Duration::from_secs(20), || {
+                (!Path::new(&format!("/proc/{pid}")).exists()).then_some(())
+            });
+        }
+    }
+
+    /// A fast shutdown, as `docker stop` asks for it.
+    fn stop(&mut self) {
+        self.running = false;
+        let out = run_bounded(
+            as_pg(support::tool("pg_ctl"))
+                .arg("-D")
+                .arg(&self.data)
+                .args(["-m", "fast", "-w", "-t", "30", "stop"]),
+            Duration::from_secs(40),
+        );
+        assert!(out.status.success(), "pg_ctl stop failed: {:?}", text(&out));
     }
 
     fn log_text(&self) -> String {
@@ -311,6 +341,9 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        if !self.running {
+            return;
+        }
         let stopped = as_pg(support::tool("pg_ctl"))
             .arg("-D")
             .arg(&self.data)
@@ -321,7 +354,7 @@ impl Drop for Server {
             .is_ok_and(|s| s.success());
         if !stopped {
             // pg_ctl failed: kill the postmaster by the pid it wrote.
-            if let Some(pid) = self.pid.clone().or_else(|| postmaster_pid(&self.data)) {
+            if let Some(pid) = self.pid.clone() {
                 let _ = Command::new("kill").args(["-KILL", &pid]).status();
             }
         }
@@ -345,6 +378,8 @@ fn initdb(data: &Path, superuser: &str, password_file: &Path) {
                 superuser,
                 "--auth-local=trust",
                 "--auth-host=scram-sha-256",
+                // What the stack passes in POSTGRES_INITDB_ARGS.
+                "--data-checksums",
                 "--no-sync",
             ])
             .arg(format!("--pwfile={}", password_file.display())),
@@ -353,24 +388,75 @@ fn initdb(data: &Path, superuser: &str, password_file: &Path) {
     assert!(out.status.success(), "initdb failed: {:?}", text(&out));
 }
 
-/// A primary set up the way the official image does it on first start:
-/// initdb with the owner as superuser, the rendered configuration, the
-/// application database, then the rendered init script.
-struct Stage {
-    /// Dropped first (fields drop in order): the server stops while its
-    /// data directory still exists.
-    primary: Server,
+/// The owner and the database of a topology.
+fn owner_db(t: &TopologyFile) -> (String, String) {
+    (
+        t.postgres.owner.to_string(),
+        t.postgres.database.to_string(),
+    )
+}
+
+/// Where one member lives in the test: its data folder, its port on
+/// 127.0.0.1 and its two configuration files, localized to that port.
+struct Place {
+    data: PathBuf,
+    port: u16,
+    primary_conf: PathBuf,
+    standby_conf: PathBuf,
+}
+
+/// The members of a rendered Swarm bundle on loopback: each on its own
+/// port, every socket in the test's folder, the rendered member script run
+/// as the stack runs it (PG_MEMBER, PG_PRIMARY), with the addresses of the
+/// other members replaced (PG_MEMBER_ADDRESSES) and the image's entrypoint
+/// replaced by a stand-in that prints the arguments it was given: the
+/// test starts the server the script asked for with exactly those.
+struct Cluster {
     spec: TopologyFile,
     bundle: PathBuf,
-    hba: PathBuf,
     replication_password: PathBuf,
     owner_password: PathBuf,
+    places: Vec<(String, Place)>,
     /// Dropped last.
     dir: tempfile::TempDir,
 }
 
-impl Stage {
+/// What a run of the member script printed, and the server it asked for.
+struct Decision {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+    /// The arguments given to the image's entrypoint (`-c name=value`
+    /// pairs after `postgres`), when the script got that far.
+    args: Option<Vec<String>>,
+}
+
+impl Decision {
+    /// The value of `-c name=` among the arguments.
+    fn setting(&self, name: &str) -> Option<String> {
+        let prefix = format!("{name}=");
+        self.args
+            .as_ref()?
+            .iter()
+            .find_map(|a| a.strip_prefix(&prefix).map(str::to_owned))
+    }
+
+    fn describe(&self) -> String {
+        format!("stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr)
+    }
+}
+
+impl Cluster {
     fn new(topology: &str, edit_hba: impl Fn(String) -> String) -> Self {
+        Self::with_conf(topology, edit_hba, |c| c)
+    }
+
+    /// `edit_conf` changes both localized configuration files of every member.
+    fn with_conf(
+        topology: &str,
+        edit_hba: impl Fn(String) -> String,
+        edit_conf: impl Fn(String) -> String,
+    ) -> Self {
         let spec = spec(topology);
         let rendered = support::render(topology, Target::Swarm);
         let dir = tempfile::tempdir().expect("temp dir");
@@ -391,116 +477,231 @@ impl Stage {
         let replication_password = root.join("replication-password");
         std::fs::write(&replication_password, format!("{REPLICATION_PASSWORD}\n"))
             .expect("write secret");
-        let port = support::free_port();
-        let conf = root.join("primary.conf");
+        let places = pf_model::naming::postgres_instances(spec.postgres.replicas)
+            .into_iter()
+            .map(|name| {
+                let port = support::free_port();
+                let conf = |artifact: &str, kind: &str| {
+                    let path = root.join(format!("{name}-{kind}.conf"));
+                    let text = localize_conf(file(&rendered, artifact), port, &hba, &root);
+                    std::fs::write(&path, edit_conf(text)).expect("write conf");
+                    path
+                };
+                let place = Place {
+                    data: root.join(&name),
+                    port,
+                    primary_conf: conf(PRIMARY_CONF, "primary"),
+                    standby_conf: conf(STANDBY_CONF, "standby"),
+                };
+                (name, place)
+            })
+            .collect();
+        let fake_bin = root.join("fake-bin");
+        std::fs::create_dir_all(&fake_bin).expect("mkdir");
+        let fake = fake_bin.join("docker-entrypoint.sh");
         std::fs::write(
-            &conf,
-            localize_conf(file(&rendered, PRIMARY_CONF), port, &hba, &root),
+            &fake,
+            "#!/bin/sh\necho 'entrypoint:'\nfor a in \"$@\"; do printf 'arg:%s\\n' \"$a\"; done\n",
         )
-        .expect("write conf");
+        .expect("write stand-in");
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        }
         give_to_pg(&root);
-
-        let owner = spec.postgres.owner.to_string();
-        initdb(&root.join("primary"), &owner, &owner_password);
-        let primary = Server::start(root.join("primary"), &conf, port, &root, &owner, "");
-
-        let errors = primary.sql(
-            "postgres",
-            "SELECT count(*) FROM pg_hba_file_rules WHERE error IS NOT NULL",
-        );
-        assert_eq!(errors, "0", "pg_hba.conf has lines PostgreSQL cannot use");
-
-        // What docker_setup_db does before the init scripts. With
-        // synchronous replication, the commit of CREATE DATABASE would wait
-        // for a standby that cannot exist yet: the stack gives the primary
-        // PGOPTIONS=-c synchronous_commit=local for exactly this.
-        let db = spec.postgres.database.to_string();
-        primary
-            .query_with(
-                "postgres",
-                &format!("CREATE DATABASE {db}"),
-                &[("PGOPTIONS", "-c synchronous_commit=local")],
-            )
-            .expect("create the application database");
-
-        let stage = Self {
+        Self {
             spec,
             bundle,
-            hba,
             replication_password,
             owner_password,
-            primary,
+            places,
             dir,
-        };
-        for run in 1..=2 {
-            let out = stage.run_init();
-            assert!(
-                out.status.success(),
-                "init script run {run} failed: {:?}",
-                text(&out)
-            );
         }
-        stage
     }
 
     fn root(&self) -> &Path {
         self.dir.path()
     }
 
-    /// The rendered init script, pointed at the test primary through libpq
-    /// variables, as the image runs it (owner and database in the env).
-    fn run_init(&self) -> Output {
+    fn place(&self, name: &str) -> &Place {
+        &self
+            .places
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("no member {name}"))
+            .1
+    }
+
+    /// The rendered member script as member `name` with `primary` as
+    /// postgres.primary, and `args`; `env` adds or overrides variables.
+    fn member(&self, name: &str, primary: &str, args: &[&str], env: &[(&str, &str)]) -> Decision {
+        let place = self.place(name);
+        let addresses: Vec<String> = self
+            .places
+            .iter()
+            .map(|(n, p)| format!("{n}=127.0.0.1:{}", p.port))
+            .collect();
+        let (owner, db) = owner_db(&self.spec);
+        let mut cmd = as_pg(self.bundle.join(MEMBER));
+        cmd.args(args)
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    self.root().join("fake-bin").display(),
+                    path_with_bin()
+                ),
+            )
+            .env("PGDATA", &place.data)
+            .env("PG_MEMBER", name)
+            .env("PG_PRIMARY", primary)
+            .env("PG_MEMBER_ADDRESSES", addresses.join(" "))
+            .env("PG_REPLICATION_PASSWORD_FILE", &self.replication_password)
+            .env("PG_PASSFILE", self.root().join(format!("{name}.pgpass")))
+            .env("PG_PRIMARY_CONF", &place.primary_conf)
+            .env("PG_STANDBY_CONF", &place.standby_conf)
+            .env("PG_SOCKET_DIR", self.root())
+            .env("POSTGRES_USER", owner)
+            .env("POSTGRES_DB", db)
+            .env("PGOPTIONS", "-c synchronous_commit=local")
+            .envs(env.iter().copied());
+        let out = run_bounded(&mut cmd, Duration::from_secs(120));
+        let (stdout, stderr) = text(&out);
+        let args = stdout.contains("entrypoint:\n").then(|| {
+            let mut args: Vec<String> = stdout
+                .lines()
+                .filter_map(|l| l.strip_prefix("arg:").map(str::to_owned))
+                .collect();
+            assert_eq!(
+                args.first().map(String::as_str),
+                Some("postgres"),
+                "{stdout}"
+            );
+            args.remove(0);
+            args
+        });
+        Decision {
+            ok: out.status.success(),
+            stdout,
+            stderr,
+            args,
+        }
+    }
+
+    /// The server `decision` asked for, on member `name`'s place.
+    fn start(&self, name: &str, decision: &Decision) -> Server {
+        let args = decision.args.as_ref().unwrap_or_else(|| {
+            panic!(
+                "{name}: the script started no server\n{}",
+                decision.describe()
+            )
+        });
+        let place = self.place(name);
+        give_to_pg(self.root());
+        Server::start(
+            place.data.clone(),
+            place.port,
+            self.root(),
+            &self.spec.postgres.owner.to_string(),
+            args,
+        )
+    }
+
+    /// A new cluster on member `name`, as the stack makes it: the script
+    /// finds no other member and hands over to the image's entrypoint,
+    /// which initialises the data folder, creates the application database
+    /// and runs the rendered init script (the test does the image's part).
+    fn init(&self, name: &str) -> Server {
+        let decision = self.member(name, name, &[], &[]);
+        assert!(
+            decision.ok && decision.stdout.contains("initialises a new cluster"),
+            "{}",
+            decision.describe()
+        );
+        let place = self.place(name);
+        assert_eq!(
+            decision.setting("config_file").map(PathBuf::from),
+            Some(place.primary_conf.clone())
+        );
+        let (owner, db) = owner_db(&self.spec);
+        initdb(&place.data, &owner, &self.owner_password);
+        let server = self.start(name, &decision);
+        let errors = server.sql(
+            "postgres",
+            "SELECT count(*) FROM pg_hba_file_rules WHERE error IS NOT NULL",
+        );
+        assert_eq!(errors, "0", "pg_hba.conf has lines PostgreSQL cannot use");
+        // What docker_setup_db does before the init scripts. With
+        // synchronous replication, the commit of CREATE DATABASE would wait
+        // for a standby that cannot exist yet: the stack gives every member
+        // PGOPTIONS=-c synchronous_commit=local for exactly this.
+        server
+            .query_with(
+                "postgres",
+                &format!("CREATE DATABASE {db}"),
+                &[("PGOPTIONS", "-c synchronous_commit=local")],
+            )
+            .expect("create the application database");
+        for run in 1..=2 {
+            let out = self.run_init(&server, name);
+            assert!(
+                out.status.success(),
+                "init script run {run} failed: {:?}",
+                text(&out)
+            );
+        }
+        server
+    }
+
+    /// The rendered init script on `server`, as the image runs it (owner
+    /// and database in the environment, PG_MEMBER of the member).
+    fn run_init(&self, server: &Server, name: &str) -> Output {
+        let (owner, db) = owner_db(&self.spec);
         run_bounded(
             as_pg(self.bundle.join(INIT))
                 .env("PATH", path_with_bin())
                 .env("PGHOST", self.root())
-                .env("PGPORT", self.primary.port.to_string())
-                .env("POSTGRES_USER", self.spec.postgres.owner.to_string())
-                .env("POSTGRES_DB", self.spec.postgres.database.to_string())
+                .env("PGPORT", server.port.to_string())
+                .env("POSTGRES_USER", owner)
+                .env("POSTGRES_DB", db)
+                .env("PG_MEMBER", name)
                 .env("PG_REPLICATION_PASSWORD_FILE", &self.replication_password),
             Duration::from_secs(30),
         )
     }
 
-    /// The rendered replica entrypoint with `--bootstrap-only`, pointed at the
-    /// test primary.
-    fn run_bootstrap(&self, data: &Path, slot: Option<&str>) -> Output {
-        self.run_entrypoint(data, slot, &["--bootstrap-only"])
+    /// Member `name` cloned from `primary` by the script, then started.
+    fn clone_member(&self, name: &str, primary: &str) -> Server {
+        let decision = self.member(name, primary, &[], &[]);
+        assert!(decision.ok, "{}", decision.describe());
+        assert!(
+            decision.stdout.contains("cloning"),
+            "{}",
+            decision.describe()
+        );
+        self.start(name, &decision)
     }
+}
 
-    /// The rendered replica entrypoint pointed at the test primary. Its
-    /// final `exec docker-entrypoint.sh ...` reaches a stand-in that prints
-    /// its arguments (`entrypoint: postgres -c ...`).
-    fn run_entrypoint(&self, data: &Path, slot: Option<&str>, args: &[&str]) -> Output {
-        let fake_bin = self.root().join("fake-bin");
-        let fake = fake_bin.join("docker-entrypoint.sh");
-        if !fake.exists() {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::create_dir_all(&fake_bin).expect("mkdir");
-            std::fs::write(
-                &fake,
-                "#!/bin/sh\nprintf 'entrypoint:'\nprintf ' %s' \"$@\"\necho\n",
-            )
-            .expect("write stand-in");
-            std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-        }
-        let mut cmd = as_pg(self.bundle.join(BOOTSTRAP));
-        cmd.args(args)
-            .env(
-                "PATH",
-                format!("{}:{}", fake_bin.display(), path_with_bin()),
-            )
-            .env("PGDATA", data)
-            .env("PG_PRIMARY_HOST", "127.0.0.1")
-            .env("PG_PRIMARY_PORT", self.primary.port.to_string())
-            .env("PG_REPLICATION_PASSWORD_FILE", &self.replication_password)
-            .env("PG_PASSFILE", self.root().join("replication.pgpass"))
-            .env_remove("PG_SLOT");
-        if let Some(slot) = slot {
-            cmd.env("PG_SLOT", slot);
-        }
-        run_bounded(&mut cmd, Duration::from_secs(60))
+/// Waits until `standby` streams from `primary` under `slot`.
+fn wait_streaming(primary: &Server, standby: &Server, slot: &str) {
+    let start = Instant::now();
+    let query = "SELECT application_name FROM pg_stat_replication WHERE state = 'streaming'";
+    while !primary.sql("postgres", query).lines().any(|l| l == slot) {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{slot} did not stream within 30s; its log:\n{}\nthe primary's log:\n{}",
+            standby.log_text(),
+            primary.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// A PostgreSQL server's own timeline, from the WAL file it writes.
+fn timeline(server: &Server) -> u32 {
+    let name = server.sql("postgres", "SELECT pg_walfile_name(pg_current_wal_lsn())");
+    u32::from_str_radix(&name[..8], 16).expect("hex timeline")
 }
 
 // ---------------------------------------------------------------------------
@@ -509,7 +710,7 @@ impl Stage {
 
 /// `postgres -C` reads every rendered postgresql.conf (so every setting
 /// exists and has a valid value on this PostgreSQL) and reports the values
-/// the topology asked for; the replica never runs below the primary.
+/// the topology asked for; a standby never runs below the primary.
 #[test]
 fn postgres_reads_the_rendered_settings() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -548,14 +749,8 @@ fn postgres_reads_the_rendered_settings() {
         std::fs::write(&hba, file(&bundle, HBA)).expect("write");
         let primary = case.join("primary.conf");
         std::fs::write(&primary, with_hba_file(file(&bundle, PRIMARY_CONF), &hba)).expect("write");
-        let replica = case.join("replica.conf");
-        let has_replicas = pg.replicas > 0;
-        if has_replicas {
-            std::fs::write(&replica, with_hba_file(file(&bundle, REPLICA_CONF), &hba))
-                .expect("write");
-        } else {
-            assert!(bundle.get(REPLICA_CONF).is_none() && bundle.get(BOOTSTRAP).is_none());
-        }
+        let standby = case.join("standby.conf");
+        std::fs::write(&standby, with_hba_file(file(&bundle, STANDBY_CONF), &hba)).expect("write");
         give_to_pg(&case);
 
         // `postgres -C` prints a size as a number of its base unit (MB here).
@@ -571,6 +766,7 @@ fn postgres_reads_the_rendered_settings() {
                 } else {
                     "FIRST"
                 };
+                // Every member: the file is the same whichever is primary.
                 let names: Vec<String> = slots(&t).iter().map(|s| format!("\"{s}\"")).collect();
                 format!("{kind} {n} ({})", names.join(", "))
             }
@@ -591,6 +787,13 @@ fn postgres_reads_the_rendered_settings() {
             ("max_slot_wal_keep_size", keep),
             ("wal_log_hints", "on".to_owned()),
             ("hot_standby", "on".to_owned()),
+            ("hot_standby_feedback", "on".to_owned()),
+            // Well under IPVS's 900 s idle timeout (seconds, probes).
+            ("tcp_keepalives_idle", "60".to_owned()),
+            ("tcp_keepalives_interval", "10".to_owned()),
+            ("tcp_keepalives_count", "6".to_owned()),
+            // Every member gets its name on the command line.
+            ("cluster_name", String::new()),
             ("logging_collector", "off".to_owned()),
             ("log_destination", "stderr".to_owned()),
         ];
@@ -601,34 +804,22 @@ fn postgres_reads_the_rendered_settings() {
                 want,
                 "primary {param} of {case_name}"
             );
+            assert_eq!(
+                &read(&standby, param),
+                want,
+                "standby {param} of {case_name}"
+            );
         }
-        assert_eq!(
-            read(&primary, "cluster_name"),
-            "postgres_primary",
-            "{case_name}"
-        );
         assert_eq!(
             read(&primary, "synchronous_standby_names"),
             sync,
             "{case_name}"
         );
         assert_eq!(read(&primary, "synchronous_commit"), "on", "{case_name}");
-        if !has_replicas {
-            continue;
-        }
-        for (param, want) in &shared {
-            assert_eq!(
-                &read(&replica, param),
-                want,
-                "replica {param} of {case_name}"
-            );
-        }
-        assert_eq!(read(&replica, "hot_standby_feedback"), "on", "{case_name}");
-        // Each replica names itself with -c cluster_name=$PG_SLOT.
-        assert_eq!(read(&replica, "cluster_name"), "", "{case_name}");
-        // A promoted replica must not wait for standbys that follow the old primary.
+        // A member promoted while it runs must not wait for standbys that
+        // still follow the old primary.
         assert_eq!(
-            read(&replica, "synchronous_standby_names"),
+            read(&standby, "synchronous_standby_names"),
             "",
             "{case_name}"
         );
@@ -639,24 +830,20 @@ fn postgres_reads_the_rendered_settings() {
             "max_locks_per_transaction",
             "max_prepared_transactions",
         ] {
-            let (p, r) = (read(&primary, param), read(&replica, param));
-            let (pn, rn): (u64, u64) = (p.parse().expect("number"), r.parse().expect("number"));
-            assert!(
-                rn >= pn,
-                "{case_name}: replica {param} = {r} is below the primary's {p}"
-            );
+            let (p, r) = (read(&primary, param), read(&standby, param));
+            assert_eq!(p, r, "{case_name}: {param} differs between the two files");
             assert!(
                 file(&bundle, PRIMARY_CONF).contains(&format!("\n{param} = {p}\n")),
                 "{param} not explicit"
             );
             assert!(
-                file(&bundle, REPLICA_CONF).contains(&format!("\n{param} = {r}\n")),
+                file(&bundle, STANDBY_CONF).contains(&format!("\n{param} = {r}\n")),
                 "{param} not explicit"
             );
         }
         checked += 1;
     }
-    assert!(checked >= 4, "only {checked} bundles had replicas");
+    assert!(checked >= 6, "only {checked} bundles were checked");
 }
 
 /// The rendered pg_hba.conf is what the security rules ask for.
@@ -688,212 +875,446 @@ fn hba_lines_are_scram_only_and_replication_comes_first() {
     }
 }
 
+/// A new cluster, a clone, streaming, a backup restored into a scratch
+/// server, a promotion refused while the primary answers and done once it
+/// is down, the old primary rejoining with pg_rewind, and a stale
+/// postgres.primary that must not promote while another member is the
+/// primary.
 fn boot(topology: &str) {
-    let stage = Stage::new(topology, |hba| hba);
-    let t = &stage.spec;
-    let primary = &stage.primary;
-    let db = t.postgres.database.to_string();
+    let c = Cluster::new(topology, |hba| hba);
+    let t = &c.spec;
+    let (owner, db) = owner_db(t);
     let role = t.postgres.replication_role.to_string();
     let slots = slots(t);
-    let slot = slots[0].as_str();
+    let mut p1 = c.init("postgres-1");
 
-    // The init script (run twice by Stage::new): a login replication role
-    // with a SCRAM password, one slot per replica, nothing more.
+    // The init script (run twice): a login replication role with a SCRAM
+    // password, the grants pg_rewind needs, a slot for every other member
+    // and none for the member it ran on.
     assert_eq!(
-        primary.sql("postgres", &format!(
+        p1.sql("postgres", &format!(
             "SELECT rolcanlogin, rolreplication, rolpassword LIKE 'SCRAM-SHA-256$%' FROM pg_authid WHERE rolname = '{role}'"
         )),
         "t|t|t"
     );
-    let got: Vec<String> = primary
+    assert_eq!(
+        p1.sql("postgres", &format!(
+            "SELECT has_function_privilege('{role}', 'pg_read_binary_file(text, bigint, bigint, boolean)', 'execute')"
+        )),
+        "t"
+    );
+    let got: Vec<String> = p1
         .sql("postgres", "SELECT slot_name FROM pg_replication_slots WHERE slot_type = 'physical' ORDER BY slot_name")
         .lines()
         .map(str::to_owned)
         .collect();
-    let mut want = slots.clone();
-    want.sort();
-    assert_eq!(got, want);
+    assert_eq!(got, slots[1..], "a slot for every other member");
 
-    // PG_SLOT is required.
-    let replica_data = stage.root().join("replica");
-    let out = stage.run_bootstrap(&replica_data, None);
+    // PG_MEMBER is required.
+    let out = c.member("postgres-2", "postgres-1", &[], &[("PG_MEMBER", "")]);
     assert!(
-        !out.status.success() && text(&out).1.contains("PG_SLOT is not set"),
-        "{:?}",
-        text(&out)
+        !out.ok && out.stderr.contains("PG_MEMBER is not set"),
+        "{}",
+        out.describe()
     );
 
     // A clone interrupted earlier left files but no PG_VERSION: emptied first.
-    std::fs::create_dir_all(replica_data.join("base")).expect("mkdir");
-    std::fs::write(replica_data.join("base/leftover"), "x").expect("write");
-    give_to_pg(&replica_data);
-    let out = stage.run_bootstrap(&replica_data, Some(slot));
+    let d2 = c.place("postgres-2").data.clone();
+    std::fs::create_dir_all(d2.join("base")).expect("mkdir");
+    std::fs::write(d2.join("base/leftover"), "x").expect("write");
+    give_to_pg(&d2);
+    let decision = c.member("postgres-2", "postgres-1", &[], &[]);
+    assert!(decision.ok, "{}", decision.describe());
+    assert!(d2.join("PG_VERSION").is_file() && d2.join("standby.signal").is_file());
     assert!(
-        out.status.success(),
-        "bootstrap failed: {:?}\nprimary log:\n{}",
-        text(&out),
-        primary.log_text()
-    );
-    assert!(
-        replica_data.join("PG_VERSION").is_file() && replica_data.join("standby.signal").is_file()
-    );
-    assert!(
-        !replica_data.join("base/leftover").exists(),
+        !d2.join("base/leftover").exists(),
         "the partial clone was not emptied"
     );
-    let auto =
-        std::fs::read_to_string(replica_data.join("postgresql.auto.conf")).expect("auto.conf");
-    assert!(
-        auto.contains(&format!("primary_slot_name = '{slot}'")),
-        "{auto}"
+    assert_eq!(
+        decision.setting("config_file").map(PathBuf::from),
+        Some(c.place("postgres-2").standby_conf.clone())
     );
-    assert!(auto.contains("passfile="), "{auto}");
+    assert_eq!(
+        decision.setting("cluster_name").as_deref(),
+        Some("postgres_2")
+    );
+    assert_eq!(
+        decision.setting("primary_slot_name").as_deref(),
+        Some("postgres_2")
+    );
+    let conninfo = decision.setting("primary_conninfo").unwrap_or_default();
+    assert!(
+        conninfo.contains(&format!(
+            "host=127.0.0.1 port={} ",
+            c.place("postgres-1").port
+        )) && conninfo.contains("passfile=")
+            && conninfo.contains("keepalives_idle=60"),
+        "{conninfo}"
+    );
+    let auto = std::fs::read_to_string(d2.join("postgresql.auto.conf")).unwrap_or_default();
     assert!(
         !auto.contains("canary") && !auto.contains("password="),
         "a password landed in the data directory:\n{auto}"
     );
-
-    // The standby, with the rendered replica configuration and its name.
-    let replica_conf = stage.root().join("replica.conf");
-    let replica_port = support::free_port();
-    let rendered_replica = std::fs::read_to_string(stage.bundle.join(REPLICA_CONF)).expect("read");
-    std::fs::write(
-        &replica_conf,
-        localize_conf(&rendered_replica, replica_port, &stage.hba, stage.root()),
-    )
-    .expect("write conf");
-    give_to_pg(stage.root());
-    let replica = Server::start(
-        replica_data.clone(),
-        &replica_conf,
-        replica_port,
-        stage.root(),
-        &t.postgres.owner.to_string(),
-        &format!("-c cluster_name={slot}"),
-    );
-
-    let streaming = "SELECT application_name, state, sync_state FROM pg_stat_replication";
-    wait_for("the standby to stream", Duration::from_secs(20), || {
-        primary
-            .sql("postgres", streaming)
-            .contains("|streaming|")
-            .then_some(())
-    });
+    let p2 = c.start("postgres-2", &decision);
+    wait_streaming(&p1, &p2, "postgres_2");
 
     // A write on the primary reaches the standby. With synchronous
     // replication the commit itself waits for this standby (a psql that
     // hangs fails the test): it returns only because the standby's name
-    // matches synchronous_standby_names.
-    primary.sql(&db, "CREATE TABLE drill (id int PRIMARY KEY, note text)");
-    primary.sql(&db, "INSERT INTO drill VALUES (1, 'from the primary')");
+    // is in synchronous_standby_names.
+    p1.sql(&db, "CREATE TABLE drill (id int PRIMARY KEY, note text)");
+    p1.sql(&db, "INSERT INTO drill VALUES (1, 'from the primary')");
     wait_for("the row on the standby", Duration::from_secs(20), || {
-        let note = replica
-            .query(&db, "SELECT note FROM drill WHERE id = 1")
-            .ok()?;
+        let note = p2.query(&db, "SELECT note FROM drill WHERE id = 1").ok()?;
         (note == "from the primary").then_some(())
     });
-    // The standby counts as synchronous once it has reported a flush
-    // position, which the writes above made it do.
     let sync_state = match t.postgres.synchronous {
         SyncMode::Off => "async",
         SyncMode::Any(_) => "quorum",
         SyncMode::First(_) => "sync",
     };
-    let want = format!("{slot}|streaming|{sync_state}");
+    let streaming = "SELECT application_name, state, sync_state FROM pg_stat_replication";
+    let want = format!("postgres_2|streaming|{sync_state}");
     wait_for(
         &format!("pg_stat_replication to show {want}"),
         Duration::from_secs(15),
-        || (primary.sql("postgres", streaming) == want).then_some(()),
+        || (p1.sql("postgres", streaming) == want).then_some(()),
     );
-    assert_eq!(replica.sql("postgres", "SELECT pg_is_in_recovery()"), "t");
+    assert_eq!(p2.sql("postgres", "SELECT pg_is_in_recovery()"), "t");
 
-    // The guide's backup from the replica, verified.
-    let dump = stage.root().join("backups/drill.dump");
+    // The guide's backup from the replica, restored into a scratch server.
+    backup_and_restore(&c, &p2);
+
+    // --status names every member's role from where it runs.
+    let status = c.member("postgres-2", "postgres-1", &["--status"], &[]);
+    assert!(status.ok, "{}", status.describe());
+    assert!(
+        status
+            .stdout
+            .contains(&format!("postgres-1 127.0.0.1:{} primary 1 ", p1.port))
+            && status
+                .stdout
+                .contains(&format!("postgres-2 127.0.0.1:{} standby ", p2.port)),
+        "{}",
+        status.describe()
+    );
+
+    // --promote refuses while the primary answers, whatever the caller says.
+    let quick = [("PG_WAIT_SECONDS", "2"), ("PG_FENCE_SECONDS", "1")];
+    let refused = c.member(
+        "postgres-2",
+        "postgres-1",
+        &["--promote", "--old-primary-stopped"],
+        &quick,
+    );
+    assert!(
+        !refused.ok
+            && refused
+                .stderr
+                .contains("postgres-1 still answers as a primary"),
+        "{}",
+        refused.describe()
+    );
+    assert_eq!(p2.sql("postgres", "SELECT pg_is_in_recovery()"), "t");
+
+    // The primary crashes; the caller knows it stopped: promoted at once.
+    p1.crash();
+    let promoted = c.member(
+        "postgres-2",
+        "postgres-1",
+        &["--promote", "--old-primary-stopped"],
+        &[],
+    );
+    assert!(
+        promoted.ok && promoted.stdout.contains("postgres.primary = 2"),
+        "{}",
+        promoted.describe()
+    );
+    assert_eq!(p2.sql("postgres", "SELECT pg_is_in_recovery()"), "f");
+    assert_eq!(timeline(&p2), 2);
+    p2.sql(&db, "INSERT INTO drill VALUES (2, 'after the promotion')");
+    // It made a slot for every other member, the old primary's included.
+    assert!(
+        p2.sql("postgres", "SELECT slot_name FROM pg_replication_slots")
+            .lines()
+            .any(|l| l == "postgres_1")
+    );
+
+    // The topology now names postgres-2: the crashed old primary rejoins
+    // it as a standby, rewound (crash recovery first, with our file).
+    let rejoin = c.member("postgres-1", "postgres-2", &[], &[]);
+    assert!(rejoin.ok, "{}", rejoin.describe());
+    assert!(
+        rejoin.stdout.contains("finishing crash recovery")
+            && rejoin.stdout.contains("pg_rewind from postgres-2 done"),
+        "{}",
+        rejoin.describe()
+    );
+    assert!(
+        rejoin
+            .setting("primary_conninfo")
+            .unwrap_or_default()
+            .contains(&format!("port={} ", p2.port)),
+        "{}",
+        rejoin.describe()
+    );
+    let mut p1 = c.start("postgres-1", &rejoin);
+    wait_streaming(&p2, &p1, "postgres_1");
+    wait_for(
+        "the new primary's row on the old primary",
+        Duration::from_secs(20),
+        || (p1.query(&db, "SELECT count(*) FROM drill").ok()? == "2").then_some(()),
+    );
+    assert_eq!(p1.sql("postgres", "SELECT pg_is_in_recovery()"), "t");
+
+    // A stale topology that still names postgres-1: restarted, it must not
+    // promote itself while postgres-2 answers as the primary.
+    p1.stop();
+    let stale = c.member("postgres-1", "postgres-1", &[], &quick);
+    assert!(
+        !stale.ok
+            && stale
+                .stderr
+                .contains("postgres-2 still answers as a primary"),
+        "{}",
+        stale.describe()
+    );
+    assert!(c.place("postgres-1").data.join("standby.signal").exists());
+    assert_eq!(p2.sql("postgres", "SELECT pg_is_in_recovery()"), "f");
+
+    // No secret in any log or output.
+    for (name, log) in [("postgres-1", p1.log_text()), ("postgres-2", p2.log_text())] {
+        assert!(!log.contains("canary"), "a password is in the {name} log");
+    }
+    for d in [&decision, &rejoin, &promoted, &stale] {
+        assert!(!d.stdout.contains("canary") && !d.stderr.contains("canary"));
+    }
+    drop(owner);
+}
+
+/// The guide's backup from a replica with `--verify-restore`: the dump is
+/// restored into a scratch PostgreSQL and its tables counted; then the
+/// test restores it once more itself and reads the rows back.
+fn backup_and_restore(c: &Cluster, replica: &Server) {
+    let (owner, db) = owner_db(&c.spec);
+    let dump = c.root().join("backups/drill.dump");
     let out = run_bounded(
-        as_pg(stage.bundle.join(BACKUP))
-            .arg("--verify")
+        as_pg(c.bundle.join(BACKUP))
+            .arg("--verify-restore")
             .arg(&dump)
             .env("PATH", path_with_bin())
             .env("PGHOST", "127.0.0.1")
-            .env("PGPORT", replica_port.to_string())
-            .env("POSTGRES_PASSWORD_FILE", &stage.owner_password)
+            .env("PGPORT", replica.port.to_string())
+            .env("POSTGRES_PASSWORD_FILE", &c.owner_password)
+            .env("TMPDIR", c.root())
             .env_remove("PGPASSFILE"),
-        Duration::from_secs(30),
+        Duration::from_secs(60),
     );
     let (stdout, stderr) = text(&out);
     assert!(
-        out.status.success() && stdout.contains("verified"),
+        out.status.success() && stdout.contains("verified") && stdout.contains("restored"),
         "backup failed: {stdout}\n{stderr}"
     );
+    assert!(stdout.contains(": 1 of 1 tables"), "{stdout}");
     assert!(!stderr.contains("not a standby"), "{stderr}");
-    let (ok, listing, err) = support::run(
-        Command::new(bin_dir().join("pg_restore"))
-            .arg("--list")
+    assert!(
+        !std::fs::read_dir(c.root())
+            .expect("list")
+            .any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with("restore-check"))),
+        "the scratch cluster was left behind"
+    );
+
+    // The same dump, restored by hand into a scratch server of the test's.
+    let scratch = c.root().join("scratch");
+    initdb(&scratch, &owner, &c.owner_password);
+    let port = support::free_port();
+    let conf = c.root().join("scratch.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "port = {port}\nlisten_addresses = ''\nunix_socket_directories = '{}'\n",
+            c.root().display()
+        ),
+    )
+    .expect("write conf");
+    give_to_pg(c.root());
+    let server = Server::start(
+        scratch,
+        port,
+        c.root(),
+        &owner,
+        &["-c".to_owned(), format!("config_file={}", conf.display())],
+    );
+    server.sql("postgres", &format!("CREATE DATABASE {db}"));
+    let (ok, restored, err) = support::run(
+        as_pg(bin_dir().join("pg_restore"))
+            .args(["--exit-on-error", "-h"])
+            .arg(c.root())
+            .args(["-p", &port.to_string(), "-U", &owner, "-d", &db])
             .arg(&dump),
     );
-    assert!(
-        ok && listing.contains("TABLE DATA public drill"),
-        "{listing}{err}"
-    );
-
-    // Promotion: the standby leaves recovery and takes writes without
-    // waiting for standbys.
+    assert!(ok, "pg_restore: {restored}{err}");
     assert_eq!(
-        replica.sql(
-            "postgres",
-            "SELECT pg_promote(wait => true, wait_seconds => 30)"
-        ),
-        "t"
+        server.sql(&db, "SELECT note FROM drill WHERE id = 1"),
+        "from the primary"
     );
-    assert_eq!(replica.sql("postgres", "SELECT pg_is_in_recovery()"), "f");
-    replica.sql(&db, "INSERT INTO drill VALUES (2, 'after the promotion')");
-    assert_eq!(replica.sql(&db, "SELECT count(*) FROM drill"), "2");
-
-    // Running the entrypoint again on a cluster (a container restart) is a
-    // no-op: no new clone (which would bring standby.signal back), the
-    // promoted server untouched; then it starts PostgreSQL with the config
-    // file and the slot's name, as this test started the standby.
-    let out = stage.run_entrypoint(&replica_data, Some(slot), &[]);
-    let (stdout, stderr) = text(&out);
-    assert!(
-        out.status.success() && stdout.contains("not cloning"),
-        "{stdout}{stderr}"
-    );
-    let exec_line = format!(
-        "entrypoint: postgres -c config_file=/etc/postgresql/postgresql.conf -c cluster_name={slot}\n"
-    );
-    assert!(stdout.ends_with(&exec_line), "{stdout}");
-    assert!(!replica_data.join("standby.signal").exists());
-    assert_eq!(replica.sql(&db, "SELECT count(*) FROM drill"), "2");
-
-    // No secret in any log.
-    for (name, log) in [
-        ("primary", primary.log_text()),
-        ("replica", replica.log_text()),
-    ] {
-        assert!(!log.contains("canary"), "a password is in the {name} log");
-    }
 }
 
 /// The guide's topology: one asynchronous replica.
 #[test]
-fn prod_primary_and_replica_stream_and_promote() {
+fn prod_members_stream_fail_over_and_rejoin() {
     boot(PROD);
 }
 
-/// Quorum synchronous replication (`any 1` of three replicas): the commit
-/// on the primary returns only because the one running standby's name is
-/// in synchronous_standby_names.
+/// Quorum synchronous replication (`any 1`): the commit on the primary
+/// returns only because the one running standby's name is in
+/// synchronous_standby_names.
 #[test]
-fn synchronous_primary_and_replica_stream_and_promote() {
+fn synchronous_members_stream_fail_over_and_rejoin() {
     boot(LARGE);
 }
 
+/// A failover by the topology alone: the primary is gone, postgres.primary
+/// names the standby, and its entrypoint promotes it only after the other
+/// member has been silent for the fence. A member whose volume was emptied
+/// then clones the new primary instead of initialising a second cluster.
+#[test]
+fn promotion_by_the_topology_waits_out_the_fence() {
+    let c = Cluster::new(PROD, |hba| hba);
+    let (_, db) = owner_db(&c.spec);
+    let mut p1 = c.init("postgres-1");
+    let mut p2 = c.clone_member("postgres-2", "postgres-1");
+    wait_streaming(&p1, &p2, "postgres_2");
+    p1.sql(&db, "CREATE TABLE t (id int)");
+    p1.sql(&db, "INSERT INTO t VALUES (1)");
+    wait_for("the row on the standby", Duration::from_secs(20), || {
+        (p2.query(&db, "SELECT count(*) FROM t").ok()? == "1").then_some(())
+    });
+    p1.crash();
+    p2.stop();
+
+    let fence = 4;
+    let started = Instant::now();
+    let decision = c.member(
+        "postgres-2",
+        "postgres-2",
+        &[],
+        &[("PG_FENCE_SECONDS", &fence.to_string())],
+    );
+    let took = started.elapsed();
+    assert!(decision.ok, "{}", decision.describe());
+    assert!(
+        took >= Duration::from_secs(fence) && decision.stdout.contains("fence passed"),
+        "promoted after {took:?}, fence {fence}s\n{}",
+        decision.describe()
+    );
+    assert_eq!(
+        decision.setting("config_file").map(PathBuf::from),
+        Some(c.place("postgres-2").primary_conf.clone())
+    );
+    assert!(!c.place("postgres-2").data.join("standby.signal").exists());
+    let p2 = c.start("postgres-2", &decision);
+    assert_eq!(p2.sql("postgres", "SELECT pg_is_in_recovery()"), "f");
+    assert_eq!(timeline(&p2), 2);
+    p2.sql(&db, "INSERT INTO t VALUES (2)");
+
+    // postgres-1's volume is lost; the topology still names it primary.
+    std::fs::remove_dir_all(&c.place("postgres-1").data).expect("empty the volume");
+    let decision = c.member("postgres-1", "postgres-1", &[], &[]);
+    assert!(
+        decision.ok
+            && decision
+                .stdout
+                .contains("postgres-2 is the primary: cloning it"),
+        "{}",
+        decision.describe()
+    );
+    let p1 = c.start("postgres-1", &decision);
+    wait_streaming(&p2, &p1, "postgres_1");
+    wait_for("both rows on the clone", Duration::from_secs(20), || {
+        (p1.query(&db, "SELECT count(*) FROM t").ok()? == "2").then_some(())
+    });
+}
+
+/// A standby whose slot was invalidated (max_slot_wal_keep_size passed
+/// while it was away) can never catch up: its health check says so (Swarm
+/// then restarts it), and its next start drops the slot, creates it again
+/// and clones the primary.
+#[test]
+fn an_invalidated_slot_is_cloned_again() {
+    let c = Cluster::with_conf(
+        PROD,
+        |hba| hba,
+        |conf| replace_setting(&conf, "max_slot_wal_keep_size", "1MB"),
+    );
+    let (_, db) = owner_db(&c.spec);
+    let p1 = c.init("postgres-1");
+    let first = c.member("postgres-2", "postgres-1", &[], &[]);
+    assert!(first.ok, "{}", first.describe());
+    let mut p2 = c.start("postgres-2", &first);
+    wait_streaming(&p1, &p2, "postgres_2");
+    let health = |want_ok: bool, why: &str| {
+        let h = c.member("postgres-2", "postgres-1", &["--health"], &[]);
+        assert_eq!(h.ok, want_ok, "{why}: {}", h.describe());
+        h
+    };
+    health(true, "a streaming standby is healthy");
+    p2.stop();
+
+    // More WAL than the slot may keep, then a checkpoint: it is invalidated.
+    p1.sql(&db, "CREATE TABLE filler (x text)");
+    wait_for("the slot to be lost", Duration::from_secs(60), || {
+        p1.sql(
+            &db,
+            "INSERT INTO filler SELECT repeat('x', 1000) FROM generate_series(1, 2000)",
+        );
+        p1.sql("postgres", "SELECT pg_switch_wal()");
+        p1.sql("postgres", "CHECKPOINT");
+        (p1.sql(
+            "postgres",
+            "SELECT wal_status FROM pg_replication_slots WHERE slot_name = 'postgres_2'",
+        ) == "lost")
+            .then_some(())
+    });
+
+    // Started as it was, it runs but can never catch up: unhealthy.
+    let mut p2 = c.start("postgres-2", &first);
+    let h = health(false, "a standby whose slot is lost");
+    assert!(h.stdout.contains("wal_status lost"), "{}", h.describe());
+    p2.stop();
+
+    // Its entrypoint clones it again, under a new slot.
+    let again = c.member("postgres-2", "postgres-1", &[], &[]);
+    assert!(again.ok, "{}", again.describe());
+    assert!(
+        again.stdout.contains("was invalidated") && again.stdout.contains("cloning postgres-1"),
+        "{}",
+        again.describe()
+    );
+    let p2 = c.start("postgres-2", &again);
+    wait_streaming(&p1, &p2, "postgres_2");
+    assert_eq!(
+        p1.sql(
+            "postgres",
+            "SELECT wal_status FROM pg_replication_slots WHERE slot_name = 'postgres_2'"
+        ),
+        "reserved"
+    );
+    let rows = p1.sql(&db, "SELECT count(*) FROM filler");
+    wait_for(
+        "the primary's rows on the new clone",
+        Duration::from_secs(30),
+        || (p2.query(&db, "SELECT count(*) FROM filler").ok()? == rows).then_some(()),
+    );
+    health(true, "the new clone is healthy");
+}
+
 /// Without the `host replication` lines, `all` does not cover replication
-/// connections and the clone is refused: the boot tests depend on them.
+/// connections and the clone is refused.
 #[test]
 fn clone_is_refused_without_the_replication_hba_lines() {
-    let stage = Stage::new(PROD, |hba| {
+    let c = Cluster::new(PROD, |hba| {
         let kept: Vec<&str> = hba
             .lines()
             .filter(|l| !l.starts_with("host replication"))
@@ -905,19 +1326,20 @@ fn clone_is_refused_without_the_replication_hba_lines() {
         );
         kept.join("\n") + "\n"
     });
-    let slot = slots(&stage.spec).remove(0);
-    let data = stage.root().join("replica");
-    let out = stage.run_bootstrap(&data, Some(&slot));
-    let (stdout, stderr) = text(&out);
+    let _p1 = c.init("postgres-1");
+    let out = c.member("postgres-2", "postgres-1", &[], &[]);
     assert!(
-        !out.status.success(),
-        "the clone succeeded without a replication line: {stdout}"
+        !out.ok,
+        "the clone succeeded without a replication line: {}",
+        out.describe()
     );
     assert!(
-        stderr.contains("no pg_hba.conf entry for replication connection"),
-        "{stderr}"
+        out.stderr
+            .contains("no pg_hba.conf entry for replication connection"),
+        "{}",
+        out.describe()
     );
-    assert!(!data.join("PG_VERSION").exists());
+    assert!(!c.place("postgres-2").data.join("PG_VERSION").exists());
 }
 
 /// Every script the area emits passes shellcheck.
@@ -927,12 +1349,10 @@ fn scripts_pass_shellcheck() {
     for (topology, target, bundle) in support::all_bundles() {
         let dir = tempfile::tempdir().expect("temp dir");
         support::write_bundle(&bundle, dir.path());
-        let scripts: Vec<PathBuf> = [INIT, BOOTSTRAP, BACKUP]
+        let scripts: Vec<PathBuf> = [INIT, MEMBER, BACKUP]
             .iter()
-            .filter(|p| bundle.get(p).is_some())
             .map(|p| dir.path().join(p))
             .collect();
-        assert!(scripts.len() >= 2, "{topology} ({target}): scripts missing");
         let (ok, out, err) = support::run(Command::new(&shellcheck).args(&scripts));
         assert!(ok, "{topology} ({target}):\n{out}{err}");
     }

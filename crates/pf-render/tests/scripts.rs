@@ -359,7 +359,7 @@ fn label_nodes_keeps_existing_labels() {
         "{out}"
     );
     assert!(
-        out.contains("postgres-primary -> node-1 (already labelled"),
+        out.contains("postgres-1 -> node-1 (already labelled"),
         "{out}"
     );
 }
@@ -435,7 +435,7 @@ fn deploy_checks_secrets_and_labels_first() {
 
     let (code, out, log) = fake.run(&["--deploy"], &[("FAKE_EXISTING_SECRETS", "all")]);
     assert_eq!(code, Some(6), "unlabelled nodes: {out}");
-    assert!(out.contains("promptforge.postgres-primary"), "{out}");
+    assert!(out.contains("promptforge.postgres-1"), "{out}");
     assert!(!log.contains("stack deploy"), "{log}");
 
     // Fewer edge nodes than nginx tasks: refused before deploying.
@@ -476,7 +476,7 @@ fn deploy_checks_secrets_and_labels_first() {
     let steps: Vec<Vec<String>> = (1..=3).map(|n| services(&read(&fake.log, n))).collect();
     assert_eq!(
         steps[1],
-        ["postgres-replica", "redis-replica", "redis-sentinel-2"],
+        ["postgres-2", "redis-replica", "redis-sentinel-2"],
         "{steps:?}"
     );
     assert_eq!(steps[2], ["redis-sentinel-3"], "{steps:?}");
@@ -579,8 +579,12 @@ exec)
     case "$*" in
     *"curl "*) echo healthy ;;
     *pg_isready*) exit 0 ;;
-    *pg_is_in_recovery*) if [[ $c == *primary* ]]; then echo f; else echo t; fi ;;
-    *pg_stat_replication*) printf '%s\n' ${FAKE_STREAMING-postgres_replica} ;;
+    *pg_is_in_recovery*) if [[ $c == *postgres-1 ]]; then echo f; else echo t; fi ;;
+    *pg_stat_replication*) printf '%s\n' ${FAKE_STREAMING-postgres_2} ;;
+    *"postgres-member.sh --status")
+        printf 'postgres-1 postgres-1:5432 %s 1 7000\n' "${FAKE_ROLE_1:-primary}"
+        printf 'postgres-2 postgres-2:5432 %s 1 7000\n' "${FAKE_ROLE_2:-standby}"
+        ;;
     *" PING") echo PONG ;;
     *" ROLE") if [[ $c == *master* ]]; then printf 'master\n0\n'; else printf 'slave\nredis-master\n6379\n'; fi ;;
     *get-master-addr-by-name*)
@@ -668,20 +672,21 @@ fn health_check_checks_every_component_of_a_compose_host() {
         "✓ Nginx load balancer is healthy (/health on port 8080 in promptforge-nginx-lb)",
         "✓ backend is healthy (GET /api/health via https://promptforge.example.com:443)",
         "✓ frontend is healthy (GET / via https://promptforge.example.com:443)",
-        "✓ PostgreSQL primary postgres-primary is accepting connections",
-        "✓ postgres-primary is the primary (not in recovery)",
-        "✓ postgres-replica streams WAL from the primary (pg_stat_replication: postgres_replica)",
-        "✓ postgres-replica is a hot standby (in recovery)",
+        "✓ exactly one PostgreSQL member accepts writes: postgres-1, as postgres.primary says",
+        "✓ PostgreSQL primary postgres-1 is accepting connections",
+        "✓ postgres-1 is the primary (not in recovery)",
+        "✓ postgres-2 streams WAL from the primary (pg_stat_replication: postgres_2)",
+        "✓ postgres-2 is a hot standby (in recovery)",
         "✓ Redis redis-master is healthy (role: master)",
         "✓ Redis redis-replica is healthy (role: slave)",
         "✓ Redis Sentinel redis-sentinel-3 is healthy (master mymaster at 172.26.64.1:6379, quorum reachable)",
-        "13 passed, 0 failed, 0 not checked from this host",
+        "14 passed, 0 failed, 0 not checked from this host",
     ] {
         assert!(out.contains(line), "missing `{line}` in:\n{out}");
     }
     // TCP health check, password only as a file path, public entry via --resolve.
     assert!(calls.contains(
-        "exec promptforge-postgres-replica pg_isready -q -h 127.0.0.1 -p 5432 -U promptforge -d promptforge_prod"
+        "exec promptforge-postgres-2 pg_isready -q -h 127.0.0.1 -p 5432 -U promptforge -d promptforge_prod"
     ), "{calls}");
     assert!(
         calls.contains(
@@ -699,9 +704,28 @@ fn health_check_fails_when_a_replica_does_not_stream() {
     let (code, out, _) = run_health_check(Target::Compose, &[("FAKE_STREAMING", "")]);
     assert_eq!(code, Some(1), "{out}");
     assert!(
-        out.contains(
-            "✗ postgres-replica has no streaming row in pg_stat_replication on postgres-primary"
-        ),
+        out.contains("✗ postgres-2 has no streaming row in pg_stat_replication on postgres-1"),
+        "{out}"
+    );
+}
+
+/// Two members that accept writes, or a primary the topology does not
+/// name, fail the health check, as the member script's --status sees them.
+#[test]
+fn health_check_fails_on_two_writers_or_a_stale_postgres_primary() {
+    let (code, out, _) = run_health_check(Target::Compose, &[("FAKE_ROLE_2", "primary")]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("✗ 2 PostgreSQL members accept writes at once: postgres-1 postgres-2"),
+        "{out}"
+    );
+    let (code, out, _) = run_health_check(
+        Target::Compose,
+        &[("FAKE_ROLE_1", "down"), ("FAKE_ROLE_2", "primary")],
+    );
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("✗ the primary is postgres-2, but postgres.primary names postgres-1: set postgres.primary to 2"),
         "{out}"
     );
 }
@@ -751,7 +775,7 @@ fn health_check_on_a_swarm_node_says_what_it_cannot_check() {
     let (code, out, calls) = run_health_check(Target::Swarm, &[]);
     assert_eq!(code, Some(3), "nothing checked, nothing failed:\n{out}");
     assert!(
-        out.contains("- postgres-primary: not running on this node (promptforge_postgres-primary)"),
+        out.contains("- postgres-1: not running on this node (promptforge_postgres-1)"),
         "{out}"
     );
     assert!(
@@ -759,7 +783,7 @@ fn health_check_on_a_swarm_node_says_what_it_cannot_check() {
         "{out}"
     );
     assert!(
-        out.contains("0 passed, 0 failed, 9 not checked from this host"),
+        out.contains("0 passed, 0 failed, 10 not checked from this host"),
         "{out}"
     );
     assert!(calls.contains("ps -q --filter label=com.docker.swarm.service.name=promptforge_redis-sentinel-1 --filter status=running"), "{calls}");
@@ -771,19 +795,68 @@ fn health_check_on_a_swarm_node_says_what_it_cannot_check() {
 const FAKE_DOCKER_FAILOVER: &str = r#"#!/usr/bin/env bash
 printf '%s\n' "$*" >>"$FAKE_DOCKER_LOG"
 state=$FAKE_STATE
+# PostgreSQL members as the member script would leave them: a started member
+# rejoins as a standby when another member is the primary (unless
+# FAKE_SECOND_WRITER=1, the old bug); --promote makes a standby primary.
+pg_role() {
+    if [[ -e $state/stopped-$1 ]]; then
+        echo down
+    elif [[ -e $state/role-$1 ]]; then
+        cat "$state/role-$1"
+    elif [[ $1 == *postgres-1 ]]; then
+        echo primary
+    else
+        echo standby
+    fi
+}
+other_primary() {
+    local m
+    for m in promptforge-postgres-1 promptforge-postgres-2; do
+        if [[ $m != "$1" && $(pg_role "$m") == primary ]]; then return 0; fi
+    done
+    return 1
+}
 case $1 in
 inspect) if [[ -e $state/stopped-$3 ]]; then echo false; else echo true; fi ;;
 stop)
+    if [[ $2 == *postgres-* ]]; then pg_role "$2" >"$state/data-$2"; fi
     touch "$state/stopped-$2"
     date +%s >"$state/stop-time-$2"
     ;;
 start)
     rm -f "$state/stopped-$2"
     if [[ $2 == *redis-master ]]; then touch "$state/master-rejoined"; fi
+    if [[ $2 == *postgres-* ]]; then
+        if other_primary "$2" && [[ ${FAKE_SECOND_WRITER:-0} != 1 ]]; then
+            echo standby >"$state/role-$2"
+        else
+            cat "$state/data-$2" >"$state/role-$2"
+        fi
+    fi
     ;;
 exec)
+    if [[ $2 == -u ]]; then shift 2; fi
     c=$2
     shift 2
+    case "$*" in
+    *"postgres-member.sh --status")
+        for m in promptforge-postgres-1 promptforge-postgres-2; do
+            r=$(pg_role "$m")
+            if [[ $r == down ]]; then echo "${m#promptforge-} ${m#promptforge-}:5432 down"; else echo "${m#promptforge-} ${m#promptforge-}:5432 $r 2 7000"; fi
+        done
+        exit 0
+        ;;
+    *"postgres-member.sh --promote --old-primary-stopped")
+        if other_primary "$c"; then echo "still answers as a primary" >&2; exit 1; fi
+        echo primary >"$state/role-$c"
+        echo "promoted"
+        exit 0
+        ;;
+    *pg_is_in_recovery*)
+        if [[ $(pg_role "$c") == primary ]]; then echo f; else echo t; fi
+        exit 0
+        ;;
+    esac
     # The instance that is master, and the host Sentinels know it by
     # (FAKE_HOSTS: the master's and the replica's).
     read -r master_host replica_host <<<"$FAKE_HOSTS"
@@ -811,11 +884,16 @@ esac
 "#;
 
 fn run_failover_test(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    run_failover_test_of(Target::Compose, args, env)
+}
+
+fn run_failover_test_of(
+    target: Target,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (Option<i32>, String, String) {
     let dir = tempfile::tempdir().expect("temp dir");
-    support::write_bundle(
-        &support::render("topologies/prod.toml", Target::Compose),
-        dir.path(),
-    );
+    support::write_bundle(&support::render("topologies/prod.toml", target), dir.path());
     let bin = dir.path().join("bin");
     let state = dir.path().join("state");
     std::fs::create_dir(&bin).expect("mkdir");
@@ -870,7 +948,7 @@ fn failover_test_stops_and_restores_and_times_the_redis_failover() {
         "✓ redis-replica answers as master",
         "✓ backend is healthy after the failover",
         "✓ redis-master rejoined as a replica",
-        "docker stop promptforge-postgres-primary",
+        "docker stop promptforge-postgres-1",
     ] {
         assert!(out.contains(line), "missing `{line}` in:\n{out}");
     }
@@ -886,7 +964,7 @@ fn failover_test_stops_and_restores_and_times_the_redis_failover() {
         );
     }
     assert!(
-        !calls.contains("pg_ctl"),
+        !calls.contains("--promote") && !calls.lines().any(|l| l.contains("postgres-")),
         "promoted PostgreSQL without --postgres:\n{calls}"
     );
 }
@@ -905,4 +983,56 @@ fn failover_test_fails_a_redis_failover_over_budget_and_still_restores() {
         calls.lines().any(|l| l == "start promptforge-redis-master"),
         "{calls}"
     );
+}
+
+/// `--postgres` on Compose: the primary stops (docker stop returns once it
+/// has), the standby is promoted by the member script, the old primary
+/// starts again and must come back as a standby; then the same back. Every
+/// check of the roles finds at most one writer.
+#[test]
+fn failover_test_fails_over_rejoins_and_fails_back_postgres() {
+    let (code, out, calls) = run_failover_test(&["--postgres"], &[]);
+    assert_eq!(code, Some(0), "{out}\n{calls}");
+    for line in [
+        "✓ postgres-2 was promoted and accepts writes",
+        "✓ postgres-1 rejoined postgres-2 as a standby",
+        "failing back to postgres-1, which postgres.primary names",
+        "✓ postgres-1 was promoted and accepts writes",
+        "✓ postgres-2 rejoined postgres-1 as a standby",
+        "✓ at most one PostgreSQL member accepted writes at every check",
+    ] {
+        assert!(out.contains(line), "missing `{line}` in:\n{out}");
+    }
+    let order: Vec<&str> = calls
+        .lines()
+        .filter(|l| l.starts_with("stop ") || l.starts_with("start ") || l.contains("--promote"))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "stop promptforge-postgres-1",
+            "exec -u postgres promptforge-postgres-2 /usr/local/bin/postgres-member.sh --promote --old-primary-stopped",
+            "start promptforge-postgres-1",
+            "stop promptforge-postgres-2",
+            "exec -u postgres promptforge-postgres-1 /usr/local/bin/postgres-member.sh --promote --old-primary-stopped",
+            "start promptforge-postgres-2",
+        ],
+        "{calls}"
+    );
+}
+
+/// An old primary that comes back as a writer (what the old runbook let
+/// happen) fails the test.
+#[test]
+fn failover_test_fails_when_the_old_primary_comes_back_as_a_writer() {
+    let (code, out, _) = run_failover_test(
+        &["--postgres", "--no-failback"],
+        &[("FAKE_SECOND_WRITER", "1")],
+    );
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("✗ 2 PostgreSQL members accept writes at once: postgres-1 postgres-2"),
+        "{out}"
+    );
+    assert!(out.contains("✗ postgres-1 is not a standby"), "{out}");
 }

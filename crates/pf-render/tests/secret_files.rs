@@ -188,9 +188,9 @@ fn the_readmes_advice_of_0600_is_refused_naming_each_reader() {
     let (code, out) = s.run(&[]);
     assert_eq!(code, Some(4), "{out}");
     for line in [
-        "postgres_replication_password (owner 0:0, mode 0600): postgres-primary reads it as uid 999, which cannot",
+        "postgres_replication_password (owner 0:0, mode 0600): postgres-1 reads it as uid 999, which cannot",
         "grafana_admin_password (owner 0:0, mode 0600): grafana reads it as uid 472, which cannot",
-        "postgres_password (owner 0:0, mode 0600): postgres-primary-exporter reads it as uid 65534, which cannot",
+        "postgres_password (owner 0:0, mode 0600): postgres-1-exporter reads it as uid 65534, which cannot",
         "redis_password (owner 0:0, mode 0600): redis-master-exporter reads it as uid 59000, which cannot",
         "secret_key (owner 0:0, mode 0600): backend1 reads it as its image's own user, unknown here, so it must be readable by all",
         "fix: ./scripts/ha-setup.sh --secrets",
@@ -224,7 +224,7 @@ fn a_file_owned_by_its_only_reader_passes_with_0400() {
     let (code, out) = s.run(&[]);
     assert_eq!(code, Some(4), "{out}");
     assert!(
-        out.contains("postgres_replication_password (owner 1000:1000, mode 0400): postgres-primary reads it as uid 999"),
+        out.contains("postgres_replication_password (owner 1000:1000, mode 0400): postgres-1 reads it as uid 999"),
         "{out}"
     );
 }
@@ -391,7 +391,7 @@ fn the_swarm_bundle_mounts_each_secret_for_its_reader() {
         .expect("the TLS key is mounted");
     assert_eq!(key["uid"], "0");
     assert_eq!(key["mode"], 0o400);
-    let repl = secrets_of("postgres-replica")
+    let repl = secrets_of("postgres-2")
         .as_sequence()
         .expect("list")
         .iter()

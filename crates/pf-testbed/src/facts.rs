@@ -15,6 +15,17 @@ pub fn facts(topology: &Topology) -> Vec<(&'static str, String)> {
     let tls = lb.tls.as_ref();
     let am = t.monitoring.alertmanager.as_ref();
     let secs = |d: pf_model::units::Duration| d.as_secs_ceil().to_string();
+    // Members are role-neutral (`postgres-1` ..); the topology names the
+    // primary by number.
+    let members = pf_model::naming::postgres_instances(pg.replicas);
+    let primary_index = usize::try_from(pg.primary).unwrap_or(1).saturating_sub(1);
+    let primary = members.get(primary_index).cloned().unwrap_or_default();
+    let standbys: Vec<&str> = members
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != primary_index)
+        .map(|(_, m)| m.as_str())
+        .collect();
     vec![
         ("stack", t.name.to_string()),
         ("nodes", t.capacity.nodes.to_string()),
@@ -37,6 +48,8 @@ pub fn facts(topology: &Topology) -> Vec<(&'static str, String)> {
             tls.map_or_else(String::new, |x| x.key_secret.to_string()),
         ),
         ("pg_replicas", pg.replicas.to_string()),
+        ("pg_primary", primary),
+        ("pg_standbys", standbys.join(" ")),
         ("pg_database", pg.database.to_string()),
         ("pg_owner", pg.owner.to_string()),
         ("pg_port", pg.port.to_string()),

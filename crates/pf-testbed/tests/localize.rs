@@ -253,6 +253,22 @@ fn facts_are_shell_safe_key_value_lines() {
                 .map(|(_, v)| v.clone())
         };
         assert_eq!(get("stack").as_deref(), Some(t.spec().name.as_str()));
+        // The container tier finds the primary and the standbys by these.
+        let pg = &t.spec().postgres;
+        assert_eq!(
+            get("pg_primary"),
+            Some(format!("postgres-{}", pg.primary)),
+            "{path}"
+        );
+        let standbys = get("pg_standbys").unwrap_or_default();
+        let standbys: Vec<&str> = standbys.split(' ').filter(|s| !s.is_empty()).collect();
+        assert_eq!(standbys.len(), pg.replicas as usize, "{path}");
+        assert!(
+            standbys
+                .iter()
+                .all(|s| s.starts_with("postgres-") && *s != format!("postgres-{}", pg.primary)),
+            "{path}: {standbys:?}"
+        );
         assert!(
             get("secrets").is_some_and(|s| s.contains("redis_password")),
             "{path}"

@@ -193,7 +193,7 @@ mod tests {
                 .secrets
                 .contains(&"promptforge_tls_certificate".to_owned())
         );
-        assert!(e.iter().any(|s| s.key == "postgres-replica"));
+        assert!(e.iter().any(|s| s.key == "postgres-2"));
         assert!(e.iter().any(|s| s.key == "redis-sentinel-3"));
         // A stack deployed from the same bundle matches.
         let deployed = inspect::swarm_services(&inspect_json(&e)).expect("parses");

@@ -392,17 +392,18 @@ fn disruption(
             ),
             Scenario::Postgres => format!(
                 "create a table pf_drill_* in {}, kill (SIGKILL) {} under writes and LEAVE IT STOPPED ({}), \
-                 promote {} with pg_ctl promote: afterwards the apps must be pointed at the new primary \
-                 and the old one rebuilt as a replica (the bundle's failover steps)",
+                 promote {} with the member script (--promote --old-primary-stopped): afterwards \
+                 postgres.primary must name the new primary and the stack be deployed again, and \
+                 the old one rejoins as a standby (the bundle's failover steps)",
                 plan.postgres.settings.database,
-                svc(&plan.postgres.primary.instance),
+                svc(&plan.postgres.primary().instance),
                 if swarm {
                     "service scaled to 0"
                 } else {
                     "container stopped"
                 },
                 plan.postgres
-                    .replicas
+                    .replicas()
                     .iter()
                     .map(|r| svc(&r.instance))
                     .collect::<Vec<_>>()

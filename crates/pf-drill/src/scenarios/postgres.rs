@@ -1,9 +1,17 @@
-//! PostgreSQL replication and promotion: every replica streams under its
-//! slot name, a row written on the primary appears on each, lag stays under
-//! the alert thresholds while an application writes; then the primary is
-//! killed (SIGKILL to its process group), the most advanced replica is
-//! promoted, and the drill measures how long until it takes writes and how
-//! many acknowledged commits it lacks.
+//! PostgreSQL replication and the whole failover cycle: every replica
+//! streams under its slot name, a row written on the primary appears on
+//! each, lag stays under the alert thresholds while an application writes;
+//! then the primary is killed (SIGKILL to its process group), the most
+//! advanced replica is promoted by the rendered member script (`--promote
+//! --old-primary-stopped`, as `failover-test.sh` does once the old primary
+//! is down), and the drill measures how long until it takes writes and how
+//! many acknowledged commits it lacks. Then the redeploy: the topology is
+//! edited to name the promoted member primary, rendered again, and every
+//! member restarted at once with the new setting (what `docker stack
+//! deploy` does to services whose settings changed), the killed one too: it
+//! must rejoin as a standby of the new primary. From before the kill to the
+//! end, a watcher asks every member `pg_is_in_recovery()`: at no moment may
+//! two accept writes.
 
 use std::collections::BTreeSet;
 use std::io::{BufRead as _, BufReader, Write as _};
@@ -18,7 +26,7 @@ use pf_model::model::SyncMode;
 use super::secs;
 use crate::ctx::Ctx;
 use crate::error::{Failure, finding};
-use crate::pg::{PgTier, poll, sql, sql_tcp, tcp_psql};
+use crate::pg::{PgTier, index_of, poll, sql, sql_tcp, start_member, tcp_psql};
 use crate::report::Check;
 use pf_render::plan::PgMember as PgNode;
 
@@ -111,15 +119,15 @@ pub(crate) fn postgres(
     pg: &mut PgTier,
     checks: &mut Vec<Check>,
 ) -> Result<(), Failure> {
-    const NAME: &str = "postgres";
     let p = &ctx.plan.postgres;
     let l = &ctx.layout;
     let db = p.settings.database.as_str();
-    let primary = &p.primary;
-    if p.replicas.is_empty() {
+    let primary = p.primary();
+    let replicas = p.replicas();
+    if replicas.is_empty() {
         return finding("the topology has no PostgreSQL replica");
     }
-    let slots: Vec<&str> = p.replicas.iter().map(|r| r.slot.as_str()).collect();
+    let slots: Vec<&str> = replicas.iter().map(|r| r.slot.as_str()).collect();
 
     // 1. Every replica streams, named by its slot.
     let query = "SELECT application_name, state, sync_state FROM pg_stat_replication ORDER BY 1";
@@ -177,7 +185,7 @@ pub(crate) fn postgres(
     let t_row = Instant::now();
     sql(ctx, primary, db, "INSERT INTO drill_writes (id) VALUES (0)")?;
     let mut slowest = Duration::ZERO;
-    for r in &p.replicas {
+    for r in &replicas {
         let seen = poll(ctx, l.lag_critical, Duration::from_millis(20), || {
             let n = sql(ctx, r, db, "SELECT count(*) FROM drill_writes WHERE id = 0")
                 .unwrap_or_default();
@@ -197,11 +205,84 @@ pub(crate) fn postgres(
         }
     }
     checks.push(Check::new(
-        format!("row visible on every replica ({})", p.replicas.len()),
+        format!("row visible on every replica ({})", replicas.len()),
         secs(slowest),
         format!("<= {} (lag warning)", secs(l.lag_warning)),
         slowest <= l.lag_warning,
     ));
+
+    // From here on, a watcher asks every member whether it accepts writes.
+    let done = AtomicBool::new(false);
+    let (result, watch) = std::thread::scope(|s| {
+        let w = s.spawn(|| Watch::run(ctx, &done));
+        let result = failover(ctx, pg, checks, &replicas);
+        done.store(true, Ordering::SeqCst);
+        (result, w.join().unwrap_or_default())
+    });
+    checks.push(Check::new(
+        "members accepting writes at once (pg_is_in_recovery = f)",
+        match &watch.violation {
+            Some(v) => format!("{} at once, {v}", watch.max_writers),
+            None => format!("at most {} in {} samples", watch.max_writers, watch.samples),
+        },
+        "<= 1 at every sample (no second writer)",
+        watch.violation.is_none() && watch.samples > 0,
+    ));
+    result
+}
+
+/// What the watcher saw: how many members accepted writes at once.
+#[derive(Debug, Default)]
+struct Watch {
+    samples: u64,
+    max_writers: usize,
+    /// The first sample with two writers: when, and which.
+    violation: Option<String>,
+}
+
+impl Watch {
+    /// Asks every member `pg_is_in_recovery()` over its socket, round after
+    /// round, until `done`. A member that does not answer is not a writer.
+    fn run(ctx: &Ctx<'_>, done: &AtomicBool) -> Self {
+        let mut w = Self::default();
+        let start = Instant::now();
+        while !done.load(Ordering::SeqCst) && !ctx.cancel.is_set() {
+            let writers: Vec<&str> = ctx
+                .plan
+                .postgres
+                .members()
+                .filter(|m| {
+                    sql(ctx, m, "postgres", "SELECT pg_is_in_recovery()").is_ok_and(|r| r == "f")
+                })
+                .map(|m| m.instance.name.as_str())
+                .collect();
+            w.samples += 1;
+            w.max_writers = w.max_writers.max(writers.len());
+            if writers.len() > 1 && w.violation.is_none() {
+                w.violation = Some(format!(
+                    "{} at {:.1} s",
+                    writers.join(" and "),
+                    start.elapsed().as_secs_f64()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        w
+    }
+}
+
+/// Lag under load, the crash, the promotion, the redeploy and the rejoin.
+fn failover(
+    ctx: &Ctx<'_>,
+    pg: &mut PgTier,
+    checks: &mut Vec<Check>,
+    replicas: &[&PgNode],
+) -> Result<(), Failure> {
+    const NAME: &str = "postgres";
+    let p = &ctx.plan.postgres;
+    let l = &ctx.layout;
+    let db = p.settings.database.as_str();
+    let primary = p.primary();
 
     // 3. Lag under a write load, then 4. the primary crashes mid-load.
     let stop = AtomicBool::new(false);
@@ -245,7 +326,7 @@ pub(crate) fn postgres(
                 ));
             }
             let t_kill = Instant::now();
-            if let Some(proc) = pg.primary.as_mut() {
+            if let Some(proc) = pg.members[index_of(ctx, primary)].as_mut() {
                 proc.kill();
             }
             ctx.say(
@@ -276,7 +357,7 @@ pub(crate) fn postgres(
     // 5. Promote the replica that received the most WAL: with synchronous
     // replication it holds every acknowledged commit.
     let mut best: Option<(u64, &PgNode)> = None;
-    for r in &p.replicas {
+    for r in replicas {
         let received = sql(ctx, r, "postgres", "SELECT pg_last_wal_receive_lsn()")?;
         let l = lsn(&received).unwrap_or(0);
         if best.is_none_or(|(b, _)| l > b) {
@@ -286,15 +367,15 @@ pub(crate) fn postgres(
     let Some((_, chosen)) = best else {
         return finding("no replica answered");
     };
-    ctx.say(NAME, &format!("promoting {}", chosen.instance.name));
-    let t_promote = Instant::now();
-    let promoted = sql(ctx, chosen, "postgres", "SELECT pg_promote(true, 60)")?;
-    if promoted != "t" {
-        return finding(format!(
-            "pg_promote on {} returned {promoted}",
+    ctx.say(
+        NAME,
+        &format!(
+            "promoting {} with the rendered member script (--promote --old-primary-stopped)",
             chosen.instance.name
-        ));
-    }
+        ),
+    );
+    let t_promote = Instant::now();
+    promote(ctx, chosen, &primary.instance.name)?;
     let accepted = poll(
         ctx,
         l.lag_critical + Duration::from_secs(10),
@@ -353,7 +434,205 @@ pub(crate) fn postgres(
         budget,
         passed && !acked.is_empty(),
     ));
+
+    // 7. The redeploy: the topology names the promoted member primary.
+    redeploy(ctx, pg, checks, chosen, primary)
+}
+
+/// How long the redeploy may take until every member is back in its role:
+/// the old primary's crash recovery, pg_rewind and catch-up.
+const REJOIN_LIMIT: Duration = Duration::from_secs(90);
+
+/// `postgres.primary` becomes `chosen`, the local bundle is rendered again
+/// from the edited topology, and every member restarts at once with the
+/// new setting (Swarm updates every service whose settings changed; the
+/// killed old primary's service is scaled up again). `chosen` must start
+/// as the primary, `old` must rejoin it as a standby, with the rows written
+/// after the promotion.
+fn redeploy(
+    ctx: &Ctx<'_>,
+    pg: &mut PgTier,
+    checks: &mut Vec<Check>,
+    chosen: &PgNode,
+    old: &PgNode,
+) -> Result<(), Failure> {
+    const NAME: &str = "postgres";
+    let db = ctx.plan.postgres.settings.database.as_str();
+    let checked = ctx.topology.edited(|t| t.postgres.primary = chosen.number);
+    let Some(topology) = checked.topology else {
+        return finding(format!(
+            "postgres.primary = {} does not validate: {:?}",
+            chosen.number, checked.diagnostics
+        ));
+    };
+    let plan = pf_render::plan(&topology, ctx.plan.target.clone());
+    let new_primary = plan.postgres.primary().instance.name.clone();
+    if new_primary != chosen.instance.name {
+        return finding(format!(
+            "the plan of postgres.primary = {} names {new_primary} primary, not {} (a bug)",
+            chosen.number, chosen.instance.name
+        ));
+    }
+    let bundle = pf_render::emit(&plan)
+        .map_err(|e| Failure::Finding(format!("rendering the edited topology failed: {e}")))?;
+    let changed = write_changed(ctx, &bundle)?;
+    ctx.say(
+        NAME,
+        &format!(
+            "redeploy: postgres.primary = {} ({new_primary}); rendered again (changed: {}); restarting every member",
+            chosen.number,
+            if changed.is_empty() {
+                "nothing".to_owned()
+            } else {
+                changed.join(", ")
+            }
+        ),
+    );
+    for p in pg.members.iter_mut().flatten() {
+        p.stop(crate::proc::STOP_GRACE, Some(&ctx.cancel));
+    }
+    let t_restart = Instant::now();
+    for m in plan.postgres.members() {
+        pg.members[index_of(ctx, m)] = Some(start_member(ctx, m, &new_primary)?);
+    }
+
+    let accepted = poll(ctx, REJOIN_LIMIT, Duration::from_millis(100), || {
+        Ok(sql_tcp(
+            ctx,
+            chosen.instance.listen,
+            "INSERT INTO drill_writes (id) VALUES (-2) RETURNING id",
+        )
+        .ok()
+        .map(|_| Instant::now()))
+    })?;
+    checks.push(Check::new(
+        format!("redeploy: {} starts as the primary", chosen.instance.name),
+        accepted.map_or_else(
+            || "no write accepted".to_owned(),
+            |t| format!("writes after {}", secs(t - t_restart)),
+        ),
+        format!("<= {} (rejoin limit)", secs(REJOIN_LIMIT)),
+        accepted.is_some(),
+    ));
+    if accepted.is_none() {
+        return Ok(());
+    }
+
+    // Every other member streams from it, the old primary included.
+    let others: Vec<&PgNode> = ctx
+        .plan
+        .postgres
+        .members()
+        .filter(|m| m.instance.name != chosen.instance.name)
+        .collect();
+    let query = "SELECT application_name FROM pg_stat_replication WHERE state = 'streaming'";
+    // An old primary that accepts writes will never rejoin: no need to
+    // wait out the limit.
+    let outcome = poll(ctx, REJOIN_LIMIT, Duration::from_millis(200), || {
+        if sql(ctx, old, "postgres", "SELECT pg_is_in_recovery()").is_ok_and(|r| r == "f") {
+            return Ok(Some(None));
+        }
+        let rows = sql(ctx, chosen, "postgres", query).unwrap_or_default();
+        let streaming = others
+            .iter()
+            .all(|m| rows.lines().any(|l| l.trim() == m.slot));
+        Ok(streaming.then(|| Some(Instant::now())))
+    })?;
+    let writing = outcome == Some(None);
+    let all = outcome.flatten();
+    let rows = sql(ctx, chosen, "postgres", query).unwrap_or_default();
+    checks.push(Check::new(
+        format!(
+            "{} (the old primary) rejoins as a standby",
+            old.instance.name
+        ),
+        match all {
+            Some(t) => format!(
+                "all {} streaming after {}",
+                others.len(),
+                secs(t - t_restart)
+            ),
+            None if writing => "it accepts writes".to_owned(),
+            None => format!("streaming: {}", rows.lines().collect::<Vec<_>>().join(", ")),
+        },
+        format!(
+            "every other member in pg_stat_replication of {} within {}",
+            chosen.instance.name,
+            secs(REJOIN_LIMIT)
+        ),
+        all.is_some(),
+    ));
+    if all.is_none() {
+        return Ok(());
+    }
+    let recovery = sql(ctx, old, "postgres", "SELECT pg_is_in_recovery()")?;
+    let seen = poll(ctx, REJOIN_LIMIT, Duration::from_millis(100), || {
+        let n = sql(
+            ctx,
+            old,
+            db,
+            "SELECT count(*) FROM drill_writes WHERE id IN (-1, -2)",
+        )
+        .unwrap_or_default();
+        Ok((n == "2").then_some(()))
+    })?;
+    checks.push(Check::new(
+        format!(
+            "{} has the new primary's writes (after the promotion and the redeploy)",
+            old.instance.name
+        ),
+        format!(
+            "in recovery: {recovery}; rows: {}",
+            if seen.is_some() { "both" } else { "missing" }
+        ),
+        "in recovery, both rows",
+        recovery == "t" && seen.is_some(),
+    ));
     Ok(())
+}
+
+/// The rendered member script's `--promote --old-primary-stopped` on
+/// `chosen`, where it runs: the drill killed the old primary itself, so it
+/// knows it stopped, as `failover-test.sh` knows once `docker stop` returns.
+fn promote(ctx: &Ctx<'_>, chosen: &PgNode, primary: &str) -> Result<(), Failure> {
+    let mut cmd = ctx.command(&ctx.plan.postgres.files.member.path, true);
+    cmd.args(["--promote", "--old-primary-stopped"])
+        .env("PG_MEMBER", &chosen.instance.name)
+        .env("PG_PRIMARY", primary);
+    let (ok, out, err) = crate::proc::run(&mut cmd, Duration::from_secs(90), &ctx.cancel)?;
+    if ok {
+        if let Some(line) = out.lines().last() {
+            ctx.say("postgres", &ctx.scrub(line));
+        }
+        Ok(())
+    } else {
+        finding(format!(
+            "the member script could not promote {}: {}",
+            chosen.instance.name,
+            ctx.scrub(&format!("{out}{err}"))
+        ))
+    }
+}
+
+/// Writes the artifacts of `bundle` whose contents differ from the files
+/// in the run folder's bundle; their paths.
+fn write_changed(ctx: &Ctx<'_>, bundle: &pf_render::Bundle) -> Result<Vec<String>, Failure> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = &ctx.layout.local.bundle_dir;
+    let mut changed = Vec::new();
+    for a in bundle.artifacts() {
+        let path = dir.join(&a.path);
+        // The injected faults stay: the edited bundle is broken the same way.
+        let contents = ctx.faults.apply(&ctx.plan, &a.path, &a.contents);
+        if std::fs::read_to_string(&path).is_ok_and(|t| t == contents) {
+            continue;
+        }
+        std::fs::write(&path, &contents)
+            .and_then(|()| std::fs::set_permissions(&path, std::fs::Permissions::from_mode(a.mode)))
+            .map_err(|e| Failure::Finding(format!("cannot write {}: {e}", path.display())))?;
+        changed.push(a.path.clone());
+    }
+    Ok(changed)
 }
 
 fn sync_text(mode: SyncMode) -> String {

@@ -19,9 +19,18 @@ use crate::units::{ByteSize, Duration, Ident, ImageRef, SecretName, UnitError, s
 pub struct Postgres {
     /// Image with a pinned version; its major version picks the data path (`postgres:16.6`).
     pub image: ImageRef,
-    /// Streaming replicas (the guide has one).
+    /// Streaming replicas (the guide has one). The cluster has
+    /// `replicas + 1` members, `postgres-1` .. `postgres-<replicas + 1>`.
     #[validate(range(max = 32))]
     pub replicas: u32,
+    /// The member that runs as the primary (1 is `postgres-1`). A failover
+    /// is this number changed and the bundle rendered and deployed again:
+    /// the member named here is promoted (after the old primary is down),
+    /// the network alias `postgres-primary` moves to it, and the old
+    /// primary rejoins as a standby (pg_rewind, or a new clone).
+    #[validate(range(min = 1))]
+    #[serde(default = "one")]
+    pub primary: u32,
     /// Application database (`promptforge_prod`).
     pub database: Ident,
     /// Role that owns the database (`promptforge`).
@@ -77,6 +86,10 @@ pub struct Postgres {
 
 fn replicator() -> Ident {
     "replicator".parse().expect("constant identifier")
+}
+
+fn one() -> u32 {
+    1
 }
 
 fn hundred() -> u32 {

@@ -10,6 +10,7 @@ mod lb;
 mod names;
 mod network;
 mod paths;
+mod placement;
 mod postgres;
 mod redis;
 mod rollout;
@@ -42,6 +43,7 @@ pub(crate) fn run(file: &TopologyFile) -> Vec<Finding> {
     lb::check(file, &mut out);
     rollout::check(file, &mut out);
     capacity::check(file, &mut out);
+    placement::check(file, &mut out);
     network::check(file, &mut out);
     out
 }

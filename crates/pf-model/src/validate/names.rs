@@ -45,8 +45,10 @@ fn service_names(file: &TopologyFile, out: &mut Vec<Finding>) {
     generated.extend(naming::postgres_instances(file.postgres.replicas));
     generated.extend(naming::redis_instances(file.redis.replicas));
     generated.extend(naming::sentinel_instances(file.redis.sentinel.count));
-    // Every name prefix of the postgres/redis families is reserved, so that
-    // raising a replica count later cannot collide with an app service.
+    // Every name of the postgres/redis families is reserved (`postgres-N`
+    // and its exporter `postgres-N-exporter` for any N, the aliases
+    // `postgres-primary` and `postgres-replica`), so
+    // that raising a replica count later cannot collide with an app service.
     let reserved_prefixes = [
         "postgres-primary",
         "postgres-replica",
@@ -69,7 +71,13 @@ fn service_names(file: &TopologyFile, out: &mut Vec<Finding>) {
             ));
             continue;
         }
-        if generated.contains(name) || reserved_prefixes.iter().any(|p| name.starts_with(p)) {
+        if generated.contains(name)
+            || naming::is_postgres_member(name)
+            || name
+                .strip_suffix("-exporter")
+                .is_some_and(naming::is_postgres_member)
+            || reserved_prefixes.iter().any(|p| name.starts_with(p))
+        {
             out.push(Finding::new(
                 Code::ReservedServiceName,
                 format!("services[{i}].name"),

@@ -6,6 +6,22 @@ use crate::model::{SyncMode, TopologyFile};
 
 pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
     let pg = &file.postgres;
+    let members = u64::from(pg.replicas) + 1;
+    // 0 is already an out-of-range error.
+    if pg.primary >= 1 && u64::from(pg.primary) > members {
+        out.push(Finding::new(
+            Code::PgPrimaryOutOfRange,
+            "postgres.primary",
+            format!(
+                "primary {} names no member: the cluster has {members} (postgres-1 .. postgres-{members})",
+                pg.primary
+            ),
+            format!(
+                "{} (the member that runs as the primary)",
+                super::use_range(1, pg.replicas + 1)
+            ),
+        ));
+    }
     let needed = pg.replicas + 2;
     if pg.max_wal_senders < needed {
         out.push(Finding::new(

@@ -258,14 +258,18 @@ fn describe(cx: &Cx<'_>, path: &str) -> String {
         files::NGINX_CONF => {
             "nginx.conf of the load balancer: upstreams with passive health checks and retries, TLS, status port"
         }
-        files::PG_PRIMARY_CONF => "postgresql.conf of the primary: WAL level, senders, slots",
-        files::PG_HBA => "pg_hba.conf of primary and replicas: replication and app access",
-        files::PG_INIT => {
-            "runs once on the primary's first start: replication role and one slot per replica"
+        files::PG_PRIMARY_CONF => {
+            "postgresql.conf of a member that starts as the primary: WAL level, senders, slots, synchronous standbys"
         }
-        files::PG_REPLICA_CONF => "postgresql.conf of the replicas (hot standby)",
-        files::PG_BOOTSTRAP => {
-            "replica entrypoint: base backup from the primary into an empty volume, then stream"
+        files::PG_STANDBY_CONF => {
+            "postgresql.conf of a member that starts as a standby (hot standby)"
+        }
+        files::PG_HBA => "pg_hba.conf of every member: replication and app access",
+        files::PG_INIT => {
+            "runs once when a new cluster is initialised: replication role, its pg_rewind grants, a slot per other member"
+        }
+        files::PG_MEMBER => {
+            "entrypoint of every member: decides primary or standby from postgres.primary and the other members, clones, rejoins (pg_rewind), promotes after the fence; also --promote, --status, --health"
         }
         files::REDIS_MASTER_CONF => "redis.conf template of the initial master",
         files::REDIS_REPLICA_CONF => "redis.conf template of the replicas",
@@ -307,7 +311,12 @@ fn describe(cx: &Cx<'_>, path: &str) -> String {
         files::FAILOVER_TEST => {
             "the guide's failover tests: backend, Redis Sentinel, PostgreSQL promotion"
         }
-        files::BACKUP => "backup taken from a replica",
+        files::BACKUP => {
+            "the guide's backup from a replica (pg_dump), --verify reads it back, --verify-restore restores it into a scratch PostgreSQL"
+        }
+        files::BACKUP_RUN => {
+            "the scheduled backup: a verified dump from a standby on this host, copied outside the bundle, the newest N kept"
+        }
         _ => {
             if let Some(app) = cx.plan.apps.iter().find(|a| {
                 a.secrets_env
@@ -394,13 +403,14 @@ fn mermaid(cx: &Cx<'_>) -> String {
     }
 
     let pg = &plan.postgres;
-    let primary = &pg.primary.instance;
+    let primary = &pg.primary().instance;
     m.push(format!(
-        "    {}[(\"{} (read/write)\")]",
+        "    {}[(\"{} (primary: read/write, {})\")]",
         id(&primary.name),
-        primary.name
+        primary.name,
+        pg.primary_host
     ));
-    for r in &pg.replicas {
+    for r in pg.replicas() {
         m.push(format!(
             "    {}[(\"{} (hot standby)\")]",
             id(&r.instance.name),
@@ -414,7 +424,7 @@ fn mermaid(cx: &Cx<'_>) -> String {
         ));
     }
     if let Some(read) = &plan.lb.read {
-        for r in &pg.replicas {
+        for r in pg.replicas() {
             m.push(format!(
                 "    {} -.->|\"reads, TCP {}\"| {}",
                 id(&lb.name),

@@ -107,6 +107,8 @@ struct Read<'a> {
     port: u16,
     zone_size: String,
     servers: Vec<String>,
+    /// `so_keepalive=` of the listener: idle:interval:count.
+    keepalive: String,
 }
 
 pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> {
@@ -182,6 +184,10 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
             port: r.port,
             zone_size: zone_size.clone(),
             servers: servers(&r.upstream),
+            keepalive: format!(
+                "{}s:{}s:{}",
+                r.keepalive.idle_secs, r.keepalive.interval_secs, r.keepalive.count
+            ),
         }),
         monitoring: cx
             .plan

@@ -1,7 +1,8 @@
-//! PostgreSQL streaming replication: `postgresql.conf` of the primary and
-//! of the standbys, the shared `pg_hba.conf`, the init script that creates
-//! the replication role and one slot per replica, the replica entrypoint
-//! (base backup, then start), and the guide's backup from a replica.
+//! PostgreSQL streaming replication: `postgresql.conf` of a member that
+//! starts as the primary and of one that starts as a standby, the shared
+//! `pg_hba.conf`, the init script that creates the replication role and the
+//! slots, the member entrypoint (decides the role; clones, rejoins,
+//! promotes; starts), and the guide's backup from a replica.
 
 use std::path::Path;
 
@@ -21,10 +22,6 @@ const MAX_WORKER_PROCESSES: u32 = 8;
 const MAX_LOCKS_PER_TRANSACTION: u32 = 64;
 const MAX_PREPARED_TRANSACTIONS: u32 = 0;
 
-/// How long a new replica waits for its primary before giving up (and
-/// letting the orchestrator restart it).
-const PRIMARY_WAIT_SECONDS: u32 = 300;
-
 /// Values shared by every template of the area.
 #[derive(Serialize)]
 struct PgCx<'a> {
@@ -36,8 +33,11 @@ struct PgCx<'a> {
     /// point in a container, its bundle path on the local target.
     config_file: String,
     hba_file: String,
-    /// Local target: plain processes on this machine (None in containers).
-    local: Option<LocalPg<'a>>,
+    primary_conf: String,
+    standby_conf: String,
+    init_script: String,
+    /// Local target: plain processes on this machine.
+    local: bool,
     port: u16,
     database: &'a str,
     owner: &'a str,
@@ -52,41 +52,38 @@ struct PgCx<'a> {
     max_locks_per_transaction: u32,
     max_prepared_transactions: u32,
     synchronous_standby_names: Option<&'a str>,
-    /// `cluster_name` of the primary (standbys get theirs on the command line).
-    primary_cluster_name: &'a str,
-    primary_host: &'a str,
-    /// One per replica, in order.
+    /// TCP keepalives: idle seconds, interval seconds, probes.
+    keepalive_idle: u32,
+    keepalive_interval: u32,
+    keepalive_count: u32,
+    /// Every member, in order.
+    members: Vec<Member<'a>>,
+    member_names: Vec<&'a str>,
+    /// The slots a primary holds: one per other member.
     slots: Vec<&'a str>,
-    /// Host the backup reads from by default: the first replica, or the
-    /// primary when there is none.
+    /// Host the backup reads from by default: the guide's read replica
+    /// (the first replica), or the primary when there is none.
     backup_host: &'a str,
-    /// Container (Compose) or service (Swarm) of `backup_host`, for the usage text.
+    /// Container (Compose) or service (Swarm) of the member backups read
+    /// from, for the usage text.
     backup_container: &'a str,
     swarm: bool,
     pgdata: String,
     password_file: String,
     replication_password_file: String,
     replication_passfile: String,
-    primary_wait_seconds: u32,
+    fence_seconds: u64,
+    wait_seconds: u64,
     init_mount: &'static str,
-    bootstrap_mount: &'static str,
+    member_mount: &'static str,
 }
 
-/// What the container image and the stack file provide per instance, on the
-/// local target: every instance runs on this machine, so each has its own
-/// loopback address, data folder and socket folder.
+/// A member as the scripts name and reach it; on the local target also
+/// what its container would have had.
 #[derive(Serialize)]
-struct LocalPg<'a> {
-    /// The primary's loopback address (`listen_addresses`).
-    primary_listen: String,
-    /// The primary's socket folder (the image's /var/run/postgresql).
-    primary_socket_dir: String,
-    /// Per replica: what its slot selects in the replica start script.
-    replicas: Vec<LocalReplica<'a>>,
-}
-
-#[derive(Serialize)]
-struct LocalReplica<'a> {
+struct Member<'a> {
+    name: &'a str,
+    host: &'a str,
     slot: &'a str,
     data_dir: String,
     listen: String,
@@ -97,27 +94,27 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
     let pg = &cx.plan.postgres;
     let spec = &pg.settings;
     let backup = &pg.backup_member().instance;
-    let local = cx.plan.local.as_ref().map(|_| LocalPg {
-        primary_listen: pg.primary.instance.listen.to_string(),
-        primary_socket_dir: path_text(pg.primary.socket_dir.as_deref()),
-        replicas: pg
-            .replicas
-            .iter()
-            .map(|r| LocalReplica {
-                slot: &r.slot,
-                data_dir: path_text(r.instance.data.as_ref().map(|d| d.path.as_path())),
-                listen: r.instance.listen.to_string(),
-                socket_dir: path_text(r.socket_dir.as_deref()),
-            })
-            .collect(),
-    });
+    let members: Vec<Member<'_>> = pg
+        .members()
+        .map(|m| Member {
+            name: &m.instance.name,
+            host: &m.instance.host,
+            slot: &m.slot,
+            data_dir: path_text(m.instance.data.as_ref().map(|d| d.path.as_path())),
+            listen: m.instance.listen.to_string(),
+            socket_dir: path_text(m.socket_dir.as_deref()),
+        })
+        .collect();
     let files = &pg.files;
     let mut v = PgCx {
         stack: &cx.plan.stack,
         primary: true,
         config_file: path_text(Some(&files.primary_conf.path)),
         hba_file: path_text(Some(&files.hba.path)),
-        local,
+        primary_conf: path_text(Some(&files.primary_conf.path)),
+        standby_conf: path_text(Some(&files.standby_conf.path)),
+        init_script: path_text(Some(&files.init.path)),
+        local: cx.plan.local.is_some(),
         port: spec.port,
         database: spec.database.as_str(),
         owner: spec.owner.as_str(),
@@ -131,19 +128,23 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
         max_locks_per_transaction: MAX_LOCKS_PER_TRANSACTION,
         max_prepared_transactions: MAX_PREPARED_TRANSACTIONS,
         synchronous_standby_names: pg.synchronous_standby_names.as_deref(),
-        primary_cluster_name: &pg.primary.slot,
-        primary_host: &pg.primary.instance.host,
-        slots: pg.replicas.iter().map(|r| r.slot.as_str()).collect(),
-        backup_host: &backup.host,
+        keepalive_idle: pg.keepalive.idle_secs,
+        keepalive_interval: pg.keepalive.interval_secs,
+        keepalive_count: pg.keepalive.count,
+        member_names: members.iter().map(|m| m.name).collect(),
+        members,
+        slots: pg.replicas().iter().map(|r| r.slot.as_str()).collect(),
+        backup_host: pg.replica_host.as_deref().unwrap_or(&pg.primary_host),
         backup_container: &backup.container,
         swarm: cx.plan.is_swarm(),
         pgdata: path_text(Some(&pg.pgdata)),
         password_file: path_text(Some(&pg.password_file)),
         replication_password_file: path_text(Some(&pg.replication_password_file)),
         replication_passfile: path_text(Some(&pg.replication_passfile)),
-        primary_wait_seconds: PRIMARY_WAIT_SECONDS,
+        fence_seconds: pg.fence.as_secs_ceil(),
+        wait_seconds: pg.primary_wait.as_secs_ceil(),
         init_mount: mount::PG_INIT,
-        bootstrap_mount: mount::PG_BOOTSTRAP,
+        member_mount: mount::PG_MEMBER,
     };
 
     bundle.add(
@@ -159,17 +160,13 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
         &files.backup.artifact,
         &render("postgres/backup-from-replica.sh", &v)?,
     );
-    // Without replicas the plan has no standby files.
-    if let (Some(conf), Some(bootstrap)) = (&files.replica_conf, &files.bootstrap) {
-        // The replica start script starts PostgreSQL with the replica file.
-        v.config_file = path_text(Some(&conf.path));
-        bundle.add(
-            &bootstrap.artifact,
-            &render("postgres/bootstrap-replica.sh", &v)?,
-        );
-        v.primary = false;
-        bundle.add(&conf.artifact, &render("postgres/postgresql.conf", &v)?);
-    }
+    bundle.add(&files.member.artifact, &render("postgres/member.sh", &v)?);
+    v.primary = false;
+    v.config_file = path_text(Some(&files.standby_conf.path));
+    bundle.add(
+        &files.standby_conf.artifact,
+        &render("postgres/postgresql.conf", &v)?,
+    );
     Ok(())
 }
 

@@ -22,6 +22,7 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
     let mut scripts = vec![
         (files::HEALTH_CHECK, "scripts/health-check.sh"),
         (files::FAILOVER_TEST, "scripts/failover-test.sh"),
+        (files::BACKUP_RUN, "scripts/backup.sh"),
         // The guide's entry point on both targets (`--compose`, `--swarm`).
         (files::HA_SETUP, "scripts/ha-setup.sh"),
     ];
@@ -58,6 +59,10 @@ pub(crate) struct ScriptsCx {
     pub(crate) nodes_required: u32,
     /// The default of SECRETS_DIR, relative to the bundle folder.
     pub(crate) secrets_dir: String,
+    /// The default of BACKUP_DIR, relative to the bundle folder.
+    pub(crate) backups_dir: String,
+    /// The scheduled backup script.
+    pub(crate) backup: &'static str,
     pub(crate) secrets: Vec<SecretCx>,
     /// Stateful instances pinned with node labels, in assignment order.
     pub(crate) labelled: Vec<LabelCx>,
@@ -169,8 +174,22 @@ pub(crate) struct PgCx {
     pub(crate) port: u16,
     pub(crate) pgdata: String,
     pub(crate) password_file: String,
+    /// The member the topology names primary.
     pub(crate) primary: TargetCx,
+    /// Its number (`postgres.primary`).
+    pub(crate) primary_number: u32,
+    /// The members the topology makes standbys.
     pub(crate) replicas: Vec<PgReplicaCx>,
+    /// Every member, in order.
+    pub(crate) members: Vec<TargetCx>,
+    /// The member entrypoint inside every member's container.
+    pub(crate) member_script: &'static str,
+    /// The backup script inside every member's container.
+    pub(crate) backup_script: &'static str,
+    /// The stop grace period, whole seconds.
+    pub(crate) grace_secs: u64,
+    /// The network alias that follows the primary.
+    pub(crate) primary_alias: String,
 }
 
 /// A PostgreSQL replica.
@@ -288,6 +307,8 @@ impl ScriptsCx {
                 count: e.count,
             }),
             nodes_required: plan.capacity.nodes,
+            backups_dir: files::backups_dir(&stack),
+            backup: files::BACKUP_RUN,
             secrets_dir,
             secrets,
             labelled,
@@ -320,10 +341,16 @@ impl ScriptsCx {
                 port: pg.settings.port,
                 pgdata: text(&pg.pgdata),
                 password_file: text(&pg.password_file),
-                primary: (&pg.primary.instance).into(),
+                primary: (&pg.primary().instance).into(),
+                primary_number: pg.primary().number,
+                members: pg.members().map(|m| (&m.instance).into()).collect(),
+                member_script: files::mount::PG_MEMBER,
+                backup_script: files::mount::BACKUP,
+                grace_secs: pg.settings.stop_grace_period.as_secs_ceil(),
+                primary_alias: pg.primary_host.clone(),
                 replicas: pg
-                    .replicas
-                    .iter()
+                    .replicas()
+                    .into_iter()
                     .map(|r| PgReplicaCx {
                         instance: (&r.instance).into(),
                         slot: r.slot.clone(),

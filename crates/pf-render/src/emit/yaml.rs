@@ -147,6 +147,8 @@ pub(crate) struct Service<'a> {
     pub(crate) secrets: Vec<SecretRef<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) healthcheck: Option<Healthcheck<'a>>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) sysctls: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) stop_grace_period: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -156,35 +158,46 @@ pub(crate) struct Service<'a> {
     pub(crate) deploy: Deploy,
 }
 
-/// The networks of a service: a list, or (Compose, for a service with a
-/// fixed address on the data network) a map with `ipv4_address`.
+/// The networks of a service: a list, or a map where one attachment needs
+/// more than a name: the aliases of a PostgreSQL member (`postgres-primary`
+/// follows the primary) or, on Compose, a fixed address; both are on the
+/// data network.
 #[derive(Debug, Default)]
 pub(crate) struct ServiceNetworks<'a> {
     pub(crate) names: Vec<&'a str>,
-    /// The fixed address, on the network named `data`.
-    pub(crate) fixed: Option<(&'a str, std::net::Ipv4Addr)>,
+    /// The name of the data network, which carries the aliases and the
+    /// fixed address.
+    pub(crate) data: &'a str,
+    /// More names the service answers to on the data network.
+    pub(crate) aliases: &'a [String],
+    /// The fixed address on the data network.
+    pub(crate) fixed: Option<std::net::Ipv4Addr>,
 }
 
 /// One network of a service, map form.
 #[derive(Debug, Serialize)]
-struct Attachment {
+struct Attachment<'a> {
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    aliases: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
     ipv4_address: Option<String>,
 }
 
 impl Serialize for ServiceNetworks<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self.fixed {
-            None => s.collect_seq(&self.names),
-            Some((data, ip)) => s.collect_map(self.names.iter().map(|n| {
-                (
-                    n,
-                    Attachment {
-                        ipv4_address: (*n == data).then(|| ip.to_string()),
-                    },
-                )
-            })),
+        if self.aliases.is_empty() && self.fixed.is_none() {
+            return s.collect_seq(&self.names);
         }
+        s.collect_map(self.names.iter().map(|n| {
+            let data = *n == self.data;
+            (
+                n,
+                Attachment {
+                    aliases: if data { self.aliases } else { &[] },
+                    ipv4_address: self.fixed.filter(|_| data).map(|ip| ip.to_string()),
+                },
+            )
+        }))
     }
 }
 
@@ -384,8 +397,11 @@ impl<'a> Service<'a> {
                     .iter()
                     .map(|n| plan.networks.get(*n).name.as_str())
                     .collect(),
-                fixed: d.address.map(|ip| (plan.networks.data.name.as_str(), ip)),
+                data: plan.networks.data.name.as_str(),
+                aliases: &d.aliases,
+                fixed: d.address,
             },
+            sysctls: d.sysctls.clone(),
             read_only: d.read_only,
             secrets: d.secrets.iter().map(|s| SecretRef::Short(s)).collect(),
             healthcheck: d.healthcheck.as_ref().map(|h| Healthcheck {

@@ -270,7 +270,7 @@ impl AppPlan {
             Duration::from_secs(30),
         );
         if spec.connects_to.contains(&Connection::Postgres) {
-            d.depends_on.push(postgres.primary.instance.name.clone());
+            d.depends_on.push(postgres.primary().instance.name.clone());
         }
         if spec.connects_to.contains(&Connection::Redis) {
             d.depends_on.push(redis.master.instance.name.clone());
@@ -291,15 +291,17 @@ impl Shared {
         let pg = &t.postgres;
         let user = &pg.owner;
         let db = &pg.database;
-        let replica_host = match (&pg.read_endpoint, postgres.replicas.first()) {
+        // The aliases that follow the primary and the first replica: a
+        // failover moves them, never the applications' settings.
+        let replica_host = match (&pg.read_endpoint, &postgres.replica_host) {
             (Some(read), _) => Some(format!("{lb_host}:{}", read.port)),
-            (None, Some(r)) => Some(format!("{}:{}", r.instance.host, pg.port)),
+            (None, Some(host)) => Some(format!("{host}:{}", pg.port)),
             (None, None) => None,
         };
         Self {
             database_url: format!(
                 "postgresql://{user}@{}:{}/{db}",
-                postgres.primary.instance.host, pg.port
+                postgres.primary_host, pg.port
             ),
             database_replica_url: replica_host
                 .map(|host| format!("postgresql://{user}@{host}/{db}")),

@@ -32,6 +32,11 @@ pub struct Deployment {
     pub endpoint_mode: EndpointMode,
     /// The networks it joins.
     pub networks: Vec<Net>,
+    /// More names it answers to on the data network, besides its own: the
+    /// PostgreSQL primary's `postgres-primary`, which moves to another
+    /// member when the topology names another primary.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
     /// Its fixed address on the data network (Compose, for instances that
     /// others must reach by address while it is stopped).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -57,6 +62,9 @@ pub struct Deployment {
     /// Docker secrets mounted under `/run/secrets`, by name.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<String>,
+    /// Kernel settings of its own network namespace (`net.*`), by name.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub sysctls: BTreeMap<String, String>,
     /// The user that reads them, where the image says (Swarm mounts them
     /// owned by it, mode 0400; `None`: root-owned, mode 0444, readable by
     /// whatever user the image runs as).
@@ -173,6 +181,7 @@ impl Deployment {
             stateful: false,
             endpoint_mode: EndpointMode::Vip,
             networks: super::network::default_networks(kind),
+            aliases: Vec::new(),
             address: None,
             read_only: false,
             tmpfs: Vec::new(),
@@ -181,6 +190,7 @@ impl Deployment {
             environment: BTreeMap::new(),
             ports: Vec::new(),
             secrets: Vec::new(),
+            sysctls: BTreeMap::new(),
             healthcheck: None,
             stop_grace_period: None,
             resources,

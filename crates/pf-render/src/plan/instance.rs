@@ -88,7 +88,7 @@ pub struct DataDir {
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub struct BundleFile {
-    /// Path in the bundle (`postgresql/primary/postgresql.conf`).
+    /// Path in the bundle (`postgresql/primary.conf`).
     pub artifact: String,
     /// Where it is read: its mount point in a container, its path in the
     /// written bundle on the local target.

@@ -15,7 +15,7 @@ use super::deployment::{Deployment, PortBinding, check};
 use super::instance::{BundleFile, Endpoint, Instance, Kind, Namer, READ_ONLY};
 use super::local::{address, group};
 use super::network::Net;
-use super::postgres::PgPlan;
+use super::postgres::{Keepalive, PgPlan};
 use crate::files::{self, mount};
 
 /// Docker's embedded DNS server, which resolves service and task names.
@@ -144,6 +144,10 @@ pub struct ReadEndpoint {
     pub port: u16,
     /// The replicas.
     pub upstream: Upstream,
+    /// TCP keepalives on both of its connections, the PostgreSQL
+    /// servers' own: a pooled connection idle for 900 s is dropped by
+    /// Swarm's IPVS without a word to either end.
+    pub keepalive: Keepalive,
 }
 
 /// An nginx upstream.
@@ -216,11 +220,12 @@ impl LbPlan {
             .as_ref()
             .map(|r| ReadEndpoint {
                 port: r.port,
+                keepalive: postgres.keepalive,
                 upstream: Upstream {
                     name: "postgres_read".to_owned(),
                     servers: postgres
-                        .replicas
-                        .iter()
+                        .replicas()
+                        .into_iter()
                         .map(|m| Endpoint::new(m.instance.host.clone(), postgres.settings.port))
                         .collect(),
                 },
@@ -233,7 +238,7 @@ impl LbPlan {
             count: lb.edge_node_count(),
         });
         if namer.containers() {
-            let mut d = deployment(t, namer, replicas, read.is_some());
+            let mut d = deployment(t, namer, replicas, read.as_ref().map(|r| r.keepalive));
             d.placement.node_group = edge.as_ref().map(|e| e.label.clone());
             instance.deployment = Some(d);
         }
@@ -280,7 +285,12 @@ impl LbPlan {
     }
 }
 
-fn deployment(t: &TopologyFile, namer: &Namer<'_>, replicas: u32, read: bool) -> Deployment {
+fn deployment(
+    t: &TopologyFile,
+    namer: &Namer<'_>,
+    replicas: u32,
+    read: Option<Keepalive>,
+) -> Deployment {
     let lb = &t.load_balancer;
     let mut order = lb.update_order.unwrap_or(t.rollout.order);
     let mut rollback_order = t.rollout.rollback.order;
@@ -329,9 +339,21 @@ fn deployment(t: &TopologyFile, namer: &Namer<'_>, replicas: u32, read: bool) ->
             d.placement.max_replicas_per_node = Some(replicas.div_ceil(nodes - 1));
         }
     }
-    // The PostgreSQL read endpoint proxies to the replicas.
-    if read {
+    // The PostgreSQL read endpoint proxies to the replicas. nginx can set
+    // keepalive timing on the sockets it accepts (`listen ... so_keepalive`)
+    // but only switch keepalive on for its upstream sockets
+    // (`proxy_socket_keepalive`), with the kernel's timing: two hours by
+    // default. These settings are per network namespace, so they change
+    // only this container's.
+    if let Some(k) = read {
         d.networks.push(Net::Data);
+        for (name, value) in [
+            ("net.ipv4.tcp_keepalive_time", k.idle_secs),
+            ("net.ipv4.tcp_keepalive_intvl", k.interval_secs),
+            ("net.ipv4.tcp_keepalive_probes", k.count),
+        ] {
+            d.sysctls.insert(name.to_owned(), value.to_string());
+        }
     }
     if official_nginx(&lb.image) {
         d.read_only = true;

@@ -41,7 +41,7 @@ pub use monitoring::{
     WebRoute, redis_uri,
 };
 pub use network::{Driver, Net, NetworkPlan, Networks};
-pub use postgres::{PgFiles, PgMember, PgPlan, PgRole};
+pub use postgres::{Keepalive, PgFiles, PgMember, PgPlan, PgRole};
 pub use redis::{
     Addressing, RedisFiles, RedisNode, RedisPlan, RedisRole, SentinelPlan, TemplateDefaults,
 };

@@ -78,11 +78,11 @@ pub struct MonitoringPlan {
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub struct MemberExporter {
-    /// The member it watches (`postgres-replica`): the `member` label.
+    /// The member it watches (`postgres-2`): the `member` label.
     pub member: String,
     /// Where it connects.
     pub target: Endpoint,
-    /// The exporter itself (`postgres-replica-exporter`).
+    /// The exporter itself (`postgres-2-exporter`).
     pub instance: Instance,
     /// Where Prometheus scrapes it.
     pub endpoint: Endpoint,

@@ -1,9 +1,15 @@
-//! PostgreSQL: the primary and its streaming replicas, each with its role,
-//! slot, data folder, files and deployment.
+//! PostgreSQL: role-neutral members `postgres-1` .. `postgres-N`, one of
+//! which the topology names primary (`postgres.primary`). Every member
+//! runs the same entrypoint, which decides at each start whether it is the
+//! primary or a standby from that setting and from what the other members
+//! say (see `docs/postgres-failover.md`); the plan gives each member its
+//! slot, data folder, files and deployment, and the stable aliases that
+//! follow the primary.
 
 use std::path::PathBuf;
 
 use pf_model::model::{Placement, Postgres, SyncMode};
+use pf_model::units::Duration;
 use pf_model::{TopologyFile, naming};
 use serde::Serialize;
 
@@ -12,42 +18,87 @@ use super::instance::{BundleFile, EXECUTABLE, Instance, Kind, Namer, READ_ONLY};
 use super::local::{address, group};
 use crate::files::{self, mount};
 
-/// Where the replica entrypoint writes the libpq password file of the
+/// Where the member entrypoint writes the libpq password file of the
 /// replication connection in a container: in the container's own file
 /// system, outside the data volume, rewritten from the secret on every start.
 const REPLICATION_PASSFILE: &str = "/var/run/postgresql/replication.pgpass";
 
-/// PostgreSQL primary and replicas.
+/// TCP keepalives of every PostgreSQL connection: the first probe after 60 s
+/// of silence, then every 10 s, dead after 6 unanswered. Swarm's IPVS drops
+/// a connection idle for 900 s without telling either end (moby#31208), so
+/// an application's pooled connection would die silently after 15 minutes;
+/// a probe every minute keeps the flow known to IPVS, and a peer that is
+/// really gone is noticed within two minutes instead of two hours (the
+/// kernel's default keepalive time).
+const KEEPALIVE: Keepalive = Keepalive {
+    idle_secs: 60,
+    interval_secs: 10,
+    count: 6,
+};
+
+/// PostgreSQL members, the primary among them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub struct PgPlan {
     /// The topology's settings (the port is the same on every target).
     pub settings: Postgres,
-    /// The primary.
-    pub primary: PgMember,
-    /// The replicas, in order.
-    pub replicas: Vec<PgMember>,
+    /// Every member, `postgres-1` .. `postgres-<replicas + 1>`, in order.
+    pub members: Vec<PgMember>,
     /// Major version of the image (16 when the tag names none).
     pub major: u32,
     /// PGDATA inside a container (`/var/lib/postgresql/data` up to 17,
     /// `/var/lib/postgresql/<major>/docker` from 18).
     pub pgdata: PathBuf,
-    /// `synchronous_standby_names`, when synchronous replication is on.
+    /// `synchronous_standby_names` of the primary, when synchronous
+    /// replication is on: every member's name, so the file is the same
+    /// whichever member is the primary (its own name never matches).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub synchronous_standby_names: Option<String>,
+    /// Where applications write: the alias `postgres-primary` that follows
+    /// the primary in containers, the primary's address locally.
+    pub primary_host: String,
+    /// The guide's read replica: the alias `postgres-replica` of the first
+    /// member that is not the primary (its address locally); `None`
+    /// without replicas.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replica_host: Option<String>,
     /// Owner password file.
     pub password_file: PathBuf,
     /// Replication role password file.
     pub replication_password_file: PathBuf,
-    /// The libpq password file the replica entrypoint writes for its
-    /// replication connection.
+    /// The libpq password file the member entrypoint writes for its
+    /// replication connections.
     pub replication_passfile: PathBuf,
-    /// The instance backups read from: the first replica, or the primary
+    /// The member backups read from: the first replica, or the primary
     /// when there is none.
     pub backup_from: String,
+    /// How long a member that is to become primary waits, while another
+    /// member cannot be reached, before it promotes itself: the stop grace
+    /// period, after which a member that was being stopped is surely gone.
+    pub fence: Duration,
+    /// How long a member waits for a primary to appear before it exits (and
+    /// the orchestrator restarts it): a clone needs one, and a demoted
+    /// primary waits for its successor.
+    pub primary_wait: Duration,
+    /// TCP keepalives of the server's connections (`tcp_keepalives_*`),
+    /// also used by the read endpoint on the load balancer.
+    pub keepalive: Keepalive,
     /// The area's files.
     pub files: PgFiles,
+}
+
+/// TCP keepalive timing, in seconds and probes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub struct Keepalive {
+    /// Silence before the first probe.
+    pub idle_secs: u32,
+    /// Time between probes.
+    pub interval_secs: u32,
+    /// Unanswered probes before the connection is dropped.
+    pub count: u32,
 }
 
 /// One PostgreSQL server.
@@ -57,43 +108,49 @@ pub struct PgPlan {
 pub struct PgMember {
     /// The instance.
     pub instance: Instance,
-    /// Its role when the cluster starts.
+    /// Its number: `postgres.primary` names a member by it.
+    pub number: u32,
+    /// The role the topology gives it.
     pub role: PgRole,
-    /// Its `cluster_name`, and for a replica its physical replication slot
-    /// (so its `application_name` in `pg_stat_replication`).
+    /// Its `cluster_name` and, while it is a standby, its physical
+    /// replication slot on the primary (so its `application_name` in
+    /// `pg_stat_replication`).
     pub slot: String,
     /// Local target: its socket folder (the image's /var/run/postgresql).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub socket_dir: Option<PathBuf>,
 }
 
-/// The role of a PostgreSQL server.
+/// The role the topology gives a PostgreSQL member. The entrypoint starts
+/// it in that role unless the other members show that doing so would make
+/// a second primary (see `docs/postgres-failover.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PgRole {
-    /// Takes writes; initialised by the image.
+    /// Takes writes: initialised by the image on an empty cluster, promoted
+    /// from a standby after a failover.
     Primary,
-    /// Cloned from the primary by the bootstrap script, then streams.
+    /// Cloned from the primary, then streams from it under its own slot.
     Replica,
 }
 
-/// The files of the PostgreSQL area.
+/// The files of the PostgreSQL area; every member mounts all of them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub struct PgFiles {
-    /// postgresql.conf of the primary.
+    /// postgresql.conf of a member that starts as the primary.
     pub primary_conf: BundleFile,
-    /// postgresql.conf of the standbys (none without replicas).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub replica_conf: Option<BundleFile>,
-    /// pg_hba.conf of every server (a promoted replica needs it).
+    /// postgresql.conf of a member that starts as a standby.
+    pub standby_conf: BundleFile,
+    /// pg_hba.conf of every member.
     pub hba: BundleFile,
-    /// Runs once on the primary's first start.
+    /// Run once when a new cluster is initialised: the replication role,
+    /// its grants and the other members' slots.
     pub init: BundleFile,
-    /// Replica entrypoint (none without replicas).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bootstrap: Option<BundleFile>,
+    /// The entrypoint of every member: decides its role, clones, rejoins,
+    /// promotes, and starts PostgreSQL.
+    pub member: BundleFile,
     /// Backup from a replica.
     pub backup: BundleFile,
 }
@@ -113,59 +170,50 @@ impl PgPlan {
                 "/var/lib/postgresql/data".to_owned(),
             )
         };
-        let has_replicas = pg.replicas > 0;
         let files = PgFiles {
-            primary_conf: namer.file(files::PG_PRIMARY_CONF, mount::PG_CONF, READ_ONLY),
-            replica_conf: has_replicas
-                .then(|| namer.file(files::PG_REPLICA_CONF, mount::PG_CONF, READ_ONLY)),
+            primary_conf: namer.file(files::PG_PRIMARY_CONF, mount::PG_PRIMARY_CONF, READ_ONLY),
+            standby_conf: namer.file(files::PG_STANDBY_CONF, mount::PG_STANDBY_CONF, READ_ONLY),
             hba: namer.file(files::PG_HBA, mount::PG_HBA, READ_ONLY),
             init: namer.file(files::PG_INIT, mount::PG_INIT, EXECUTABLE),
-            bootstrap: has_replicas
-                .then(|| namer.file(files::PG_BOOTSTRAP, mount::PG_BOOTSTRAP, EXECUTABLE)),
+            member: namer.file(files::PG_MEMBER, mount::PG_MEMBER, EXECUTABLE),
             backup: namer.file(files::BACKUP, mount::BACKUP, EXECUTABLE),
         };
-        let names = naming::postgres_instances(pg.replicas);
-        let member = |name: &str, index: u32, role: PgRole| {
-            let mut instance = namer.instance(
-                name,
-                Kind::Postgres,
-                address(group::POSTGRES, index),
-                Some(&volume_target),
-            );
-            instance.files = match role {
-                PgRole::Primary => vec![
+        let mut members: Vec<PgMember> = naming::postgres_instances(pg.replicas)
+            .iter()
+            .zip(1..)
+            .map(|(name, number)| {
+                let mut instance = namer.instance(
+                    name,
+                    Kind::Postgres,
+                    address(group::POSTGRES, number),
+                    Some(&volume_target),
+                );
+                instance.files = vec![
                     files.primary_conf.clone(),
+                    files.standby_conf.clone(),
                     files.hba.clone(),
                     files.init.clone(),
-                ],
-                PgRole::Replica => [
-                    files.replica_conf.clone(),
-                    Some(files.hba.clone()),
-                    files.bootstrap.clone(),
-                    Some(files.backup.clone()),
-                ]
-                .into_iter()
-                .flatten()
-                .collect(),
-            };
-            PgMember {
-                socket_dir: namer.local.map(|(_, local)| local.socket_dir(name)),
-                slot: naming::slot_name(name),
-                role,
-                instance,
-            }
-        };
-        let mut primary = member(&names[0], 1, PgRole::Primary);
-        let mut replicas: Vec<PgMember> = names[1..]
-            .iter()
-            .zip(2..)
-            .map(|(n, i)| member(n, i, PgRole::Replica))
+                    files.member.clone(),
+                    files.backup.clone(),
+                ];
+                PgMember {
+                    socket_dir: namer.local.map(|(_, local)| local.socket_dir(name)),
+                    slot: naming::slot_name(name),
+                    number,
+                    role: if number == pg.primary {
+                        PgRole::Primary
+                    } else {
+                        PgRole::Replica
+                    },
+                    instance,
+                }
+            })
             .collect();
         let synchronous_standby_names = match pg.synchronous {
             SyncMode::Off => None,
             mode => {
                 let names: Vec<String> =
-                    replicas.iter().map(|r| format!("\"{}\"", r.slot)).collect();
+                    members.iter().map(|m| format!("\"{}\"", m.slot)).collect();
                 let kind = if matches!(mode, SyncMode::Any(_)) {
                     "ANY"
                 } else {
@@ -174,54 +222,112 @@ impl PgPlan {
                 Some(format!("{kind} {} ({})", mode.required(), names.join(", ")))
             }
         };
+        let primary_index = members
+            .iter()
+            .position(|m| m.role == PgRole::Primary)
+            .unwrap_or(0);
+        let first_standby = members.iter().position(|m| m.role == PgRole::Replica);
+        let (primary_host, replica_host) = if namer.containers() {
+            (
+                naming::POSTGRES_PRIMARY_ALIAS.to_owned(),
+                first_standby.map(|_| naming::POSTGRES_REPLICA_ALIAS.to_owned()),
+            )
+        } else {
+            (
+                members[primary_index].instance.host.clone(),
+                first_standby.map(|i| members[i].instance.host.clone()),
+            )
+        };
+        let fence = pg.stop_grace_period;
+        // A clone of a large database takes a while; the wait must cover a
+        // promotion that first waits out the fence.
+        let primary_wait = Duration::from_secs(300.max(2 * fence.as_secs_ceil() + 60));
         let password_file = namer.secret_file(pg.password_secret.as_str());
         if namer.containers() {
+            let primary_name = members[primary_index].instance.name.clone();
             let deploy = Deployments {
                 t,
                 namer,
                 password_file: &password_file,
                 pgdata: &pgdata,
+                primary: &primary_name,
+                start_period: Duration::from_secs(primary_wait.as_secs_ceil() + 300),
             };
-            primary.instance.deployment = Some(deploy.of(&primary, None));
-            let primary_name = primary.instance.name.clone();
-            for r in &mut replicas {
-                r.instance.deployment = Some(deploy.of(r, Some(&primary_name)));
+            for (i, m) in members.iter_mut().enumerate() {
+                let aliases = if i == primary_index {
+                    vec![naming::POSTGRES_PRIMARY_ALIAS.to_owned()]
+                } else if Some(i) == first_standby {
+                    vec![naming::POSTGRES_REPLICA_ALIAS.to_owned()]
+                } else {
+                    Vec::new()
+                };
+                m.instance.deployment = Some(deploy.of(m, aliases));
             }
         }
         Self {
-            backup_from: replicas.first().unwrap_or(&primary).instance.name.clone(),
+            backup_from: members[first_standby.unwrap_or(primary_index)]
+                .instance
+                .name
+                .clone(),
             replication_passfile: match namer.local {
                 Some((_, local)) => local.state_dir.join("replication.pgpass"),
                 None => PathBuf::from(REPLICATION_PASSFILE),
             },
             settings: pg.clone(),
-            primary,
-            replicas,
+            members,
             major,
             pgdata: PathBuf::from(pgdata),
             synchronous_standby_names,
+            primary_host,
+            replica_host,
             password_file,
             replication_password_file: namer.secret_file(pg.replication_password_secret.as_str()),
+            fence,
+            primary_wait,
+            keepalive: KEEPALIVE,
             files,
         }
     }
 
-    /// The primary, then the replicas.
+    /// Every member, in order.
     pub fn members(&self) -> impl Iterator<Item = &PgMember> {
-        std::iter::once(&self.primary).chain(&self.replicas)
+        self.members.iter()
     }
 
-    /// The primary, then the replicas, to change.
+    /// The member the topology names primary.
+    pub fn primary(&self) -> &PgMember {
+        self.members
+            .iter()
+            .find(|m| m.role == PgRole::Primary)
+            .unwrap_or(&self.members[0])
+    }
+
+    /// The members the topology makes standbys, in order.
+    pub fn replicas(&self) -> Vec<&PgMember> {
+        self.members
+            .iter()
+            .filter(|m| m.role == PgRole::Replica)
+            .collect()
+    }
+
+    /// The primary, then the other members in order, to change. The deploy
+    /// steps follow this order: on a first deploy the standbys clone from a
+    /// primary deployed in an earlier step, instead of waiting for one that
+    /// a later step would start.
     pub(super) fn members_mut(&mut self) -> impl Iterator<Item = &mut PgMember> {
-        std::iter::once(&mut self.primary).chain(&mut self.replicas)
+        let (primary, others): (Vec<_>, Vec<_>) = self
+            .members
+            .iter_mut()
+            .partition(|m| m.role == PgRole::Primary);
+        primary.into_iter().chain(others)
     }
 
     /// The member backups read from.
     pub fn backup_member(&self) -> &PgMember {
-        self.replicas
+        self.members
             .iter()
-            .find(|r| r.instance.name == self.backup_from)
-            .unwrap_or(&self.primary)
+            .find(|m| m.instance.name == self.backup_from)
+            .unwrap_or_else(|| self.primary())
     }
 }
 
@@ -231,11 +337,16 @@ struct Deployments<'a> {
     namer: &'a Namer<'a>,
     password_file: &'a std::path::Path,
     pgdata: &'a str,
+    /// The member the topology names primary.
+    primary: &'a str,
+    /// Grace time of the health check: a member may clone, or wait for a
+    /// primary and a fence, before it first accepts connections.
+    start_period: Duration,
 }
 
 impl Deployments<'_> {
-    /// The deployment of `member`; a replica starts after `primary`.
-    fn of(&self, member: &PgMember, primary: Option<&str>) -> Deployment {
+    /// The deployment of `member`, reachable also as `aliases`.
+    fn of(&self, member: &PgMember, aliases: Vec<String>) -> Deployment {
         let pg = &self.t.postgres;
         let rollout = &self.t.rollout;
         let mut d = Deployment::new(
@@ -249,54 +360,55 @@ impl Deployments<'_> {
         if pg.placement == Placement::NodeLabels && self.namer.swarm() {
             d.placement.node_label = Some(format!("{}.{}", self.namer.stack, member.instance.name));
         }
+        d.aliases = aliases;
+        d.entrypoint = vec![mount::PG_MEMBER.to_owned()];
         let env = &mut d.environment;
+        env.insert("PG_MEMBER".to_owned(), member.instance.name.clone());
+        env.insert("PG_PRIMARY".to_owned(), self.primary.to_owned());
         env.insert("POSTGRES_USER".to_owned(), pg.owner.to_string());
         env.insert("POSTGRES_DB".to_owned(), pg.database.to_string());
         env.insert(
             "POSTGRES_PASSWORD_FILE".to_owned(),
             self.password_file.display().to_string(),
         );
+        // pg_rewind needs hint-bit changes in the WAL; wal_log_hints does it
+        // while our configuration is loaded, checksums always (also when
+        // pg_rewind itself runs crash recovery without our file).
+        env.insert(
+            "POSTGRES_INITDB_ARGS".to_owned(),
+            "--data-checksums".to_owned(),
+        );
         env.insert("PGDATA".to_owned(), self.pgdata.to_owned());
+        // The image's first-start setup (CREATE DATABASE, init scripts)
+        // runs against our config; with synchronous_standby_names that
+        // commit would wait forever for a standby that cannot exist yet.
+        // Only libpq clients inside the container read this.
+        env.insert(
+            "PGOPTIONS".to_owned(),
+            "-c synchronous_commit=local".to_owned(),
+        );
         d.secrets = vec![
             pg.password_secret.to_string(),
             pg.replication_password_secret.to_string(),
         ];
-        // TCP, not the socket: during first init the image runs a socket-only
-        // server, which a socket probe would call healthy too early.
-        let ready = shell(format!(
-            "pg_isready -h 127.0.0.1 -p {} -U \"$POSTGRES_USER\" -d \"$POSTGRES_DB\"",
-            pg.port
-        ));
+        // TCP, not the socket: during first init the image runs a
+        // socket-only server, which a socket probe would call healthy too
+        // early. A standby whose slot on the primary was invalidated
+        // (wal_status = lost) can never catch up: the member script's
+        // health mode reports it, so Swarm restarts it and the entrypoint
+        // clones it again.
+        d.healthcheck = check(
+            shell(format!("{} --health", mount::PG_MEMBER)),
+            10,
+            5,
+            self.start_period,
+        );
         d.stop_grace_period = Some(pg.stop_grace_period);
-        match member.role {
-            PgRole::Primary => {
-                d.command = vec![
-                    "postgres".into(),
-                    "-c".into(),
-                    format!("config_file={}", mount::PG_CONF),
-                ];
-                // The image's first-start setup (CREATE DATABASE, init
-                // scripts) runs against our config; with
-                // synchronous_standby_names that commit would wait forever
-                // for a standby that cannot exist yet. Only libpq clients
-                // inside the primary's container read this (not the
-                // replicas' clones).
-                d.environment.insert(
-                    "PGOPTIONS".to_owned(),
-                    "-c synchronous_commit=local".to_owned(),
-                );
-                d.healthcheck = check(ready, 10, 5, pf_model::units::Duration::from_secs(60));
-            }
-            PgRole::Replica => {
-                d.entrypoint = vec![mount::PG_BOOTSTRAP.to_owned()];
-                d.environment
-                    .insert("PG_SLOT".to_owned(), member.slot.clone());
-                // A base backup of a large database takes a while before the
-                // first probe counts.
-                d.healthcheck = check(ready, 10, 5, pf_model::units::Duration::from_secs(600));
-            }
+        // Compose: the members that are not the primary clone from it, so
+        // they start once it is healthy.
+        if member.role == PgRole::Replica {
+            d.depends_on.push(self.primary.to_owned());
         }
-        d.depends_on.extend(primary.map(str::to_owned));
         d
     }
 }

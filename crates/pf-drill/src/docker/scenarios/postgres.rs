@@ -4,12 +4,14 @@
 //! writer (psql in a replica's container, connected to the primary by
 //! name) commits rows; then the primary's container is killed (SIGKILL)
 //! and held down, the replica that received the most WAL is promoted by the
-//! bundle's own procedure (`pg_ctl promote` as the postgres user, as
-//! failover-test.sh does), and the drill measures how long until it takes
-//! writes and how many acknowledged commits it lacks.
+//! bundle's own procedure (the member script's `--promote
+//! --old-primary-stopped` as the postgres user, as failover-test.sh does),
+//! and the drill measures how long until it takes writes and how many
+//! acknowledged commits it lacks.
 //!
-//! The old primary is left stopped, as the bundle's procedure says:
-//! starting it again would make two primaries. The report says so.
+//! The old primary is left stopped: the bundle's procedure brings it back
+//! only after `postgres.primary` names the promoted member and the stack is
+//! deployed again (it then rejoins as a standby). The report says so.
 
 use std::collections::BTreeSet;
 use std::sync::Mutex;
@@ -90,15 +92,16 @@ pub(crate) fn postgres(s: &Stack<'_>, checks: &mut Vec<Check>) -> Result<(), Fai
     let p = &s.plan.postgres;
     let b = s.budgets;
     let db = p.settings.database.to_string();
-    if p.replicas.is_empty() {
+    if p.replicas().is_empty() {
         return finding("the topology has no PostgreSQL replica");
     }
-    let primary = s.one(&p.primary.instance)?;
+    let old = p.primary();
+    let primary = s.one(&old.instance)?;
     let mut replicas: Vec<(&PgMember, Running)> = Vec::new();
-    for r in &p.replicas {
+    for r in p.replicas() {
         replicas.push((r, s.one(&r.instance)?));
     }
-    let slots: Vec<&str> = p.replicas.iter().map(|r| r.slot.as_str()).collect();
+    let slots: Vec<&str> = p.replicas().iter().map(|r| r.slot.as_str()).collect();
 
     // 1. Every replica streams, named by its slot.
     let query = "SELECT application_name || ' ' || state || ' ' || sync_state FROM pg_stat_replication ORDER BY 1";
@@ -184,7 +187,7 @@ pub(crate) fn postgres(s: &Stack<'_>, checks: &mut Vec<Check>) -> Result<(), Fai
     checks.push(Check::new(
         format!(
             "row visible on every replica ({}, through docker exec)",
-            p.replicas.len()
+            replicas.len()
         ),
         secs(slowest),
         format!("<= {} (lag warning)", secs(b.lag_warning)),
@@ -193,7 +196,7 @@ pub(crate) fn postgres(s: &Stack<'_>, checks: &mut Vec<Check>) -> Result<(), Fai
 
     // 3. Lag under a write load, then 4. the primary crashes mid-load. The
     // writer runs in a replica's container (it survives the crash) and
-    // reaches the primary by its host name, like an application.
+    // reaches the primary by its alias, like an application.
     let (_, writer_at) = &replicas[0];
     let pw = p.password_file.display().to_string();
     let port = p.settings.port.to_string();
@@ -202,7 +205,7 @@ pub(crate) fn postgres(s: &Stack<'_>, checks: &mut Vec<Check>) -> Result<(), Fai
         writer_at,
         None,
         PSQL,
-        &[&pw, &p.primary.instance.host, &port, &owner, &db],
+        &[&pw, &p.primary_host, &port, &owner, &db],
     )?;
     let stop = AtomicBool::new(false);
     let acked = Mutex::new(Vec::<i64>::new());
@@ -246,19 +249,20 @@ pub(crate) fn postgres(s: &Stack<'_>, checks: &mut Vec<Check>) -> Result<(), Fai
                 return finding("no lag sample could be taken from the primary");
             }
             let t_kill = Instant::now();
-            s.kill_and_hold(&p.primary.instance, &primary)?;
+            s.kill_and_hold(&old.instance, &primary)?;
             let held = match s.on {
                 Orchestrator::Swarm => {
-                    format!("service {} scaled to 0", s.service(&p.primary.instance))
+                    format!("service {} scaled to 0", s.service(&old.instance))
                 }
                 Orchestrator::Compose => format!("container {} left stopped", primary.name),
             };
             s.note(
                 NAME,
                 format!(
-                    "killed the primary {} (SIGKILL) under writes; {held}: starting it again as it \
-                     is would make a second primary (the bundle's README: rebuild it as a replica)",
-                    p.primary.instance.name
+                    "killed the primary {} (SIGKILL) under writes; {held}: it comes back as a \
+                     standby after postgres.primary names the new primary and the stack is \
+                     deployed again (the bundle's README, PostgreSQL failover)",
+                    old.instance.name
                 ),
             );
             Ok((max_bytes, max_secs, t_kill))
@@ -284,7 +288,8 @@ pub(crate) fn postgres(s: &Stack<'_>, checks: &mut Vec<Check>) -> Result<(), Fai
     ));
 
     // 5. Promote the replica that received the most WAL, by the bundle's
-    // procedure: pg_ctl promote as the postgres user.
+    // procedure: the member script as the postgres user, told the old
+    // primary is stopped (the drill killed it and holds it down).
     let mut best: Option<(u64, &PgMember, &Running)> = None;
     for (r, c) in &replicas {
         let received =
@@ -299,27 +304,32 @@ pub(crate) fn postgres(s: &Stack<'_>, checks: &mut Vec<Check>) -> Result<(), Fai
     };
     s.say(
         NAME,
-        &format!("promoting {} (pg_ctl promote)", chosen.instance.name),
+        &format!(
+            "promoting {} (member script --promote --old-primary-stopped)",
+            chosen.instance.name
+        ),
     );
     let t_promote = Instant::now();
-    let pgdata = p.pgdata.display().to_string();
+    let script = p.files.member.path.display().to_string();
+    // The script's own pg_ctl promote waits up to 60 s; the rest bounds its
+    // probes of the other members.
     s.exec(
         cc,
         Some("postgres"),
-        r#"exec pg_ctl promote -D "$1" -w -t "$2""#,
-        &[&pgdata, &b.lag_critical.as_secs().max(10).to_string()],
-        b.lag_critical + Duration::from_secs(20),
+        r#"exec "$1" --promote --old-primary-stopped"#,
+        &[&script],
+        Duration::from_secs(120),
     )
     .map_err(|e| match e {
-        Failure::Finding(m) => Failure::Finding(format!("pg_ctl promote: {m}")),
+        Failure::Finding(m) => Failure::Finding(format!("member script --promote: {m}")),
         other => other,
     })?;
     s.note(
         NAME,
         format!(
-            "{} is the primary now; the apps still connect to {} until they are pointed at it \
-             (the bundle's failover steps)",
-            chosen.instance.name, p.primary.instance.host
+            "{} is the primary now; the alias {} still names {} until postgres.primary = {} is \
+             rendered and deployed (the bundle's failover steps)",
+            chosen.instance.name, p.primary_host, old.instance.name, chosen.number
         ),
     );
     let accepted = poll(
@@ -349,7 +359,7 @@ pub(crate) fn postgres(s: &Stack<'_>, checks: &mut Vec<Check>) -> Result<(), Fai
     let took = t_write - t_promote;
     checks.push(Check::new(
         format!(
-            "{} promoted (pg_ctl promote), accepts writes",
+            "{} promoted (member script), accepts writes",
             chosen.instance.name
         ),
         format!(

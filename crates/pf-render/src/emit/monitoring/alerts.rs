@@ -206,7 +206,7 @@ fn nginx_rules(cx: &Cx<'_>, r: &Rules) -> Vec<Rule> {
 fn postgres_rules(cx: &Cx<'_>, m: &MonitoringPlan, r: &Rules) -> Vec<Rule> {
     let pg = &cx.plan.postgres;
     let lag = &pg.settings.lag;
-    let primary = &pg.primary.instance;
+    let primary = &pg.primary().instance;
     // deriv() needs several samples; never shorter than 5 minutes.
     let window_secs = (m.settings.scrape_interval.as_secs_ceil() * 4).max(300);
     let time_lag = format!(
@@ -222,9 +222,10 @@ fn postgres_rules(cx: &Cx<'_>, m: &MonitoringPlan, r: &Rules) -> Vec<Rule> {
             "PostgreSQL {{ $labels.member }} is unreachable".into(),
             format!(
                 "The exporter of {{{{ $labels.member }}}} cannot connect to it on port {} \
-                 (database {}): the server is down or refusing connections. If it was the \
-                 primary, promotion of a replica is manual (see the bundle README).",
-                pg.settings.port, pg.settings.database
+                 (database {}): the server is down or refusing connections. If it is the \
+                 primary (postgres.primary names {}), writes fail; promotion of a replica is \
+                 manual (see the bundle README, \"PostgreSQL failover\").",
+                pg.settings.port, pg.settings.database, primary.name
             ),
         ),
         r.rule(
@@ -235,7 +236,7 @@ fn postgres_rules(cx: &Cx<'_>, m: &MonitoringPlan, r: &Rules) -> Vec<Rule> {
             "No PostgreSQL member is a primary".into(),
             format!(
                 "None of the {members} members answers as a primary: writes fail until one is \
-                 promoted (the bundle README, PostgreSQL failover)."
+                 promoted (the bundle README, \"PostgreSQL failover\")."
             ),
         ),
         r.rule(
@@ -248,7 +249,7 @@ fn postgres_rules(cx: &Cx<'_>, m: &MonitoringPlan, r: &Rules) -> Vec<Rule> {
                 .into(),
         ),
     ];
-    if pg.replicas.is_empty() {
+    if pg.replicas().is_empty() {
         return rules;
     }
     for (level, seconds, key) in [
@@ -286,7 +287,34 @@ fn postgres_rules(cx: &Cx<'_>, m: &MonitoringPlan, r: &Rules) -> Vec<Rule> {
             ),
         ));
     }
-    for replica in &pg.replicas {
+    // A slot past max_slot_wal_keep_size is invalidated: its standby can
+    // never catch up (postgres_exporter >= 0.13 reports wal_status).
+    if let Some(keep) = pg.settings.max_slot_wal_keep_size {
+        rules.push(r.rule(
+            "PostgresReplicationSlotLost",
+            "critical",
+            "pg_replication_slot_wal_status{wal_status=\"lost\"} == 1".into(),
+            "Replication slot {{ $labels.slot_name }} was invalidated (wal_status lost)".into(),
+            format!(
+                "The standby of slot {{{{ $labels.slot_name }}}} fell behind by more than \
+                 max-slot-wal-keep-size ({keep}): the WAL it needs is gone and it can never catch \
+                 up. Restart that member: its entrypoint drops the slot, creates it again and \
+                 clones the primary (bundle README, \"A replica whose slot was invalidated\")."
+            ),
+        ));
+        rules.push(r.rule(
+            "PostgresReplicationSlotUnreserved",
+            "warning",
+            "pg_replication_slot_wal_status{wal_status=\"unreserved\"} == 1".into(),
+            "Replication slot {{ $labels.slot_name }} is about to be invalidated".into(),
+            format!(
+                "Slot {{{{ $labels.slot_name }}}} holds more WAL than max-slot-wal-keep-size \
+                 ({keep}); at the next checkpoint it may be invalidated and its standby must \
+                 then be cloned again. Bring the standby back, or find why it lags."
+            ),
+        ));
+    }
+    for replica in pg.replicas() {
         let mut rule = r.rule(
             "PostgresReplicaNotStreaming",
             "critical",
