@@ -3,7 +3,7 @@
 //! comment and every setting not named here stays as written.
 
 use pf_model::Topology;
-use pf_model::model::{PublishMode, Resources};
+use pf_model::model::{EndpointMode, PublishMode, Resources};
 use pf_model::units::ImageRef;
 use toml_edit::{DocumentMut, Item, Value};
 
@@ -57,6 +57,8 @@ const WHY_MEMORY_LIMIT: &str = "Docker rejects a memory limit above the node's m
 const WHY_ENCRYPTED: &str =
     "the test kernel has no ESP: encrypted overlays do not pass traffic between nodes";
 const WHY_LB: &str = "host-published load balancers run one per node";
+const WHY_DNSRR: &str =
+    "this kernel has no IPVS: a service's virtual IP routes nowhere, DNS round robin does";
 const WHY_EDGE: &str = "the load balancers' edge nodes are nodes of this machine's Swarm";
 
 /// Rewrites `text` (the topology read from `origin`) for the test machine.
@@ -156,6 +158,14 @@ pub fn localize(
             "true",
             Value::from(false),
             WHY_ENCRYPTED,
+        );
+    }
+    if spec.network.endpoint_mode == EndpointMode::Vip {
+        edit.set(
+            &["network", "endpoint-mode"],
+            "vip",
+            Value::from("dnsrr"),
+            WHY_DNSRR,
         );
     }
     let lb = &spec.load_balancer;

@@ -163,6 +163,9 @@ fn nothing_else_changes() {
         after.redis.sentinel.resources = before.redis.sentinel.resources.clone();
         after.capacity = before.capacity.clone();
         after.network.encrypted = before.network.encrypted;
+        // No IPVS here: the tier runs every topology with DNS round robin.
+        assert_eq!(after.network.endpoint_mode.as_str(), "dnsrr", "{path}");
+        after.network.endpoint_mode = before.network.endpoint_mode;
         after.monitoring.grafana = before.monitoring.grafana;
         after.monitoring.prometheus_image = before.monitoring.prometheus_image.clone();
         if let (Some(a), Some(b)) = (
