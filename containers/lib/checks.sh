@@ -99,7 +99,7 @@ check_postgres() {
     local svc state
     for svc in ${FACT[pg_standbys]}; do
         if locate "$svc"; then
-            state=$(psql_in "$CTR_NODE" "$CTR_ID" "SELECT pg_is_in_recovery() || ' ' || COALESCE((SELECT status FROM pg_stat_wal_receiver), 'no wal receiver')" 2>&1 | head -n1 || true)
+            state=$(psql_in "$CTR_NODE" "$CTR_ID" "SELECT CASE WHEN pg_is_in_recovery() THEN 't' ELSE 'f' END || ' ' || COALESCE((SELECT status FROM pg_stat_wal_receiver), 'no wal receiver')" 2>&1 | head -n1 || true)
         else
             state="not running"
         fi
@@ -137,13 +137,21 @@ check_redis() {
 
 # Asks a Sentinel which master it follows: without a password first (the
 # bundle's Sentinels have none), with it if the Sentinel demands one.
-sentinel_master() {
-    local out
-    out=$(AUTH=0 redis_in "$1" "$2" "${FACT[sentinel_port]}" SENTINEL get-master-addr-by-name "${FACT[master_name]}" 2>&1 | tr -d '\r' || true)
+# A Sentinel command in a Sentinel's container: without a password first
+# (older bundles), with the Redis password when the Sentinel asks for it
+# (requirepass, issue 13 item 14).
+sentinel_in() {
+    local node=$1 id=$2 out
+    shift 2
+    out=$(AUTH=0 redis_in "$node" "$id" "${FACT[sentinel_port]}" "$@" 2>&1 | tr -d '\r' || true)
     if [[ $out == *NOAUTH* ]]; then
-        out=$(redis_in "$1" "$2" "${FACT[sentinel_port]}" SENTINEL get-master-addr-by-name "${FACT[master_name]}" 2>&1 | tr -d '\r' || true)
+        out=$(redis_in "$node" "$id" "${FACT[sentinel_port]}" "$@" 2>&1 | tr -d '\r' || true)
     fi
-    tr '\n' ':' <<<"$out" | sed 's/:$//'
+    printf '%s\n' "$out"
+}
+
+sentinel_master() {
+    sentinel_in "$1" "$2" SENTINEL get-master-addr-by-name "${FACT[master_name]}" | tr '\n' ':' | sed 's/:$//'
 }
 
 check_sentinels() {
@@ -178,7 +186,7 @@ check_sentinels() {
     for svc in $(services_like 'redis-sentinel-[0-9]+'); do
         info=""
         if locate "$svc"; then
-            info=$(AUTH=0 redis_in "$CTR_NODE" "$CTR_ID" "${FACT[sentinel_port]}" SENTINEL master "${FACT[master_name]}" 2>&1 | tr -d '\r' || true)
+            info=$(sentinel_in "$CTR_NODE" "$CTR_ID" SENTINEL master "${FACT[master_name]}")
         fi
         flags=$(awk 'p { print; exit } $0 == "flags" { p = 1 }' <<<"$info")
         others=$(awk 'p { print; exit } $0 == "num-other-sentinels" { p = 1 }' <<<"$info")
@@ -190,7 +198,7 @@ check_sentinels() {
         [[ $LAST_RESULT == pass ]] || dep_fail sentinels "every Sentinel reaching the master and the other Sentinels"
     done
     if locate redis-sentinel-1; then
-        a=$(AUTH=0 redis_in "$CTR_NODE" "$CTR_ID" "${FACT[sentinel_port]}" SENTINEL ckquorum "${FACT[master_name]}" 2>&1 | tr -d '\r' | head -n1 || true)
+        a=$(sentinel_in "$CTR_NODE" "$CTR_ID" SENTINEL ckquorum "${FACT[master_name]}" | head -n1)
         check_row Sentinel "quorum reachable (SENTINEL CKQUORUM on redis-sentinel-1)" "$a" "OK" grep -q '^OK' <<<"$a"
         [[ $LAST_RESULT == pass ]] || dep_fail sentinels "a Sentinel quorum (CKQUORUM)"
     fi

@@ -19,6 +19,11 @@ compose_run() {
     DOCKER_HOST=$(engine_sock n1)
     start=$(now_ms)
     DEPLOY_AT=$start
+    # As the bundle README says: --secrets first (keeps the tier's values,
+    # sets each file's owner and mode for the user that reads it).
+    bounded 60 bash "$BUNDLE/scripts/ha-setup.sh" --secrets >"$logd/secrets.log" 2>&1 </dev/null || rc=$?
+    check_row deploy "ha-setup.sh --secrets" "exit $rc" "exit 0" test "$rc" -eq 0
+    rc=0
     bounded 600 bash "$BUNDLE/scripts/ha-setup.sh" --compose >"$logd/up.log" 2>&1 </dev/null || rc=$?
     check_row deploy "ha-setup.sh --compose" "exit $rc in $(since "$start")s" "exit 0" test "$rc" -eq 0
     webhook_start

@@ -175,8 +175,9 @@ fn the_plan_names_the_users_of_the_official_images() {
     assert!(of("grafana_admin_password").contains(&Some((472, 0))));
     assert!(of("postgres_password").contains(&Some((65534, 65534))));
     assert!(of("redis_password").contains(&Some((59000, 59000))));
-    // nginx's master process reads the key as root.
-    assert_eq!(of("tls_private_key"), vec![Some((0, 0))]);
+    // nginx: its workers read the htpasswd on every request (uid 101).
+    assert_eq!(of("monitoring_htpasswd"), vec![Some((101, 101))]);
+    assert_eq!(of("tls_private_key"), vec![Some((101, 101))]);
     // The app image's user is not known: it must be readable by all.
     assert!(of("secret_key").iter().all(Option::is_none));
 }
@@ -197,8 +198,13 @@ fn the_readmes_advice_of_0600_is_refused_naming_each_reader() {
     ] {
         assert!(out.contains(line), "missing `{line}` in:\n{out}");
     }
-    // Only root reads the TLS files: 0600 is fine for them.
-    assert!(!out.contains("tls_private_key ("), "{out}");
+    // nginx's workers (uid 101) read the htpasswd; root-owned 0600 is refused.
+    assert!(
+        out.contains(
+            "monitoring_htpasswd (owner 0:0, mode 0600): nginx-lb reads it as uid 101, which cannot"
+        ),
+        "{out}"
+    );
     // --compose refuses before starting anything (the fake docker would
     // fail on `compose up`).
     let (code, out) = s.run(&["--compose"]);
@@ -389,7 +395,7 @@ fn the_swarm_bundle_mounts_each_secret_for_its_reader() {
         .find(|s| s["source"] == "tls_private_key")
         .cloned()
         .expect("the TLS key is mounted");
-    assert_eq!(key["uid"], "0");
+    assert_eq!(key["uid"], "101");
     assert_eq!(key["mode"], 0o400);
     let repl = secrets_of("postgres-2")
         .as_sequence()

@@ -43,10 +43,15 @@ pub struct SecretReader {
     pub owner: Option<FileOwner>,
 }
 
-/// Root: nginx's master process reads the certificate and key before it
-/// starts its workers as `nginx` (the official image has no `USER`; its
-/// entrypoint runs the command as root).
-const ROOT: FileOwner = FileOwner::new(0, 0);
+/// `nginx` in the official images (`addgroup --system --gid 101 nginx`,
+/// `adduser --system --uid 101`). The master process runs as root (the
+/// image has no `USER`) and reads the certificate and key through root's
+/// capabilities whatever the owner; the workers run as `nginx` and read
+/// `auth_basic_user_file` (the monitoring htpasswd) on every request, so
+/// the file must be theirs (root-owned 0400 answered 500, found by the
+/// container tier). The workers hold the key in memory anyway: owning its
+/// file gives them nothing new.
+const NGINX: FileOwner = FileOwner::new(101, 101);
 /// `postgres` in the official Debian images (`groupadd -r postgres
 /// --gid=999; useradd -r -g postgres --uid=999`): the entrypoint re-runs
 /// itself through `gosu postgres` before the init scripts, which read the
@@ -78,7 +83,7 @@ pub(crate) fn secret_reader(kind: Kind, image: &str) -> Option<FileOwner> {
         .and_then(|i| i.tag().map(|t| t.contains("alpine")))
         .unwrap_or(false);
     match kind {
-        Kind::LoadBalancer => Some(ROOT),
+        Kind::LoadBalancer => Some(NGINX),
         Kind::Postgres if alpine => Some(POSTGRES_ALPINE),
         Kind::Postgres => Some(POSTGRES_DEBIAN),
         Kind::Redis | Kind::Sentinel if alpine => Some(REDIS_ALPINE),
