@@ -78,6 +78,9 @@ pub struct GroupVerdict {
     /// The topology key a diagnostic points at.
     #[serde(skip)]
     pub path: String,
+    /// How to fix it, when it does not survive.
+    #[serde(skip)]
+    pub help: String,
 }
 
 /// Where the members of one group may be.
@@ -121,6 +124,8 @@ pub fn of_plan(plan: &Plan) -> FailureDomains {
             .any(|s| node_of(&s.instance).is_none())
         {
             "redis.sentinel.placement".into()
+        } else if plan.redis.settings.sentinel.quorum > sentinel_majority(plan) {
+            "redis.sentinel.quorum".into()
         } else {
             "redis.sentinel.count".into()
         },
@@ -145,8 +150,8 @@ pub fn of_plan(plan: &Plan) -> FailureDomains {
         path: stateful_path("redis", node_of(&plan.redis.master.instance)),
         members: plan.redis.nodes().map(|n| node_of(&n.instance)).collect(),
     };
-    let majority = u32::try_from(sentinels.members.len()).unwrap_or(u32::MAX) / 2 + 1;
-    let sentinel_need = majority.max(plan.redis.settings.sentinel.quorum);
+    let majority = sentinel_majority(plan);
+    let sentinel_quorum = plan.redis.settings.sentinel.quorum;
     let mut replicated: Vec<(String, String, &Deployment)> = Vec::new();
     if let Some(d) = &plan.lb.instance.deployment {
         replicated.push(("load-balancer".into(), "load-balancer.instances".into(), d));
@@ -166,7 +171,7 @@ pub fn of_plan(plan: &Plan) -> FailureDomains {
                 .collect();
             groups.push(primary_group(&pg, lost, nodes, "primary", "standby"));
             groups.push(primary_group(&redis, lost, nodes, "master", "replica"));
-            groups.push(quorum(&sentinels, lost, nodes, sentinel_need));
+            groups.push(quorum(&sentinels, lost, nodes, majority, sentinel_quorum));
             NodeLoss {
                 node: lost + 1,
                 groups,
@@ -178,6 +183,11 @@ pub fn of_plan(plan: &Plan) -> FailureDomains {
         pinned,
         losses,
     }
+}
+
+/// More than half of the Sentinels.
+fn sentinel_majority(plan: &Plan) -> u32 {
+    u32::try_from(plan.redis.sentinels.len()).unwrap_or(u32::MAX) / 2 + 1
 }
 
 /// `<tier>.placement` when the tier is not pinned, else `<tier>.replicas`.
@@ -218,6 +228,7 @@ fn tier(name: &str, path: &str, d: &Deployment, nodes: u32) -> GroupVerdict {
         survives: remaining >= 1,
         detail,
         path: path.to_owned(),
+        help: help(name, path),
     }
 }
 
@@ -255,11 +266,19 @@ fn primary_group(g: &Group, lost: u32, nodes: u32, primary: &str, standby: &str)
         survives,
         detail,
         path: g.path.clone(),
+        help: help(&g.name, &g.path),
     }
 }
 
-/// Sentinels: a majority (and the quorum) must remain.
-fn quorum(g: &Group, lost: u32, nodes: u32, needed: u32) -> GroupVerdict {
+/// Sentinels: a majority (to authorize a failover) and the quorum (to
+/// agree the master is down) must remain.
+fn quorum(g: &Group, lost: u32, nodes: u32, majority: u32, quorum: u32) -> GroupVerdict {
+    let needed = majority.max(quorum);
+    let need = if quorum > majority {
+        format!("the quorum of {quorum}")
+    } else {
+        format!("the majority of {majority}")
+    };
     let total = u32::try_from(g.members.len()).unwrap_or(u32::MAX);
     let remaining = g
         .members
@@ -269,7 +288,7 @@ fn quorum(g: &Group, lost: u32, nodes: u32, needed: u32) -> GroupVerdict {
     let remaining = u32::try_from(remaining).unwrap_or(u32::MAX);
     let unpinned = g.members.iter().any(Option::is_none) && nodes > 1;
     let detail = if remaining >= needed {
-        format!("{remaining} of {total} remain (majority {needed})")
+        format!("{remaining} of {total} remain ({need})")
     } else if unpinned {
         format!(
             "unpinned: {} of {total} may be on this node",
@@ -277,9 +296,16 @@ fn quorum(g: &Group, lost: u32, nodes: u32, needed: u32) -> GroupVerdict {
         )
     } else {
         format!(
-            "{} of {total} on this node; {remaining} remain, below the majority of {needed}",
+            "{} of {total} on this node; {remaining} remain, below {need}",
             total - remaining
         )
+    };
+    let help = if quorum > majority && !unpinned {
+        format!(
+            "lower `quorum` to the majority of {majority}, so the Sentinels left after one loss can still agree"
+        )
+    } else {
+        help(&g.name, &g.path)
     };
     GroupVerdict {
         group: g.name.clone(),
@@ -289,6 +315,7 @@ fn quorum(g: &Group, lost: u32, nodes: u32, needed: u32) -> GroupVerdict {
         survives: remaining >= needed,
         detail,
         path: g.path.clone(),
+        help,
     }
 }
 
@@ -341,7 +368,7 @@ impl FailureDomains {
                         String::new()
                     }
                 ),
-                help(&group.group, &group.path),
+                worst.help.clone(),
             ));
         }
         out
