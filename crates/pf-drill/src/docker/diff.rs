@@ -530,3 +530,32 @@ mod tests {
         assert!(f.is_empty(), "{f:?}");
     }
 }
+
+#[cfg(test)]
+mod docs {
+    use super::PlanCode;
+
+    /// docs/plan.md lists every code of the catalog, as the catalog says.
+    #[test]
+    fn docs_plan_lists_every_code() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/plan.md");
+        let text = std::fs::read_to_string(path).expect("docs/plan.md");
+        let start = "<!-- generated: plan codes (a test in pf-drill keeps this list current) -->\n";
+        let from = text.find(start).expect("start marker") + start.len();
+        let to = text.find("<!-- end: plan codes -->").expect("end marker");
+        let mut expected = String::from("| code | severity | what |\n|---|---|---|\n");
+        for c in PlanCode::ALL {
+            expected.push_str(&format!(
+                "| `{}` | {} | {} |\n",
+                c.name(),
+                c.severity(),
+                c.description()
+            ));
+        }
+        assert_eq!(
+            &text[from..to],
+            expected,
+            "update the table in docs/plan.md"
+        );
+    }
+}
