@@ -6,6 +6,7 @@
     plan_edit.py sentinel FILE OUT          Sentinel down-after one second shorter
     plan_edit.py pg-memory FILE OUT         PostgreSQL's memory limit doubled
     plan_edit.py remove FILE OUT APP        APP's [[services]] table removed
+    plan_edit.py rotate FILE OUT SECRET     SECRET at the next version (secret-versions)
 
 Edits are made on the text (comments and order stay), checked by reading
 the result back with tomllib; anything unexpected is an error (exit 2).
@@ -121,6 +122,14 @@ def main(argv):
                 write(out, text[:s] + text[e:])
                 return
         fail(f"no app {app}")
+    elif kind == "rotate":
+        secret = argv[4]
+        if secret not in doc.get("secrets", {}):
+            fail(f"no secret {secret}")
+        versions = doc.get("secret-versions", {})
+        if versions:
+            fail("the topology has secret-versions already; this edit adds the table")
+        write(out, text.rstrip("\n") + f"\n\n[secret-versions]\n{secret} = 2\n")
     else:
         fail(f"unknown edit {kind}")
 

@@ -2,7 +2,8 @@
 # shellcheck disable=SC2034 # settings shared by the files of containers/lib
 # `pf-render plan` against the real Swarm: after the stack is deployed,
 # change one thing at a time (an app's image tag, a Sentinel setting,
-# PostgreSQL's memory limit, an app service removed), ask `pf-render plan`
+# PostgreSQL's memory limit, the Redis password rotated to version 2, an app
+# service removed), ask `pf-render plan`
 # which services the deploy restarts, deploy with the bundle's own
 # setup-swarm.sh --deploy, and compare with the services whose running task
 # ids actually changed. After each change the bundle under test is deployed
@@ -31,6 +32,7 @@ print(next(s["image"] for s in doc["services"] if s["name"] == sys.argv[2]))' "$
     plancheck_step "$logd" "image of $first" image "$first" "$image-plan"
     plancheck_step "$logd" "a Sentinel setting (down-after)" sentinel
     plancheck_step "$logd" "PostgreSQL memory limit" pg-memory
+    plancheck_step "$logd" "secret ${REDIS_SECRET} rotated to version 2" rotate "$REDIS_SECRET"
     if ((${#apps[@]} > 1)); then
         plancheck_step "$logd" "app ${apps[-1]} removed" remove "${apps[-1]}"
     fi
@@ -53,7 +55,22 @@ plancheck_step() {
         return
     fi
     plancheck_deploy "$dir" "$what" "$dir/topology.toml"
+    if [[ $edit == rotate ]]; then
+        plancheck_rotated "$1"
+    fi
     plancheck_deploy "$dir/back" "$what, then back to the bundle under test" "$TDIR/topology.toml"
+}
+
+# After the rotation deploy: the new version exists, the old one is gone,
+# and the services that read it still reach Redis with it (the checks of
+# the data nodes and Sentinels, again).
+plancheck_rotated() {
+    local secret=$1 names
+    names=$(docker secret ls --format '{{.Name}}' | grep -E "^${STACK}_${secret}(_v[0-9]+)?\$" | sort | tr '\n' ' ')
+    check_row plan "rotation: only ${STACK}_${secret}_v2 left after the deploy" "${names:-none}" \
+        "${STACK}_${secret}_v2" test "${names% }" = "${STACK}_${secret}_v2"
+    check_redis
+    check_sentinels
 }
 
 # plancheck_deploy DIR WHAT TOPOLOGY: plan, deploy TOPOLOGY's bundle,
@@ -79,9 +96,11 @@ r = json.load(open(sys.argv[1]))
 print(" ".join(sorted(s["service"] for s in r["services"] if s["change"] == "restarted")))' "$dir/plan.json")
     plancheck_tasks >"$dir/tasks-before.txt"
     rc=0
-    bounded "$PLAN_DEPLOY_TIMEOUT" bash "$dir/bundle/scripts/setup-swarm.sh" --deploy >"$dir/deploy.log" 2>&1 || rc=$?
+    # --create-secrets first: a rotated secret's new version (the others exist).
+    SECRETS_DIR=$SECRETS_DIR bounded "$PLAN_DEPLOY_TIMEOUT" bash "$dir/bundle/scripts/setup-swarm.sh" \
+        --create-secrets --deploy >"$dir/deploy.log" 2>&1 || rc=$?
     if ((rc != 0)); then
-        record plan "$what: setup-swarm.sh --deploy" "exit $rc: $(tail -n1 "$dir/deploy.log" | cut -c1-200)" "exit 0" fail
+        record plan "$what: setup-swarm.sh --create-secrets --deploy" "exit $rc: $(tail -n1 "$dir/deploy.log" | cut -c1-200)" "exit 0" fail
         return
     fi
     plancheck_tasks >"$dir/tasks-after.txt"

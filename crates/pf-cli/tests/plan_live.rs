@@ -531,3 +531,66 @@ fn a_docker_error_is_exit_2() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+#[test]
+fn a_secret_rotation_restarts_exactly_its_readers_and_needs_the_new_version() {
+    let old = prod_text();
+    let new = format!("{old}\n[secret-versions]\nredis_password = 2\n");
+    // Not created yet: an error, and the readers restart.
+    let fake = setup("rotation", &old);
+    let o = fake.plan(&new, &["--format", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let (services, codes) = report(&o);
+    assert!(
+        codes.contains(&"plan-secret-missing".to_owned()),
+        "{codes:?}"
+    );
+    let restarted: Vec<&str> = services
+        .iter()
+        .filter(|s| s.1 == "restarted")
+        .map(|s| s.0.as_str())
+        .collect();
+    // Every service that mounts redis_password, and nothing else.
+    let readers: Vec<String> = deployed(&old)
+        .iter()
+        .filter(|s| {
+            s["Spec"]["TaskTemplate"]["ContainerSpec"]["Secrets"]
+                .as_array()
+                .is_some_and(|a| {
+                    a.iter()
+                        .any(|x| x["SecretName"] == "promptforge_redis_password")
+                })
+        })
+        .map(|s| s["Spec"]["Name"].as_str().expect("name").to_owned())
+        .collect();
+    let mut readers_sorted: Vec<&str> = readers.iter().map(String::as_str).collect();
+    readers_sorted.sort_unstable();
+    let mut restarted_sorted = restarted.clone();
+    restarted_sorted.sort_unstable();
+    assert_eq!(restarted_sorted, readers_sorted);
+    assert!(readers.len() >= 5, "{readers:?}");
+    let master = services
+        .iter()
+        .find(|s| s.0 == "promptforge_redis-master")
+        .expect("m");
+    assert!(
+        master
+            .2
+            .contains("promptforge_redis_password -> promptforge_redis_password_v2")
+            || master.2.contains("promptforge_redis_password_v2"),
+        "{master:?}"
+    );
+    // Created (setup-swarm.sh --create-secrets): no error left.
+    let mut secrets = secret_names(&old);
+    secrets.push("promptforge_redis_password_v2".into());
+    let fake = Fake::new("rotation-ready", &deployed(&old), &secrets, &nodes());
+    let (_, codes) = report(&fake.plan(&new, &["--format", "json"]));
+    assert!(
+        !codes.contains(&"plan-secret-missing".to_owned()),
+        "{codes:?}"
+    );
+    assert!(
+        codes.contains(&"plan-redis-master-restarts".to_owned()),
+        "{codes:?}"
+    );
+}
