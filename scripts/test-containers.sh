@@ -47,6 +47,8 @@ source "$LIB/compose.sh"
 source "$LIB/nodeloss.sh"
 # shellcheck source=containers/lib/drill.sh
 source "$LIB/drill.sh"
+# shellcheck source=containers/lib/plancheck.sh
+source "$LIB/plancheck.sh"
 
 usage() { sed -n '2,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 

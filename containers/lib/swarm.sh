@@ -82,6 +82,8 @@ swarm_run() {
     check_prometheus
     check_monitoring_ui
     swarm_bundle_scripts "$logd"
+    # Before the drill, which leaves the old PostgreSQL primary stopped.
+    plancheck_run "$logd"
     if ((NODE_COUNT == 1)); then
         drill_run "$logd"
         bundle_postgres_test "$logd"

@@ -33,6 +33,26 @@ struct Details<'a> {
     files: &'a [Checked],
 }
 
+/// Validation, then (for a valid topology) the failure-domain proof: the
+/// nodes whose loss breaks a group, located at the key to change.
+fn with_failure_domains(loaded: pf_model::Loaded) -> Vec<Diagnostic> {
+    let source = loaded.source.clone();
+    let checked = loaded.validate();
+    let mut diagnostics = checked.diagnostics;
+    if let Some(topology) = &checked.topology {
+        diagnostics.extend(
+            pf_render::failure_domains(topology)
+                .findings()
+                .into_iter()
+                .map(|f| {
+                    let location = source.locate_path(&f.path);
+                    f.at(location)
+                }),
+        );
+    }
+    diagnostics
+}
+
 /// Checks every file, prints every diagnostic, returns the worst outcome.
 pub(crate) fn run(opts: &Options) -> Outcome {
     if opts.files.iter().filter(|f| f.as_os_str() == "-").count() > 1 {
@@ -43,7 +63,7 @@ pub(crate) fn run(opts: &Options) -> Outcome {
     let mut per_file: Vec<(String, Vec<Diagnostic>)> = Vec::new();
     for path in &opts.files {
         let diagnostics = match read(path, opts.stdin_filename.as_deref()) {
-            Ok(loaded) => loaded.validate().diagnostics,
+            Ok(loaded) => with_failure_domains(loaded),
             Err(LoadError::Invalid { diagnostics, .. }) => diagnostics,
             Err(e) => {
                 error(&error_chain(&e));

@@ -7,7 +7,7 @@ use clap::{CommandFactory as _, Parser, Subcommand, ValueEnum};
 
 use crate::exit::Outcome;
 use crate::output::ColorChoice;
-use crate::{check, drill, explain, inspect, lint, output, render, shell};
+use crate::{check, drill, explain, inspect, lint, output, plan, render, shell};
 
 const EXIT_CODES: &str = "\
 Exit status:
@@ -68,6 +68,11 @@ enum Command {
     /// address, ports, files, networks and deployment, as rendering would use them.
     #[command(after_help = inspect::HELP)]
     Inspect(inspect::Args),
+    /// What a deploy of the Swarm bundle would do to the deployed stack (read-only): per service
+    /// created, restarted, updated in place or unchanged, with HA verdicts; with
+    /// --failure-domains, what the loss of each node leaves of every group.
+    #[command(after_help = plan::HELP)]
+    Plan(plan::Args),
     /// Print the JSON Schema of topology files (for editors and CI).
     Schema,
     /// Print the documentation of a diagnostic code or a lint rule.
@@ -317,6 +322,7 @@ pub(crate) fn execute() -> ExitCode {
             }),
         }),
         Command::Inspect(args) => inspect::run(&args),
+        Command::Plan(args) => plan::run(&args),
         Command::Schema => emit(&pf_model::json_schema()),
         Command::Explain { code, all, catalog } => explain::run(code.as_deref(), all, catalog),
         Command::Completions { shell } => shell::completions(shell, Cli::command()),

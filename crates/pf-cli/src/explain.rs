@@ -14,7 +14,8 @@ pub(crate) fn all_codes() -> impl Iterator<Item = DiagnosticCode> {
     let lint = pf_lint::Rule::ALL.iter().map(|r| r.code());
     let drill = crate::drill_report::DrillCode::ALL.iter().map(|c| c.code());
     let config = pf_lint::ConfigCode::ALL.iter().map(|c| c.code());
-    topology.chain(lint).chain(drill).chain(config)
+    let plan = pf_drill::PlanCode::ALL.iter().map(|c| c.code());
+    topology.chain(lint).chain(drill).chain(config).chain(plan)
 }
 
 /// The code named `name`, in whichever catalog has it.

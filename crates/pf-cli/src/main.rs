@@ -18,6 +18,7 @@ mod lint_includes;
 mod load;
 mod output;
 mod ownership;
+mod plan;
 mod render;
 mod shell;
 mod staging;

@@ -69,6 +69,8 @@ pub enum Catalog {
     Drill,
     /// Problems in a lint configuration file (`.pf-lint.toml`).
     Config,
+    /// Verdicts of `pf-render plan` on a deploy (`docs/plan.md`).
+    Plan,
 }
 
 impl Catalog {
@@ -79,6 +81,7 @@ impl Catalog {
             Self::Lint => "lint",
             Self::Drill => "drill",
             Self::Config => "config",
+            Self::Plan => "plan",
         }
     }
 }

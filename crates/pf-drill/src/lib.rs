@@ -48,7 +48,10 @@ use pf_render::{LocalOptions, Plan, Target};
 
 pub use cancel::Cancel;
 pub use ctx::Progress;
-pub use docker::{DockerOptions, Engine, Orchestrator, run_on};
+pub use docker::{
+    Change, DeployPlan, DockerOptions, Engine, Orchestrator, PlanCode, PlanOptions, ServiceChange,
+    plan_on_swarm, run_on,
+};
 pub use error::DrillError;
 pub use report::{Check, Report, ScenarioReport};
 pub use scenarios::Scenario;

@@ -127,6 +127,9 @@ pf_diag::catalog! {
     /// Malformed master name.
     RedisMasterNameInvalid = ("redis-master-name-invalid", Error, "the Sentinel master name uses characters Sentinel rejects",
         "Sentinel accepts `A-Z a-z 0-9 . - _` in master names. The guide uses `mymaster`."),
+    /// Losing one node breaks an HA guarantee.
+    NodeLossBreaksHa = ("node-loss-breaks-ha", Warning, "losing one node leaves a group without what it needs to keep serving or to fail over",
+        "Computed from the placement the stack file gives Swarm (node labels spread round-robin by `setup-swarm.sh --label-nodes` over `capacity.nodes` nodes, `max_replicas_per_node`, the load balancer's edge nodes) for the loss of each node in turn: a majority of the Sentinels must remain (else no failover is authorized), a PostgreSQL standby must remain to promote when the primary's node is lost (and a Redis replica when the master's is), every app tier must keep a task, and a load balancer must remain that publishes the ports. Where the placement does not pin a member to a node (`placement = \"anywhere\"`, no `max_replicas_per_node`), the worst case Swarm allows is assumed: every unpinned member on the lost node. `pf-render plan FILE --failure-domains` prints the whole table. Fix it with more nodes, the default `placement = \"node-labels\"`, or more instances."),
     /// More Sentinels than hosts.
     SentinelsShareNodes = ("sentinels-share-nodes", Warning, "there are more Sentinels than hosts, so some share a host",
         "Sentinels should fail independently; two on one host fall together and may take the majority with them. On a single Compose host this is unavoidable: the warning says so rather than hiding it."),

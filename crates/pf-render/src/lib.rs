@@ -27,6 +27,7 @@ mod bundle;
 mod emit;
 mod error;
 mod escape;
+pub mod failure;
 mod files;
 mod hash;
 mod manifest;
@@ -39,6 +40,7 @@ mod yaml_writer;
 
 pub use bundle::{Artifact, Bundle};
 pub use error::RenderError;
+pub use failure::{FailureDomains, failure_domains};
 pub use manifest::{MANIFEST, Manifest, ManifestFile};
 pub use plan::Plan;
 pub use target::{LocalOptions, Target};

@@ -136,6 +136,17 @@ case "$1 $2" in
     exit 1
     ;;
 "secret create") echo "fakesecretid" ;;
+"secret ls") printf '%s\n' ${FAKE_SECRET_LIST:-} ;;
+"secret rm")
+    # Docker refuses to remove a secret a service uses.
+    for s in ${FAKE_SECRET_IN_USE:-}; do
+        if [[ $s == "$3" ]]; then
+            echo "Error response from daemon: secret '$3' is in use" >&2
+            exit 1
+        fi
+    done
+    echo "$3"
+    ;;
 "stack deploy")
     if [[ "$*" == *--detach* && ${FAKE_DOCKER_VERSION:-27.3.1} == 2[0-5].* ]]; then
         echo 'unknown flag: --detach' >&2
@@ -173,9 +184,13 @@ struct Fake {
 
 impl Fake {
     fn new() -> Self {
+        Self::of(support::render("topologies/prod.toml", Target::Swarm))
+    }
+
+    /// The fake around another rendering of a Swarm bundle.
+    fn of(rendered: pf_render::Bundle) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let bundle = dir.path().join("bundle");
-        let rendered = support::render("topologies/prod.toml", Target::Swarm);
         support::write_bundle(&rendered, &bundle);
         if rendered.get("docker-stack.yml").is_none() {
             // Until the stack emitter lands; --deploy only needs the file.
@@ -1035,4 +1050,87 @@ fn failover_test_fails_when_the_old_primary_comes_back_as_a_writer() {
         "{out}"
     );
     assert!(out.contains("✗ postgres-1 is not a standby"), "{out}");
+}
+
+/// prod with `redis_password` at version 2 (a rotation).
+fn rotated() -> Fake {
+    let text = std::fs::read_to_string(support::root().join("topologies/prod.toml")).expect("prod")
+        + "\n[secret-versions]\nredis_password = 2\n";
+    let topology = pf_model::from_str(&text, "topologies/prod.toml")
+        .expect("loads")
+        .validate()
+        .topology
+        .expect("valid");
+    Fake::of(pf_render::render(&topology, Target::Swarm).expect("renders"))
+}
+
+#[test]
+fn a_rotated_secret_is_created_under_its_version_and_old_versions_go_after_the_deploy() {
+    let fake = rotated();
+    let stack = std::fs::read_to_string(fake.bundle.join("docker-stack.yml")).expect("stack");
+    assert!(
+        stack.contains("name: promptforge_redis_password_v2"),
+        "{stack}"
+    );
+    // The mount path stays: services still name the secret by its key.
+    assert!(!stack.contains("target: redis_password_v2"), "{stack}");
+
+    let (code, out, log) = fake.run(
+        &["--create-secrets"],
+        &[("FAKE_EXISTING_SECRETS", "promptforge_redis_password")],
+    );
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        log.contains("secret create promptforge_redis_password_v2 "),
+        "the new version is created from the same file:\n{log}"
+    );
+    assert!(
+        out.contains("created promptforge_redis_password_v2 from"),
+        "{out}"
+    );
+
+    let (code, out, log) = fake.run(
+        &["--deploy"],
+        &[
+            ("FAKE_EXISTING_SECRETS", "all"),
+            ("FAKE_LABELLED", "1"),
+            ("FAKE_EDGE", "node-1 node-2"),
+            (
+                "FAKE_SECRET_LIST",
+                "promptforge_redis_password promptforge_redis_password_v1 \
+                 promptforge_redis_password_v2 promptforge_redis_password_old \
+                 promptforge_secret_key promptforge_tls_private_key_v3",
+            ),
+            ("FAKE_SECRET_IN_USE", "promptforge_redis_password_v1"),
+        ],
+    );
+    assert_eq!(code, Some(0), "{out}\n{log}");
+    let removed: Vec<&str> = log
+        .lines()
+        .filter_map(|l| l.strip_prefix("secret rm "))
+        .collect();
+    // Old versions of declared secrets only, never the current ones or a
+    // name that only starts like one; and only after the last step.
+    assert_eq!(
+        removed,
+        [
+            "promptforge_redis_password",
+            "promptforge_redis_password_v1",
+            "promptforge_tls_private_key_v3"
+        ],
+        "{log}"
+    );
+    let last_deploy = log.rfind("stack deploy").expect("deployed");
+    assert!(
+        log.find("secret rm").expect("removed") > last_deploy,
+        "{log}"
+    );
+    assert!(
+        out.contains("removed promptforge_redis_password (an old version of redis_password)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("kept promptforge_redis_password_v1: still in use"),
+        "{out}"
+    );
 }

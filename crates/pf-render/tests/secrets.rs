@@ -33,6 +33,19 @@ fn safe_value(value: &str, declared: &[String]) -> bool {
         || v == "scram-sha-256"
         // A secret's name is not its value (`SECRETS=('redis_password' ...)`).
         || declared.iter().any(|d| d == v)
+        // Nor is its Docker secret's name (`SECRET_NAMES=('<stack>_redis_password_v2' ...)`).
+        || declared.iter().any(|d| is_swarm_name(v, d))
+}
+
+/// `<stack>_<name>` or `<stack>_<name>_v<N>`.
+fn is_swarm_name(v: &str, name: &str) -> bool {
+    let unversioned = match v.rsplit_once("_v") {
+        Some((head, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => head,
+        _ => v,
+    };
+    unversioned
+        .strip_suffix(name)
+        .is_some_and(|stack| stack.ends_with('_') && stack.len() > 1)
 }
 
 /// A line that assigns a literal to a credential-like name: `NAME=value`,

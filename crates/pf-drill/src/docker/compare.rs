@@ -172,6 +172,9 @@ mod tests {
                 "promptforge_tls_private_key".into(),
             ],
             files: Vec::new(),
+            spec: crate::docker::spec::SpecFields::default(),
+            stateful: false,
+            step: 1,
         }
     }
 
@@ -240,6 +243,9 @@ mod tests {
             configs: Vec::new(),
             secrets: Vec::new(),
             files: Vec::new(),
+            spec: crate::docker::spec::SpecFields::default(),
+            stateful: false,
+            step: 1,
         });
         let m = swarm(&e, &d).join("\n");
         assert!(
@@ -270,6 +276,9 @@ mod tests {
                 PathBuf::from("/etc/nginx/nginx.conf"),
                 "worker_processes auto;\n".into(),
             )],
+            spec: crate::docker::spec::SpecFields::default(),
+            stateful: false,
+            step: 1,
         }
     }
 

@@ -10,6 +10,8 @@ use std::path::PathBuf;
 use pf_render::{Bundle, Plan};
 use serde_yaml_ng::Value;
 
+use super::spec::{self, SpecFields};
+
 /// One service of the stack file (Swarm) or compose file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ExpectedService {
@@ -30,6 +32,13 @@ pub(crate) struct ExpectedService {
     /// Compose: (mount point, the bundle file's content) of every file of
     /// the bundle it bind-mounts.
     pub(crate) files: Vec<(PathBuf, String)>,
+    /// Swarm: environment, entrypoint, command, resources, placement and
+    /// update order as Swarm stores them.
+    pub(crate) spec: SpecFields,
+    /// Stateful (one instance on a volume).
+    pub(crate) stateful: bool,
+    /// The deploy step of `setup-swarm.sh --deploy`.
+    pub(crate) step: u32,
 }
 
 /// The services the bundle deploys, in stack order. `stack` is the Swarm
@@ -96,6 +105,11 @@ pub(crate) fn services(
                 })
                 .collect()
         };
+        let fields = if swarm {
+            spec::from_stack(svc).map_err(|e| format!("{file}: service {key}: {e} (a bug)"))?
+        } else {
+            SpecFields::default()
+        };
         out.push(ExpectedService {
             name: if swarm {
                 format!("{stack}_{key}")
@@ -113,6 +127,9 @@ pub(crate) fn services(
             configs: if swarm { configs } else { Vec::new() },
             secrets: if swarm { secrets } else { Vec::new() },
             files,
+            spec: fields,
+            stateful: deployment.stateful,
+            step: deployment.update_step,
         });
     }
     Ok(out)

@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::spec::{self, RawPlacement, RawResources, RawUpdate, SpecFields};
+
 /// One Swarm service as deployed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SwarmService {
@@ -25,6 +27,8 @@ pub(crate) struct SwarmService {
     pub(crate) secrets: Vec<String>,
     /// The stack it belongs to (`com.docker.stack.namespace`).
     pub(crate) stack: Option<String>,
+    /// Environment, entrypoint, command, resources, placement, update order.
+    pub(crate) spec: SpecFields,
 }
 
 #[derive(Deserialize)]
@@ -42,12 +46,18 @@ struct RawSpec {
     task_template: RawTask,
     #[serde(default)]
     mode: RawMode,
+    #[serde(default)]
+    update_config: Option<RawUpdate>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct RawTask {
     container_spec: RawContainerSpec,
+    #[serde(default)]
+    resources: Option<RawResources>,
+    #[serde(default)]
+    placement: Option<RawPlacement>,
 }
 
 #[derive(Deserialize)]
@@ -58,6 +68,12 @@ struct RawContainerSpec {
     configs: Vec<RawRef>,
     #[serde(default)]
     secrets: Vec<RawRef>,
+    #[serde(default)]
+    env: Option<Vec<String>>,
+    #[serde(default)]
+    command: Option<Vec<String>>,
+    #[serde(default)]
+    args: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -105,7 +121,16 @@ pub(crate) fn swarm_services(json: &str) -> Result<Vec<SwarmService>, String> {
         .into_iter()
         .map(|s| {
             let spec = s.spec;
-            let c = spec.task_template.container_spec;
+            let task = spec.task_template;
+            let c = task.container_spec;
+            let fields = spec::from_inspect(
+                c.env,
+                c.command,
+                c.args,
+                task.resources,
+                task.placement,
+                spec.update_config,
+            );
             let image = spec
                 .labels
                 .get("com.docker.stack.image")
@@ -130,6 +155,7 @@ pub(crate) fn swarm_services(json: &str) -> Result<Vec<SwarmService>, String> {
                 configs,
                 secrets,
                 stack: spec.labels.get("com.docker.stack.namespace").cloned(),
+                spec: fields,
             }
         })
         .collect())

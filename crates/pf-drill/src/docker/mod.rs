@@ -19,9 +19,12 @@
 mod cli;
 mod compare;
 mod deploy;
+mod diff;
 mod expected;
 mod inspect;
+mod preview;
 mod scenarios;
+mod spec;
 mod stack;
 mod worker;
 
@@ -33,6 +36,8 @@ use pf_model::Topology;
 use pf_render::Target;
 
 pub use cli::Engine;
+pub use diff::{Change, PlanCode, ServiceChange};
+pub use preview::{DeployPlan, PlanOptions, plan_on_swarm};
 pub use stack::Orchestrator;
 
 use self::cli::Docker;

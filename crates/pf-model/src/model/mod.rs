@@ -76,4 +76,10 @@ pub struct TopologyFile {
     /// Values are never written in a topology: they are files created at deploy time.
     #[serde(default)]
     pub secrets: BTreeMap<SecretName, String>,
+    /// The version of a secret whose value was rotated (from 1): on Swarm the secret is created
+    /// as `<stack>_<name>_v<N>` (secrets are immutable), mounted at the same path, and
+    /// `setup-swarm.sh` creates the new version before deploying and removes unused old ones
+    /// after. A secret without a version keeps the name `<stack>_<name>`.
+    #[serde(default)]
+    pub secret_versions: BTreeMap<SecretName, u32>,
 }

@@ -88,6 +88,24 @@ pub(super) fn check(file: &TopologyFile, out: &mut Vec<Finding>) {
             ));
         }
     }
+    for (name, version) in &file.secret_versions {
+        if !file.secrets.contains_key(name) {
+            out.push(Finding::new(
+                Code::UndeclaredSecret,
+                format!("secret-versions.{name}"),
+                format!("secret `{name}` has a version but is not declared"),
+                "declare it under `[secrets]`, or remove its version",
+            ));
+        }
+        if !(1..=9999).contains(version) {
+            out.push(Finding::new(
+                Code::OutOfRange,
+                format!("secret-versions.{name}"),
+                format!("version {version} of secret `{name}` is not between 1 and 9999"),
+                "number the versions of a secret from 1",
+            ));
+        }
+    }
     for name in file.secrets.keys() {
         if !used.contains(name) {
             out.push(Finding::new(

@@ -243,7 +243,7 @@ impl ScriptsCx {
             .iter()
             .map(|s| SecretCx {
                 name: s.name.clone(),
-                swarm_name: format!("{stack}_{}", s.name),
+                swarm_name: s.swarm_name.clone(),
                 file: format!("{secrets_dir}/{}", s.name),
                 description: s.description.clone(),
                 env: s.env.clone(),

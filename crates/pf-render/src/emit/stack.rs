@@ -78,7 +78,7 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
         file.secrets.push(
             secret.name.clone(),
             FileObject {
-                name: Some(format!("{}_{}", plan.stack, secret.name)),
+                name: Some(secret.swarm_name.clone()),
                 file: None,
                 external: true,
             },

@@ -17,6 +17,12 @@ pub struct SecretPlan {
     pub name: String,
     /// What it holds, as the topology describes it.
     pub description: String,
+    /// Its rotation version (`secret-versions`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<u32>,
+    /// The Docker secret's name on Swarm: `<stack>_<name>`, or
+    /// `<stack>_<name>_v<N>` for version N (mounted at the same path).
+    pub swarm_name: String,
     /// The guide's variable for it (`POSTGRES_PASSWORD`).
     pub env: String,
     /// Where the processes of this target read it.
@@ -35,6 +41,11 @@ impl SecretPlan {
             .map(|(name, description)| Self {
                 name: name.to_string(),
                 description: description.clone(),
+                version: t.secret_versions.get(name).copied(),
+                swarm_name: match t.secret_versions.get(name) {
+                    Some(v) => format!("{}_{name}_v{v}", namer.stack),
+                    None => format!("{}_{name}", namer.stack),
+                },
                 env: name.env_stem(),
                 file: namer.secret_file(name.as_str()),
                 readers: Vec::new(),
