@@ -29,6 +29,8 @@ source "$LIB/engine.sh"
 source "$LIB/nodes.sh"
 # shellcheck source=containers/lib/images.sh
 source "$LIB/images.sh"
+# shellcheck source=containers/lib/limits.sh
+source "$LIB/limits.sh"
 # shellcheck source=containers/lib/report.sh
 source "$LIB/report.sh"
 # shellcheck source=containers/lib/bundle.sh

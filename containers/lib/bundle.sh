@@ -29,6 +29,12 @@ bundle_prepare() {
     log "$TNAME: localized topology $TDIR/topology.toml ($(wc -l <"$TDIR/changes.txt") changes)"
     sed 's/^/    /' "$TDIR/changes.txt"
     facts_load "$TDIR/topology.toml"
+    # The stack runs with dnsrr only because this machine has no IPVS
+    # (containers/lib/limits.sh).
+    FACT[endpoint_mode_localized]=0
+    if grep -q '^network.endpoint-mode: vip -> dnsrr' "$TDIR/changes.txt"; then
+        FACT[endpoint_mode_localized]=1
+    fi
     if [[ ${FACT[grafana]} == 0 ]] && grep -q '^monitoring.grafana:' "$TDIR/changes.txt"; then
         note "Grafana: skipped (not packaged in Debian)"
     fi

@@ -8,6 +8,7 @@ ROWS=()          # "table\tscenario\tcheck\tmeasured\tbudget\tresult"
 TIMINGS=()
 TABLE=""         # the table rows go to, set by report_table
 FAILED=0
+LIMITED=0        # failures that are environment limits (limits.sh)
 
 # Starts a new table; what failed in the previous one is forgotten.
 report_table() {
@@ -49,9 +50,17 @@ skip_unless() {
     return 1
 }
 
-# record SCENARIO CHECK MEASURED BUDGET pass|fail|skip|info (only fail fails the run)
+# record SCENARIO CHECK MEASURED BUDGET pass|fail|skip|info (only fail fails
+# the run; a failure that is a known environment limit is recorded as
+# "limit", with the reason, see limits.sh)
 record() {
-    local result=$5
+    local result=$5 measured=$3 why
+    if [[ $result == fail ]] && why=$(env_limit "$1" "$2"); then
+        result=limit
+        measured="$measured [$why]"
+        LIMITED=$((LIMITED + 1))
+    fi
+    set -- "$1" "$2" "$measured" "$4" "$result"
     LAST_RESULT=$result
     ROWS+=("$TABLE"$'\t'"$1"$'\t'"$2"$'\t'"$3"$'\t'"$4"$'\t'"$result")
     if [[ $result == fail ]]; then
@@ -110,12 +119,12 @@ report_summary() {
     for row in "${ROWS[@]}"; do
         case ${row##*$'\t'} in
         pass) passed=$((passed + 1)) ;;
-        fail) ;;
+        fail | limit) ;;
         *) other=$((other + 1)) ;;
         esac
     done
     FINISHED=1
-    printf '\n%d passed, %d failed, %d skipped\n' "$passed" "$FAILED" "$other"
+    printf '\n%d passed, %d failed, %d environment limits, %d skipped\n' "$passed" "$FAILED" "$LIMITED" "$other"
     if ((FAILED > 0)); then
         exit 1
     fi
