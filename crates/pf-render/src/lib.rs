@@ -78,6 +78,18 @@ pub fn emit(plan: &Plan) -> Result<Bundle, RenderError> {
     Ok(bundle)
 }
 
+/// The Swarm stack file or Compose file of `bundle` (rendered from `plan`
+/// by [`emit()`]) as JSON: the document its YAML holds, key for key, for
+/// tools that compare it with what runs (`pf-render drill --on`, `pf-render
+/// plan`) without a YAML parser. `None` for the local target, which has
+/// no such file.
+pub fn deployment_document(
+    plan: &Plan,
+    bundle: &Bundle,
+) -> Result<Option<serde_json::Value>, RenderError> {
+    emit::deployment_document(plan, bundle)
+}
+
 /// Renders every file of `topology` for `target`: [`plan()`], then [`emit()`].
 pub fn render(topology: &Topology, target: Target) -> Result<Bundle, RenderError> {
     emit(&plan(topology, target))

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use pf_render::{Bundle, Plan};
-use serde_yaml_ng::Value;
+use serde_json::Value;
 
 use super::spec::{self, SpecFields};
 
@@ -54,12 +54,10 @@ pub(crate) fn services(
     } else {
         "docker-compose.ha.yml"
     };
-    let text = &bundle
-        .get(file)
-        .ok_or_else(|| format!("the rendered bundle has no {file} (a bug)"))?
-        .contents;
-    let doc: Value =
-        serde_yaml_ng::from_str(text).map_err(|e| format!("{file} does not parse (a bug): {e}"))?;
+    // The document the YAML file holds, as JSON: no YAML parser needed.
+    let doc: Value = pf_render::deployment_document(plan, bundle)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("the rendered bundle has no {file} (a bug)"))?;
     let config_names = names(&doc, "configs");
     let secret_names = names(&doc, "secrets");
     let artifacts: BTreeMap<&str, &str> = bundle
@@ -75,7 +73,7 @@ pub(crate) fn services(
             return Err(format!("{file} has no service {key} (a bug)"));
         }
         let mut configs = Vec::new();
-        if let Some(list) = svc["configs"].as_sequence() {
+        if let Some(list) = svc["configs"].as_array() {
             for c in list {
                 let source = c["source"].as_str().unwrap_or_default();
                 let target = c["target"].as_str().unwrap_or_default();
@@ -85,7 +83,7 @@ pub(crate) fn services(
         }
         configs.sort();
         let mut secrets: Vec<String> = svc["secrets"]
-            .as_sequence()
+            .as_array()
             .into_iter()
             .flatten()
             .filter_map(|s| s.as_str().or_else(|| s["source"].as_str()))
@@ -138,13 +136,10 @@ pub(crate) fn services(
 /// `configs:` or `secrets:` at the top of the file: key to deployed name.
 fn names(doc: &Value, section: &str) -> BTreeMap<String, String> {
     doc[section]
-        .as_mapping()
+        .as_object()
         .into_iter()
         .flatten()
-        .filter_map(|(k, v)| {
-            let k = k.as_str()?;
-            Some((k.to_owned(), v["name"].as_str().unwrap_or(k).to_owned()))
-        })
+        .map(|(k, v)| (k.clone(), v["name"].as_str().unwrap_or(k).to_owned()))
         .collect()
 }
 

@@ -5,7 +5,7 @@
 //! (nano-CPUs, bytes), so the two sides compare as numbers.
 
 use serde::Deserialize;
-use serde_yaml_ng::Value;
+use serde_json::Value;
 
 /// Compared fields of one service.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -106,16 +106,16 @@ pub(crate) fn from_inspect(
 pub(crate) fn from_stack(svc: &Value) -> Result<SpecFields, String> {
     let strings = |v: &Value| -> Vec<String> {
         match v {
-            Value::Sequence(s) => s.iter().map(scalar).collect(),
+            Value::Array(s) => s.iter().map(scalar).collect(),
             Value::Null => Vec::new(),
             other => vec![scalar(other)],
         }
     };
     let mut env: Vec<String> = svc["environment"]
-        .as_mapping()
+        .as_object()
         .into_iter()
         .flatten()
-        .map(|(k, v)| format!("{}={}", scalar(k), scalar(v)))
+        .map(|(k, v)| format!("{k}={}", scalar(v)))
         .collect();
     env.sort();
     let deploy = &svc["deploy"];
@@ -227,13 +227,17 @@ mod tests {
 
     #[test]
     fn the_stack_file_and_inspect_agree() {
-        let svc: Value = serde_yaml_ng::from_str(
-            "environment: {B: '2', A: x}\nentrypoint: [/e.sh]\ncommand: [run, -c]\n\
-             deploy:\n  placement: {constraints: [node.labels.s.x == true], max_replicas_per_node: 2}\n  \
-             resources: {limits: {cpus: '1.5', memory: 1536M, pids: 1024}, reservations: {cpus: '0.75', memory: 768M}}\n  \
-             update_config: {order: start-first}\n",
-        )
-        .expect("yaml");
+        let svc: Value = serde_json::json!({
+            "environment": {"B": "2", "A": "x"},
+            "entrypoint": ["/e.sh"],
+            "command": ["run", "-c"],
+            "deploy": {
+                "placement": {"constraints": ["node.labels.s.x == true"], "max_replicas_per_node": 2},
+                "resources": {"limits": {"cpus": "1.5", "memory": "1536M", "pids": 1024},
+                              "reservations": {"cpus": "0.75", "memory": "768M"}},
+                "update_config": {"order": "start-first"}
+            }
+        });
         let from_yaml = from_stack(&svc).expect("reads");
         let raw: serde_json::Value = serde_json::json!({
             "Resources": {"Limits": {"NanoCPUs": 1_500_000_000_i64, "MemoryBytes": 1_610_612_736_i64, "Pids": 1024},

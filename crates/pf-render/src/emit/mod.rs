@@ -40,6 +40,29 @@ pub(crate) fn all(plan: &Plan, bundle: &mut Bundle) -> Result<(), RenderError> {
     }
 }
 
+/// The stack or Compose file of `plan` as JSON (`None` for the local
+/// target, which has none): the document its YAML file holds.
+pub(crate) fn deployment_document(
+    plan: &Plan,
+    bundle: &Bundle,
+) -> Result<Option<serde_json::Value>, RenderError> {
+    let (artifact, value) = match plan.target {
+        Target::Swarm => (
+            crate::files::STACK,
+            serde_json::to_value(stack::document(plan, bundle)?),
+        ),
+        Target::Compose => (
+            crate::files::COMPOSE,
+            serde_json::to_value(compose::document(plan, bundle)?),
+        ),
+        Target::Local(_) => return Ok(None),
+    };
+    value.map(Some).map_err(|e| RenderError::Yaml {
+        artifact: artifact.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
 /// The key of a bundle file in a stack's `configs:` (`nginx/load-balancer.conf` -> `nginx_load-balancer_conf`).
 pub(crate) fn artifact_key(path: &str) -> String {
     path.replace(['/', '.'], "_")

@@ -27,7 +27,17 @@ const VERSION: &str = "3.9";
 const SECRET_MODE: u32 = 0o400;
 
 pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> {
-    let plan = cx.plan;
+    let file = document(cx.plan, bundle)?;
+    let text = yaml_text(files::STACK, &file)?;
+    // Freed before the text is kept: for 10,000 services each is tens of MB.
+    drop(file);
+    bundle.add_owned(files::STACK, text);
+    Ok(())
+}
+
+/// The file's document, before it is written as YAML: read by
+/// [`crate::deployment_document`] (the drill compares it with what runs).
+pub(crate) fn document<'a>(plan: &'a Plan, bundle: &Bundle) -> Result<File<'a>, RenderError> {
     let mut file = File {
         version: Some(VERSION),
         name: None,
@@ -87,11 +97,7 @@ pub(crate) fn emit(cx: &Cx<'_>, bundle: &mut Bundle) -> Result<(), RenderError> 
     for net in [&plan.networks.front, &plan.networks.data] {
         file.networks.push(net.name.clone(), network(net));
     }
-    let text = yaml_text(files::STACK, &file)?;
-    // Freed before the text is kept: for 10,000 services each is tens of MB.
-    drop(file);
-    bundle.add_owned(files::STACK, text);
-    Ok(())
+    Ok(file)
 }
 
 fn service<'a>(plan: &'a Plan, instance: &'a Instance, d: &'a Deployment) -> Service<'a> {
