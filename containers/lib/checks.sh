@@ -172,12 +172,20 @@ check_sentinels() {
         "${FACT[sentinels]} agree" test "$ok" -eq "${FACT[sentinels]}" -a "$distinct" -eq 1
     [[ $LAST_RESULT == pass ]] || dep_fail sentinels "every Sentinel naming the same master"
     # The named master must be the Redis node that is master now.
-    local role=""
-    if [[ $master_addr == redis-master:* ]] && locate redis-master; then
-        role=$(redis_in "$CTR_NODE" "$CTR_ID" "${FACT[redis_port]}" ROLE 2>&1 | head -n1 | tr -d '\r' || true)
+    # On Compose the Sentinels name the master by its fixed address
+    # (resolve-hostnames no): the address of redis-master is as good.
+    local role="" named=$master_addr addrs
+    if locate redis-master; then
+        addrs=$(dk "$CTR_NODE" inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' "$CTR_ID" 2>/dev/null || true)
+        if [[ -n ${master_addr%%:*} && " $addrs " == *" ${master_addr%%:*} "* ]]; then
+            named=redis-master:${master_addr##*:}
+        fi
+        if [[ $named == redis-master:* ]]; then
+            role=$(redis_in "$CTR_NODE" "$CTR_ID" "${FACT[redis_port]}" ROLE 2>&1 | head -n1 | tr -d '\r' || true)
+        fi
     fi
-    check_row Sentinel "the named master is redis-master and answers ROLE master" "${master_addr:-none}, ROLE ${role:-?}" \
-        "redis-master:${FACT[redis_port]}, master" test "$master_addr" = "redis-master:${FACT[redis_port]}" -a "$role" = master
+    check_row Sentinel "the named master is redis-master and answers ROLE master" "${master_addr:-none} ($named), ROLE ${role:-?}" \
+        "redis-master:${FACT[redis_port]}, master" test "$named" = "redis-master:${FACT[redis_port]}" -a "$role" = master
     [[ $LAST_RESULT == pass ]] || dep_fail sentinels "the Sentinels' master answering ROLE master"
     # Agreeing on a configured name says little: each Sentinel must reach the
     # master, see its replicas and discover the other Sentinels through it.
