@@ -157,6 +157,11 @@ log "nodes"
 nodes_create "$NODE_COUNT"
 swarm_start_nodes
 
+# The tool's own image (Dockerfile), on node 1's engine.
+log "pf-render image"
+report_table "pf-render image"
+image_pf_render
+
 for t in "${TOPOLOGIES[@]}"; do
     bundle_prepare "$t"
     for target in "${TARGETS[@]}"; do

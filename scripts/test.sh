@@ -34,6 +34,12 @@ install_root=$(mktemp -d)
 cargo install --locked --offline --debug --quiet --path crates/pf-cli --root "$install_root"
 "$install_root/bin/pf-render" --version
 rm -rf "$install_root"
+# The container image's binary: static, renders and lints prod in an empty
+# root as a non-root uid; hadolint on the Dockerfile. Building and running
+# the image needs an engine: the container tier does that
+# (docs/containers.md).
+echo "== container image binary (scripts/test-image.sh --binary-only)"
+bash scripts/test-image.sh --binary-only
 # The fuzz targets live outside the workspace (cargo-fuzz's layout); this
 # keeps them compiling. Running them is in docs/fuzzing.md.
 echo "== fuzz targets compile"

@@ -206,3 +206,13 @@ images_prune() {
         dk "$engine" rmi "$ref" >/dev/null 2>&1 && note "removed stale image $ref"
     done < <(dk "$engine" images --format '{{.Repository}}:{{.Tag}}')
 }
+
+# The pf-render container image (Dockerfile), built and smoke-tested by
+# scripts/test-image.sh with node 1's engine: one row with its verdict.
+image_pf_render() {
+    local logf=$RESULTS/pf-render-image.log rc=0 start
+    start=$(now_ms)
+    DOCKER_BUILDKIT=0 DOCKER_HOST=$(engine_sock n1) bounded 1200 bash "$REPO/scripts/test-image.sh" >"$logf" 2>&1 </dev/null || rc=$?
+    check_row "pf-render image" "scripts/test-image.sh: static binary, FROM scratch image built and run (check, swarm as a non-root uid, lint)" \
+        "exit $rc in $(since "$start")s$( ((rc == 0)) || printf ': %s' "$(tail -n1 "$logf" | cut -c1-160)")" "exit 0" test "$rc" -eq 0
+}
