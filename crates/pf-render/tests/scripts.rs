@@ -469,17 +469,10 @@ fn deploy_checks_secrets_and_labels_first() {
     );
     assert!(!log.contains("stack deploy"), "{log}");
 
-    let ready = [
-        ("FAKE_EXISTING_SECRETS", "all"),
-        ("FAKE_LABELLED", "1"),
-        ("FAKE_EDGE", "node-1 node-2"),
-    ];
+    let ready = READY;
     let (code, out, log) = fake.run(&["--deploy"], &ready);
     assert_eq!(code, Some(0), "{out}\n{log}");
-    let deploys: Vec<&str> = log
-        .lines()
-        .filter(|l| l.starts_with("stack deploy"))
-        .collect();
+    let deploys = stack_deploys(&log);
     assert_eq!(
         deploys,
         vec!["stack deploy --resolve-image changed --detach=true -c - promptforge"; 3],
@@ -537,6 +530,21 @@ fn deploy_checks_secrets_and_labels_first() {
     );
 }
 
+/// What the fake docker needs for `--deploy` to get to `stack deploy`:
+/// secrets created, nodes labelled, two edge nodes.
+const READY: [(&str, &str); 3] = [
+    ("FAKE_EXISTING_SECRETS", "all"),
+    ("FAKE_LABELLED", "1"),
+    ("FAKE_EDGE", "node-1 node-2"),
+];
+
+/// The `stack deploy` calls in the fake docker's log, in order.
+fn stack_deploys(log: &str) -> Vec<&str> {
+    log.lines()
+        .filter(|l| l.starts_with("stack deploy"))
+        .collect()
+}
+
 /// The stack file of deploy step `n` the fake docker received.
 fn read(log: &std::path::Path, n: usize) -> String {
     std::fs::read_to_string(format!("{}.step-{n}", log.display()))
@@ -557,21 +565,14 @@ fn services(stack: &str) -> Vec<String> {
 #[test]
 fn deploy_leaves_out_detach_for_clients_that_reject_it() {
     let fake = Fake::new();
-    let ready = [
-        ("FAKE_EXISTING_SECRETS", "all"),
-        ("FAKE_LABELLED", "1"),
-        ("FAKE_EDGE", "node-1 node-2"),
-    ];
+    let ready = READY;
     for version in ["20.10.24+dfsg1", "25.0.5"] {
         let mut env = ready.to_vec();
         env.push(("FAKE_DOCKER_VERSION", version));
         let (code, out, log) = fake.run(&["--deploy"], &env);
         assert_eq!(code, Some(0), "Docker {version}: {out}\n{log}");
         // Every step's deploy, without --detach (the fake refuses it).
-        let deploys: Vec<&str> = log
-            .lines()
-            .filter(|l| l.starts_with("stack deploy"))
-            .collect();
+        let deploys = stack_deploys(&log);
         assert_eq!(
             deploys,
             vec!["stack deploy --resolve-image changed -c - promptforge"; 3],
